@@ -1,0 +1,56 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { CustodyError } from './errors.js';
+import type { Finding } from './finding.js';
+
+/**
+ * A baseline records the fingerprints of accepted findings so that only new ones are reported.
+ * Fingerprints do not depend on line numbers, so a baseline survives edits that move code.
+ */
+export interface Baseline {
+  version: 1;
+  fingerprints: ReadonlySet<string>;
+}
+
+export async function readBaseline(path: string): Promise<Baseline> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new CustodyError('IO_ERROR', `cannot read baseline ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new CustodyError('BASELINE_INVALID', `${path} is not JSON: ${(error as Error).message}`, { cause: error });
+  }
+  const entries = (raw as { findings?: unknown })?.findings;
+  if ((raw as { version?: unknown })?.version !== 1 || !Array.isArray(entries)) {
+    throw new CustodyError('BASELINE_INVALID', `${path}: expected {"version":1,"findings":[{"fingerprint":…}]}; write one with --write-baseline`);
+  }
+  const fingerprints = new Set<string>();
+  for (const [i, entry] of entries.entries()) {
+    const fp = (entry as { fingerprint?: unknown })?.fingerprint;
+    if (typeof fp !== 'string' || !/^[0-9a-f]{16,64}$/.test(fp)) {
+      throw new CustodyError('BASELINE_INVALID', `${path}: findings[${i}].fingerprint must be a hex string`);
+    }
+    fingerprints.add(fp);
+  }
+  return { version: 1, fingerprints };
+}
+
+/** Writes a baseline; entries keep rule and location so that reviewers can read the file. */
+export async function writeBaseline(path: string, findings: readonly Finding[]): Promise<void> {
+  const entries = findings.map((f) => ({
+    fingerprint: f.fingerprint,
+    ruleId: f.ruleId,
+    path: f.location.path,
+    ...(f.location.member ? { member: f.location.member } : {}),
+  }));
+  const body = `${JSON.stringify({ version: 1, findings: entries }, null, 2)}\n`;
+  try {
+    await writeFile(path, body);
+  } catch (error) {
+    throw new CustodyError('IO_ERROR', `cannot write baseline ${path}: ${(error as Error).message}`, { cause: error });
+  }
+}

@@ -1,0 +1,74 @@
+import { open, type FileHandle } from 'node:fs/promises';
+
+/**
+ * Random-access, read-only bytes. Scanners read through this so that a 10 GB file costs only the
+ * ranges they ask for, and so that members of containers (zip, tar, image layers) can be scanned
+ * with the same code as files on disk.
+ */
+export interface ByteSource {
+  readonly size: number;
+  /** Reads up to `length` bytes at `offset`; shorter only at end of data. */
+  read(offset: number, length: number): Promise<Buffer>;
+  close(): Promise<void>;
+}
+
+export class BufferSource implements ByteSource {
+  readonly size: number;
+  constructor(private readonly buffer: Buffer) {
+    this.size = buffer.length;
+  }
+  read(offset: number, length: number): Promise<Buffer> {
+    const start = Math.max(0, Math.min(offset, this.size));
+    const end = Math.max(start, Math.min(offset + length, this.size));
+    return Promise.resolve(this.buffer.subarray(start, end));
+  }
+  /** The whole content, without copying. */
+  all(): Buffer {
+    return this.buffer;
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+export class FileSource implements ByteSource {
+  private constructor(
+    private readonly handle: FileHandle,
+    readonly size: number,
+  ) {}
+
+  static async open(path: string): Promise<FileSource> {
+    const handle = await open(path, 'r');
+    try {
+      const stat = await handle.stat();
+      return new FileSource(handle, stat.size);
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+  }
+
+  async read(offset: number, length: number): Promise<Buffer> {
+    const start = Math.max(0, Math.min(offset, this.size));
+    const want = Math.max(0, Math.min(length, this.size - start));
+    const buffer = Buffer.allocUnsafe(want);
+    let filled = 0;
+    while (filled < want) {
+      const { bytesRead } = await this.handle.read(buffer, filled, want - filled, start + filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    return filled === want ? buffer : buffer.subarray(0, filled);
+  }
+
+  close(): Promise<void> {
+    return this.handle.close();
+  }
+}
+
+/** Reads a whole source into memory, refusing when it is larger than `maxBytes`. */
+export async function readAll(source: ByteSource, maxBytes: number): Promise<Buffer | undefined> {
+  if (source.size > maxBytes) return undefined;
+  if (source instanceof BufferSource) return source.all();
+  return source.read(0, source.size);
+}

@@ -1,0 +1,184 @@
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import { CustodyError, formatProblems, type Problem } from './errors.js';
+import { isSeverity, type Severity } from './severity.js';
+
+/**
+ * `.custody.yml`. Flow: load → parse → normalize → validate; every problem is collected and reported
+ * at once. Config is data: nothing in it can cause code to load.
+ *
+ * Only the file named with `--config`, or `.custody.yml` in the working directory, is read; a config
+ * file inside a scanned tree is never honoured, so an untrusted model repository cannot switch rules off.
+ */
+export interface RuleSetting {
+  enabled: boolean;
+  severity?: Severity;
+}
+
+export interface Limits {
+  /** Largest container member or decompressed stream read into memory. */
+  maxMemberBytes: number;
+  /** Containers inside containers. */
+  maxNesting: number;
+  /** Wall-clock budget per top-level file. */
+  fileTimeoutMs: number;
+  /** Text files larger than this are read in windows by text scanners, or skipped with a finding. */
+  maxTextBytes: number;
+}
+
+export interface ResolvedConfig {
+  rules: ReadonlyMap<string, RuleSetting>;
+  exclude: readonly string[];
+  models: {
+    /** Extra globals to treat as safe: `module.name` or `module.*`. */
+    allow: readonly string[];
+  };
+  secrets: {
+    /** Values matching any of these regular expressions are not reported. */
+    allowValues: readonly string[];
+    /** Paths (globs) whose secrets are not reported. */
+    allowPaths: readonly string[];
+  };
+  limits: Limits;
+}
+
+export const DEFAULT_LIMITS: Limits = {
+  maxMemberBytes: 512 * 1024 * 1024,
+  maxNesting: 6,
+  fileTimeoutMs: 60_000,
+  maxTextBytes: 64 * 1024 * 1024,
+};
+
+export function defaultConfig(): ResolvedConfig {
+  return {
+    rules: new Map(),
+    exclude: [],
+    models: { allow: [] },
+    secrets: { allowValues: [], allowPaths: [] },
+    limits: { ...DEFAULT_LIMITS },
+  };
+}
+
+const TOP_KEYS = new Set(['rules', 'exclude', 'models', 'secrets', 'limits']);
+
+/** Parses and validates config text. `knownRuleIds`, when given, makes unknown rule ids problems. */
+export function parseConfig(text: string, source: string, knownRuleIds?: ReadonlySet<string>): ResolvedConfig {
+  const problems: Problem[] = [];
+  let raw: unknown;
+  try {
+    raw = parseYaml(text, { maxAliasCount: 100, uniqueKeys: true }) ?? {};
+  } catch (error) {
+    throw new CustodyError('CONFIG_INVALID', `${source}: not valid YAML: ${(error as Error).message}`, { cause: error });
+  }
+  const config = defaultConfig();
+  if (!isRecord(raw)) {
+    throw new CustodyError('CONFIG_INVALID', `${source}: expected a mapping at the top level, found ${typeName(raw)}`);
+  }
+  for (const key of Object.keys(raw)) {
+    if (!TOP_KEYS.has(key)) problems.push({ path: key, message: `unknown key; expected one of ${[...TOP_KEYS].join(', ')}` });
+  }
+
+  const rules = new Map<string, RuleSetting>();
+  if (raw['rules'] !== undefined) {
+    if (!isRecord(raw['rules'])) problems.push({ path: 'rules', message: `expected a mapping of rule id to setting, found ${typeName(raw['rules'])}` });
+    else {
+      for (const [id, value] of Object.entries(raw['rules'])) {
+        const path = `rules.${id}`;
+        if (knownRuleIds && !knownRuleIds.has(id)) problems.push({ path, message: 'unknown rule id (see `custody rules`)' });
+        if (value === 'off' || value === false) rules.set(id, { enabled: false });
+        else if (value === 'on' || value === true) rules.set(id, { enabled: true });
+        else if (isSeverity(value)) rules.set(id, { enabled: true, severity: value });
+        else if (isRecord(value)) {
+          const setting: RuleSetting = { enabled: value['enabled'] !== false };
+          if (value['enabled'] !== undefined && typeof value['enabled'] !== 'boolean') problems.push({ path: `${path}.enabled`, message: 'expected true or false' });
+          if (value['severity'] !== undefined) {
+            if (isSeverity(value['severity'])) setting.severity = value['severity'];
+            else problems.push({ path: `${path}.severity`, message: `expected critical, high, medium, low or info, found ${JSON.stringify(value['severity'])}` });
+          }
+          for (const k of Object.keys(value)) if (k !== 'enabled' && k !== 'severity') problems.push({ path: `${path}.${k}`, message: 'unknown key; expected enabled or severity' });
+          rules.set(id, setting);
+        } else problems.push({ path, message: `expected off, on, a severity, or {enabled, severity}; found ${JSON.stringify(value)}` });
+      }
+    }
+  }
+  config.rules = rules;
+
+  const exclude = stringList(raw['exclude'], 'exclude', problems);
+  if (exclude) config.exclude = exclude;
+
+  const models = section(raw, 'models', ['allow'], problems);
+  if (models) {
+    const allow = stringList(models['allow'], 'models.allow', problems);
+    if (allow) {
+      for (const [i, entry] of allow.entries()) {
+        if (!/^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*(\.\*)?$/.test(entry)) problems.push({ path: `models.allow[${i}]`, message: `expected module.name or module.*, found ${JSON.stringify(entry)}` });
+      }
+      config.models = { allow };
+    }
+  }
+
+  const secrets = section(raw, 'secrets', ['allowValues', 'allowPaths'], problems);
+  if (secrets) {
+    const allowValues = stringList(secrets['allowValues'], 'secrets.allowValues', problems) ?? [];
+    for (const [i, pattern] of allowValues.entries()) {
+      try {
+        new RegExp(pattern, 'u');
+      } catch (error) {
+        problems.push({ path: `secrets.allowValues[${i}]`, message: `not a valid regular expression: ${(error as Error).message}` });
+      }
+    }
+    config.secrets = { allowValues, allowPaths: stringList(secrets['allowPaths'], 'secrets.allowPaths', problems) ?? [] };
+  }
+
+  const limits = section(raw, 'limits', Object.keys(DEFAULT_LIMITS), problems);
+  if (limits) {
+    for (const [key, value] of Object.entries(limits)) {
+      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) problems.push({ path: `limits.${key}`, message: `expected a positive integer, found ${JSON.stringify(value)}` });
+      else (config.limits as unknown as Record<string, number>)[key] = value;
+    }
+  }
+
+  if (problems.length > 0) {
+    throw new CustodyError('CONFIG_INVALID', `${source} has ${problems.length} problem(s):\n${formatProblems(problems)}`, { details: { problems } });
+  }
+  return config;
+}
+
+export async function loadConfig(path: string, knownRuleIds?: ReadonlySet<string>): Promise<ResolvedConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'CONFIG_NOT_FOUND' : 'IO_ERROR';
+    throw new CustodyError(code, `cannot read config file ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  return parseConfig(text, path, knownRuleIds);
+}
+
+function section(raw: Record<string, unknown>, key: string, allowed: readonly string[], problems: Problem[]): Record<string, unknown> | undefined {
+  const value = raw[key];
+  if (value === undefined) return undefined;
+  if (!isRecord(value)) {
+    problems.push({ path: key, message: `expected a mapping, found ${typeName(value)}` });
+    return undefined;
+  }
+  for (const k of Object.keys(value)) if (!allowed.includes(k)) problems.push({ path: `${key}.${k}`, message: `unknown key; expected one of ${allowed.join(', ')}` });
+  return value;
+}
+
+function stringList(value: unknown, path: string, problems: Problem[]): string[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
+    problems.push({ path, message: `expected a list of strings, found ${typeName(value)}` });
+    return undefined;
+  }
+  return value as string[];
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function typeName(value: unknown): string {
+  return value === null ? 'null' : Array.isArray(value) ? 'a list' : typeof value;
+}

@@ -1,0 +1,64 @@
+/**
+ * Failures of the tool (as opposed to findings, which are data). Every error carries a stable
+ * SCREAMING_SNAKE code from ERROR_CODES; docs/errors.md documents each one (a test keeps them in step).
+ */
+export const ERROR_CODES = {
+  CONFIG_INVALID: 'The configuration file is not valid.',
+  CONFIG_NOT_FOUND: 'A configuration file named on the command line does not exist.',
+  USAGE: 'The command line is not valid.',
+  PATH_NOT_FOUND: 'A path to scan does not exist or cannot be read.',
+  IO_ERROR: 'A file could not be read or written.',
+  BASELINE_INVALID: 'The baseline file is not valid.',
+  INPUT_LIMIT: 'An input exceeded a configured bound (size, depth, count or time).',
+  PARSE_ERROR: 'An input could not be parsed.',
+  UNSUPPORTED_FORMAT: 'An input is in a format this build cannot read.',
+  WORKER_FAILED: 'A scan worker thread failed.',
+  INTERNAL: 'An unexpected internal error.',
+  // integrity
+  DIGEST_MISMATCH: 'A file does not match the digest recorded for it.',
+  MANIFEST_MISMATCH: 'The files on disk do not match the signed manifest.',
+  SIGNATURE_INVALID: 'A signature does not verify.',
+  KEY_INVALID: 'A key could not be read or is of an unsupported type.',
+  KEY_UNTRUSTED: 'The signature was made by a key that is not trusted.',
+  BUNDLE_INVALID: 'A signature bundle or envelope is malformed.',
+  SYMLINK_REFUSED: 'A symbolic link was found and the symlink policy refuses it.',
+  SUBJECT_MISMATCH: 'An attestation subject does not match the artifact on disk.',
+  // notebooks
+  NOTEBOOK_HAS_SECRET: 'A notebook cell source holds a secret.',
+  NOTEBOOK_NOT_CLEAN: 'A notebook has outputs or execution metadata that should be stripped.',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface CustodyErrorOptions {
+  cause?: unknown;
+  /** Structured details safe to show to a user (never raw secret values). */
+  details?: Record<string, unknown>;
+}
+
+export class CustodyError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, options: CustodyErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'CustodyError';
+    this.code = code;
+    this.details = options.details;
+  }
+}
+
+export function isCustodyError(value: unknown, code?: ErrorCode): value is CustodyError {
+  return value instanceof CustodyError && (code === undefined || value.code === code);
+}
+
+/** A problem found while validating input; validation collects all of them before failing. */
+export interface Problem {
+  /** Where the problem is, e.g. `rules.models/pickle-unknown-global.severity`. */
+  path: string;
+  message: string;
+}
+
+export function formatProblems(problems: readonly Problem[]): string {
+  return problems.map((p) => `  - ${p.path}: ${p.message}`).join('\n');
+}

@@ -1,0 +1,49 @@
+import { defineRule } from '../../core/rule.js';
+
+/** Rules the engine itself reports; their `check` is unused (the engine reports them directly). */
+export const scanErrorRule = defineRule<'failed', void>({
+  id: 'core/scan-error',
+  title: 'File could not be fully scanned',
+  description:
+    'A scanner failed on this file before reading all of it. Custody never treats an unread file as clean: ' +
+    'whatever the unread part holds is unknown, so the file is reported.',
+  severity: 'high',
+  confidence: 'high',
+  tags: ['cwe:703'],
+  remediation: 'Inspect the file by hand, or report the error message to the Custody maintainers if the file is valid.',
+  messages: { failed: 'The {{scanner}} scanner could not finish this file: {{reason}}' },
+  check: () => undefined,
+});
+
+export const invalidSuppressionRule = defineRule<'noReason' | 'unknownRule', void>({
+  id: 'core/invalid-suppression',
+  title: 'Suppression comment without a reason or with an unknown rule',
+  description:
+    'Inline suppressions (`custody-ignore <rule-id> -- <reason>`) must name a known rule and give a reason, ' +
+    'so that every silenced finding is explained in review. A suppression that does not is ignored and reported.',
+  severity: 'low',
+  confidence: 'high',
+  tags: ['cwe:1078'],
+  remediation: 'Write the suppression as `custody-ignore <rule-id> -- <why this is safe>`.',
+  messages: {
+    noReason: 'Suppression of {{rule}} has no reason; it is ignored. Add `-- <reason>`.',
+    unknownRule: 'Suppression names unknown rule {{rule}}; it is ignored.',
+  },
+  check: () => undefined,
+});
+
+export const nestingLimitRule = defineRule<'tooDeep', void>({
+  id: 'core/nesting-limit',
+  title: 'Containers nested too deeply to scan',
+  description:
+    'A container (zip, tar, compressed stream, image layer) holds further containers deeper than `limits.maxNesting`. ' +
+    'The innermost content was not scanned, so it is reported rather than passed.',
+  severity: 'medium',
+  confidence: 'medium',
+  tags: ['cwe:409'],
+  remediation: 'Unpack the artifact and scan its parts, or raise `limits.maxNesting` in .custody.yml if the nesting is legitimate.',
+  messages: { tooDeep: 'Nested container {{member}} is deeper than {{limit}} levels and was not scanned.' },
+  check: () => undefined,
+});
+
+export const coreRules = [invalidSuppressionRule, nestingLimitRule, scanErrorRule] as const;

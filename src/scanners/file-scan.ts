@@ -1,0 +1,170 @@
+import { FileSource, type ByteSource } from '../core/byte-source.js';
+import type { ResolvedConfig } from '../core/config.js';
+import { computeFingerprint, type Finding, type Location } from '../core/finding.js';
+import { clip, redactSecret, secretTag } from '../core/redact.js';
+import { formatMessage, type AnyRule, type Report, type ReportInput } from '../core/rule.js';
+import { HEAD_BYTES, type ScanContext, type ScanTarget, type Scanner } from '../core/scanner.js';
+import type { WalkedFile } from '../core/walk.js';
+import { invalidSuppressionRule, nestingLimitRule, scanErrorRule } from './core/rules.js';
+
+/** Builds a Finding from a rule and a report: applies overrides, redacts secrets, fingerprints. */
+export function buildFinding(rule: AnyRule, target: Pick<ScanTarget, 'path' | 'member'>, input: ReportInput<string>, config: ResolvedConfig): Finding {
+  const setting = config.rules.get(rule.id);
+  const member = [target.member, input.member].filter((m): m is string => m !== undefined && m !== '').join('!');
+  const location: Location = { path: target.path };
+  if (member !== '') location.member = member;
+  if (input.line !== undefined) location.line = input.line;
+  if (input.column !== undefined) location.column = input.column;
+  if (input.endLine !== undefined) location.endLine = input.endLine;
+  if (input.offset !== undefined) location.offset = input.offset;
+
+  let evidence = input.evidence;
+  let key = input.key;
+  if (input.secret !== undefined) {
+    const redacted = redactSecret(input.secret);
+    evidence = evidence === undefined ? redacted : evidence.split(input.secret).join(redacted);
+    key = `${key ?? ''}\0${secretTag(input.secret, rule.id)}`;
+  }
+  const template = rule.messages[input.message] ?? input.message;
+  const finding: Finding = {
+    ruleId: rule.id,
+    scanner: rule.scanner,
+    severity: setting?.severity ?? input.severity ?? rule.severity,
+    confidence: input.confidence ?? rule.confidence,
+    title: rule.title,
+    message: formatMessage(template, input.data),
+    location,
+    remediation: rule.remediation,
+    docs: rule.docs,
+    fingerprint: '',
+    tags: rule.tags,
+  };
+  if (evidence !== undefined) finding.evidence = clip(evidence, 300);
+  if (input.properties !== undefined) finding.properties = input.properties;
+  finding.fingerprint = computeFingerprint(rule.id, location, key ?? evidence ?? finding.message);
+  return finding;
+}
+
+export interface FileScanOptions {
+  scanners: readonly Scanner[];
+  config: ResolvedConfig;
+  knownRuleIds: ReadonlySet<string>;
+}
+
+/** Scans one file on disk with every selected scanner. Never throws: failures become findings. */
+export async function scanFile(file: WalkedFile, options: FileScanOptions): Promise<Finding[]> {
+  const findings: Finding[] = [];
+  const { config, scanners } = options;
+  const deadline = Date.now() + config.limits.fileTimeoutMs;
+
+  const context: ScanContext = {
+    config,
+    limits: config.limits,
+    deadline,
+    isEnabled: (ruleId) => config.rules.get(ruleId)?.enabled !== false,
+    reporter<M extends string>(rule: AnyRule, target: ScanTarget): Report<M> {
+      if (config.rules.get(rule.id)?.enabled === false) return () => undefined;
+      return (input) => {
+        findings.push(buildFinding(rule, target, input as ReportInput<string>, config));
+      };
+    },
+    scanMember: async (parent, member, source) => {
+      const target: ScanTarget = {
+        path: parent.path,
+        member: parent.member === undefined ? member : `${parent.member}!${member}`,
+        source,
+        head: await source.read(0, HEAD_BYTES),
+        depth: parent.depth + 1,
+      };
+      if (target.depth > config.limits.maxNesting) {
+        context.reporter(nestingLimitRule, parent)({ message: 'tooDeep', member, data: { member: target.member ?? member, limit: config.limits.maxNesting } });
+        return;
+      }
+      await runScanners(target, scanners, context);
+    },
+  };
+
+  let source: FileSource;
+  try {
+    source = await FileSource.open(file.absPath);
+  } catch (error) {
+    findings.push(buildFinding(scanErrorRule, { path: file.displayPath }, { message: 'failed', data: { scanner: 'file', reason: describe(error) } }, config));
+    return findings;
+  }
+  try {
+    const head = await source.read(0, HEAD_BYTES);
+    await runScanners({ path: file.displayPath, source, head, depth: 0, absPath: file.absPath }, scanners, context);
+  } finally {
+    await source.close();
+  }
+  return applySuppressions(file, findings, options);
+}
+
+async function runScanners(target: ScanTarget, scanners: readonly Scanner[], context: ScanContext): Promise<void> {
+  for (const scanner of scanners) {
+    try {
+      await scanner.scan(target, context);
+    } catch (error) {
+      context.reporter(scanErrorRule, target)({ message: 'failed', data: { scanner: scanner.name, reason: describe(error) } });
+    }
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return clip(`${typeof code === 'string' ? `${code}: ` : ''}${error.message}`, 200);
+  }
+  return 'unknown error';
+}
+
+const SUPPRESSION = /custody-ignore\s+([A-Za-z0-9_-]+\/[A-Za-z0-9_-]+)(?:\s+--\s*(\S[^\n]*))?/;
+
+/**
+ * Inline suppressions: `custody-ignore <rule-id> -- <reason>` on the finding's line or the line above.
+ * Only findings with a line in the file as stored can be suppressed; a suppression without a reason
+ * or naming an unknown rule does not suppress and is itself reported.
+ */
+async function applySuppressions(file: WalkedFile, findings: Finding[], options: FileScanOptions): Promise<Finding[]> {
+  const withLines = findings.filter((f) => f.location.line !== undefined && (f.location.member === undefined || f.location.member === ''));
+  if (withLines.length === 0 || file.size > options.config.limits.maxTextBytes) return findings;
+  let text: string;
+  try {
+    const source = await FileSource.open(file.absPath);
+    try {
+      text = (await source.read(0, source.size)).toString('utf8');
+    } finally {
+      await source.close();
+    }
+  } catch {
+    return findings;
+  }
+  if (!text.includes('custody-ignore')) return findings;
+  const lines = text.split('\n');
+  const kept: Finding[] = [];
+  const reported = new Set<number>();
+  for (const finding of findings) {
+    const line = finding.location.line;
+    if (line === undefined || !withLines.includes(finding)) {
+      kept.push(finding);
+      continue;
+    }
+    let suppressed = false;
+    for (const at of [line, line - 1]) {
+      const match = SUPPRESSION.exec(lines[at - 1] ?? '');
+      if (!match || match[1] !== finding.ruleId) continue;
+      const reason = match[2]?.trim();
+      if (!options.knownRuleIds.has(match[1])) {
+        if (!reported.has(at)) kept.push(buildFinding(invalidSuppressionRule, { path: file.displayPath }, { message: 'unknownRule', line: at, data: { rule: match[1] } }, options.config));
+      } else if (!reason) {
+        if (!reported.has(at)) kept.push(buildFinding(invalidSuppressionRule, { path: file.displayPath }, { message: 'noReason', line: at, data: { rule: match[1] } }, options.config));
+      } else suppressed = true;
+      reported.add(at);
+      break;
+    }
+    if (!suppressed) kept.push(finding);
+  }
+  return kept;
+}
+
+export type { ByteSource };
