@@ -36,6 +36,8 @@ export interface Scanner {
   readonly name: string;
   readonly description: string;
   readonly rules: readonly AnyRule[];
+  /** Runs whatever `--only` says (container expanders that feed the other scanners). */
+  readonly alwaysOn?: boolean;
   /** Scans one target; decides by content whether it has anything to say. Never throws for bad input. */
   scan(target: ScanTarget, context: ScanContext): Promise<void>;
 }

@@ -9,7 +9,8 @@ import type { Scanner } from '../core/scanner.js';
 import { walkFiles, type WalkedFile } from '../core/walk.js';
 import { scanErrorRule } from './core/rules.js';
 import { buildFinding, scanFile } from './file-scan.js';
-import { SCANNERS, SCANNER_NAMES, allRules } from './index.js';
+import { scanHistory } from './history/index.js';
+import { SCANNERS, SCANNER_NAMES, SELECTABLE_SCANNERS, allRules } from './index.js';
 
 export interface ScanProgress {
   filesDone: number;
@@ -29,6 +30,8 @@ export interface ScanOptions {
   /** Worker threads; 0 scans in this thread. Default: chosen from the work size and cores. */
   jobs?: number;
   gitignore?: boolean;
+  /** Also scan every commit of each path's git history (each unique blob once). */
+  history?: boolean;
   onProgress?: (progress: ScanProgress) => void;
 }
 
@@ -49,11 +52,11 @@ export interface ScanResult {
 
 export function selectScanners(only: readonly string[] | undefined): Scanner[] {
   if (!only || only.length === 0) return [...SCANNERS];
-  const unknown = only.filter((name) => !SCANNER_NAMES.includes(name));
+  const unknown = only.filter((name) => !SCANNER_NAMES.includes(name) || SCANNERS.find((s) => s.name === name)?.alwaysOn === true);
   if (unknown.length > 0) {
-    throw new CustodyError('USAGE', `unknown scanner ${unknown.join(', ')}; expected one of ${SCANNER_NAMES.join(', ')}`);
+    throw new CustodyError('USAGE', `unknown scanner ${unknown.join(', ')}; expected one of ${SELECTABLE_SCANNERS.join(', ')}`);
   }
-  return SCANNERS.filter((s) => only.includes(s.name));
+  return SCANNERS.filter((s) => s.alwaysOn === true || only.includes(s.name));
 }
 
 /** Walks the paths and scans every file with the selected scanners. */
@@ -76,6 +79,13 @@ export async function runScan(options: ScanOptions): Promise<ScanResult> {
 
   const names = scanners.map((s) => s.name);
   let findings = jobs > 0 ? await scanInWorkers(files, names, config, jobs, onDone) : await scanInThread(files, scanners, config, onDone);
+
+  if (options.history) {
+    const knownRuleIds = new Set(allRules().map((r) => r.id));
+    for (const path of options.paths) {
+      findings = findings.concat(await scanHistory({ repo: path, displayRoot: path, scanners, config, knownRuleIds }));
+    }
+  }
 
   let baselined = 0;
   if (options.baseline) {

@@ -53,14 +53,31 @@ export interface FileScanOptions {
 
 /** Scans one file on disk with every selected scanner. Never throws: failures become findings. */
 export async function scanFile(file: WalkedFile, options: FileScanOptions): Promise<Finding[]> {
+  let source: FileSource;
+  try {
+    source = await FileSource.open(file.absPath);
+  } catch (error) {
+    return [buildFinding(scanErrorRule, { path: file.displayPath }, { message: 'failed', data: { scanner: 'file', reason: describe(error) } }, options.config)];
+  }
+  try {
+    const findings = await scanSource(file.displayPath, source, options, file.absPath);
+    return await applySuppressions(file, findings, options);
+  } finally {
+    await source.close();
+  }
+}
+
+/**
+ * Scans bytes that are not (or not only) a file on disk — a git blob, an image layer member — as if
+ * they were a file at `path`. Never throws: failures become findings.
+ */
+export async function scanSource(path: string, source: ByteSource, options: FileScanOptions, absPath?: string): Promise<Finding[]> {
   const findings: Finding[] = [];
   const { config, scanners } = options;
-  const deadline = Date.now() + config.limits.fileTimeoutMs;
-
   const context: ScanContext = {
     config,
     limits: config.limits,
-    deadline,
+    deadline: Date.now() + config.limits.fileTimeoutMs,
     isEnabled: (ruleId) => config.rules.get(ruleId)?.enabled !== false,
     reporter<M extends string>(rule: AnyRule, target: ScanTarget): Report<M> {
       if (config.rules.get(rule.id)?.enabled === false) return () => undefined;
@@ -68,12 +85,12 @@ export async function scanFile(file: WalkedFile, options: FileScanOptions): Prom
         findings.push(buildFinding(rule, target, input as ReportInput<string>, config));
       };
     },
-    scanMember: async (parent, member, source) => {
+    scanMember: async (parent, member, memberSource) => {
       const target: ScanTarget = {
         path: parent.path,
         member: parent.member === undefined ? member : `${parent.member}!${member}`,
-        source,
-        head: await source.read(0, HEAD_BYTES),
+        source: memberSource,
+        head: await memberSource.read(0, HEAD_BYTES),
         depth: parent.depth + 1,
       };
       if (target.depth > config.limits.maxNesting) {
@@ -83,21 +100,14 @@ export async function scanFile(file: WalkedFile, options: FileScanOptions): Prom
       await runScanners(target, scanners, context);
     },
   };
-
-  let source: FileSource;
-  try {
-    source = await FileSource.open(file.absPath);
-  } catch (error) {
-    findings.push(buildFinding(scanErrorRule, { path: file.displayPath }, { message: 'failed', data: { scanner: 'file', reason: describe(error) } }, config));
-    return findings;
-  }
   try {
     const head = await source.read(0, HEAD_BYTES);
-    await runScanners({ path: file.displayPath, source, head, depth: 0, absPath: file.absPath }, scanners, context);
-  } finally {
-    await source.close();
+    const target: ScanTarget = absPath === undefined ? { path, source, head, depth: 0 } : { path, source, head, depth: 0, absPath };
+    await runScanners(target, scanners, context);
+  } catch (error) {
+    findings.push(buildFinding(scanErrorRule, { path }, { message: 'failed', data: { scanner: 'file', reason: describe(error) } }, config));
   }
-  return applySuppressions(file, findings, options);
+  return findings;
 }
 
 async function runScanners(target: ScanTarget, scanners: readonly Scanner[], context: ScanContext): Promise<void> {
@@ -167,4 +177,3 @@ async function applySuppressions(file: WalkedFile, findings: Finding[], options:
   return kept;
 }
 
-export type { ByteSource };

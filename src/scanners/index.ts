@@ -1,12 +1,17 @@
 import type { AnyRule } from '../core/rule.js';
 import type { Scanner } from '../core/scanner.js';
+import { containersScanner } from './containers/index.js';
 import { coreRules } from './core/rules.js';
 import { modelsScanner } from './models/index.js';
+import { secretsScanner } from './secrets/index.js';
 
-/** Every scanner, sorted by name. `--only` selects among them by name. */
-export const SCANNERS: readonly Scanner[] = [modelsScanner];
+/** Every scanner, sorted by name. `--only` selects among them by name; `alwaysOn` ones always run. */
+export const SCANNERS: readonly Scanner[] = [containersScanner, modelsScanner, secretsScanner];
 
 export const SCANNER_NAMES: readonly string[] = SCANNERS.map((s) => s.name);
+
+/** Names `--only` accepts. */
+export const SELECTABLE_SCANNERS: readonly string[] = SCANNERS.filter((s) => s.alwaysOn !== true).map((s) => s.name);
 
 /** Every rule of every scanner plus the engine's own, sorted by id. */
 export function allRules(): AnyRule[] {
