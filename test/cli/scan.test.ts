@@ -1,0 +1,157 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { after, describe, it } from 'node:test';
+import AjvModule from 'ajv-draft-04';
+import type { CliIo } from '../../src/cli/command.js';
+import { runCli } from '../../src/cli/main.js';
+
+const require = createRequire(import.meta.url);
+const dir = mkdtempSync(join(tmpdir(), 'custody-cli-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A protocol-0 pickle that calls os.system when loaded, written opcode by opcode. */
+const EVIL_PICKLE = Buffer.from("cos\nsystem\n(S'echo pwned'\ntR.", 'latin1');
+/** A protocol-0 pickle of {'a': 1}. */
+const CLEAN_PICKLE = Buffer.from("(dp0\nS'a'\np1\nI1\ns.", 'latin1');
+
+function project(files: Record<string, Buffer | string>): string {
+  const root = mkdtempSync(join(dir, 'p-'));
+  for (const [path, content] of Object.entries(files)) {
+    mkdirSync(join(root, path, '..'), { recursive: true });
+    writeFileSync(join(root, path), content);
+  }
+  return root;
+}
+
+async function cli(args: string[], cwd = dir): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const io: CliIo = { stdout: { write: (t: string) => (stdout += t) }, stderr: { write: (t: string) => (stderr += t) }, stdoutIsTTY: false, stderrIsTTY: false, cwd, env: {} };
+  const code = await runCli(args, io);
+  return { code, stdout, stderr };
+}
+
+describe('custody CLI', () => {
+  it('prints help for the program and for every command, exit 0', async () => {
+    const main = await cli(['--help']);
+    assert.equal(main.code, 0);
+    for (const name of ['scan', 'rules', 'hash', 'sign', 'verify', 'keygen', 'attest', 'notebook']) {
+      assert.match(main.stdout, new RegExp(`\\n  ${name} `));
+      const help = await cli([name, '--help']);
+      assert.equal(help.code, 0, name);
+      assert.match(help.stdout, /Usage: custody/, name);
+    }
+  });
+
+  it('exits 2 with a coded error for unknown commands, bad flags and missing paths', async () => {
+    assert.equal((await cli(['frobnicate'])).code, 2);
+    const badFlag = await cli(['scan', dir, '--bogus']);
+    assert.equal(badFlag.code, 2);
+    assert.match(badFlag.stderr, /error USAGE/);
+    const missing = await cli(['scan', join(dir, 'missing')]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /error PATH_NOT_FOUND/);
+    assert.match((await cli(['scan', dir, '--only', 'nope'])).stderr, /error USAGE/);
+    assert.match((await cli(['scan', dir, '--config', join(dir, 'nope.yml')])).stderr, /error CONFIG_NOT_FOUND/);
+  });
+
+  it('exits 0 on a clean project and 1 when a finding is at or above --fail-on', async () => {
+    const clean = project({ 'model.pkl': CLEAN_PICKLE, 'README.md': '# hi\n' });
+    const ok = await cli(['scan', clean]);
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+    assert.match(ok.stdout, /No findings/);
+
+    const evil = project({ 'models/evil.pkl': EVIL_PICKLE });
+    const bad = await cli(['scan', evil]);
+    assert.equal(bad.code, 1, bad.stdout + bad.stderr);
+    assert.match(bad.stdout, /CRITICAL/);
+    assert.equal((await cli(['scan', evil, '--fail-on', 'critical'])).code, 1);
+    assert.equal((await cli(['scan', evil, '--fail-on', 'none'])).code, 0);
+  });
+
+  it('writes JSON with paths as given joined with the relative path', async () => {
+    const evil = project({ 'models/evil.pkl': EVIL_PICKLE });
+    const { stdout } = await cli(['scan', evil, '--format', 'json', '--only', 'models']);
+    const report = JSON.parse(stdout) as { findings: { ruleId: string; severity: string; location: { path: string; offset?: number }; fingerprint: string; remediation: string }[]; summary: { files: number } };
+    assert.equal(report.summary.files, 1);
+    const finding = report.findings.find((f) => f.severity === 'critical');
+    assert.ok(finding, stdout);
+    assert.equal(finding.location.path, `${evil}/models/evil.pkl`);
+    assert.equal(typeof finding.location.offset, 'number');
+    assert.match(finding.fingerprint, /^[0-9a-f]{32}$/);
+    assert.ok(finding.remediation.length > 0);
+  });
+
+  it('writes SARIF 2.1.0 that validates against the official schema, with and without results', async () => {
+    const schema = JSON.parse(readFileSync(require.resolve('@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json'), 'utf8')) as object;
+    const Ajv = AjvModule.default;
+    const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false });
+    const validate = ajv.compile(schema);
+    for (const files of [{ 'evil.pkl': EVIL_PICKLE }, { 'clean.pkl': CLEAN_PICKLE }]) {
+      const root = project(files);
+      const out = join(root, 'out.sarif');
+      const run = await cli(['scan', root, '--format', 'sarif', '--output', out, '--exclude', 'out.sarif']);
+      assert.ok(run.code === 0 || run.code === 1, run.stderr);
+      const log = JSON.parse(readFileSync(out, 'utf8')) as { runs: { results: { ruleId: string; level: string; partialFingerprints: Record<string, string>; ruleIndex: number }[]; tool: { driver: { rules: { id: string }[] } } }[] };
+      assert.ok(validate(log), JSON.stringify(validate.errors?.slice(0, 5)));
+      const run0 = log.runs[0];
+      assert.ok(run0);
+      for (const result of run0.results) {
+        assert.equal(run0.tool.driver.rules[result.ruleIndex]?.id, result.ruleId);
+        assert.ok(result.partialFingerprints['custody/v1']);
+      }
+      if ('evil.pkl' in files) assert.ok(run0.results.some((r) => r.level === 'error'));
+    }
+  });
+
+  it('writes an HTML report that escapes what it shows', async () => {
+    const root = project({ '<b>evil</b>.pkl': EVIL_PICKLE });
+    const { stdout } = await cli(['scan', root, '--format', 'html', '--fail-on', 'none']);
+    assert.match(stdout, /^<!doctype html>/);
+    assert.ok(!stdout.includes('<b>evil</b>'));
+    assert.ok(stdout.includes('&lt;b&gt;evil&lt;/b&gt;'));
+  });
+
+  it('hides known findings with a baseline written by --write-baseline', async () => {
+    const evil = project({ 'evil.pkl': EVIL_PICKLE });
+    const baseline = join(evil, '..', `${evil.split('/').pop() ?? 'x'}.baseline.json`);
+    assert.equal((await cli(['scan', evil, '--write-baseline', baseline])).code, 1);
+    const again = await cli(['scan', evil, '--baseline', baseline]);
+    assert.equal(again.code, 0, again.stdout);
+    assert.match(again.stdout, /hidden by the baseline/);
+    writeFileSync(join(evil, 'second.pkl'), EVIL_PICKLE);
+    assert.equal((await cli(['scan', evil, '--baseline', baseline])).code, 1);
+  });
+
+  it('reads .custody.yml from the working directory to change severities', async () => {
+    const evil = project({ 'evil.pkl': EVIL_PICKLE });
+    const cwd = mkdtempSync(join(dir, 'cwd-'));
+    const ids = (JSON.parse((await cli(['scan', evil, '--format', 'json'])).stdout) as { findings: { ruleId: string }[] }).findings.map((f) => f.ruleId);
+    writeFileSync(join(cwd, '.custody.yml'), `rules:\n${[...new Set(ids)].map((id) => `  ${id}: low\n`).join('')}`);
+    assert.equal((await cli(['scan', evil], cwd)).code, 0);
+    writeFileSync(join(cwd, '.custody.yml'), 'rules:\n  not/a-rule: off\n');
+    const invalid = await cli(['scan', evil], cwd);
+    assert.equal(invalid.code, 2);
+    assert.match(invalid.stderr, /CONFIG_INVALID/);
+  });
+
+  it('finds the same things with and without worker threads', async () => {
+    const files: Record<string, Buffer> = {};
+    for (let i = 0; i < 20; i++) files[`m${i}.pkl`] = i % 3 === 0 ? EVIL_PICKLE : CLEAN_PICKLE;
+    const root = project(files);
+    const inThread = JSON.parse((await cli(['scan', root, '--format', 'json', '--jobs', '0'])).stdout) as { findings: unknown[] };
+    const inWorkers = JSON.parse((await cli(['scan', root, '--format', 'json', '--jobs', '2'])).stdout) as { findings: unknown[] };
+    assert.ok(inThread.findings.length >= 7);
+    assert.deepEqual(inWorkers.findings, inThread.findings);
+  });
+
+  it('lists rules', async () => {
+    const { code, stdout } = await cli(['rules', '--format', 'json']);
+    assert.equal(code, 0);
+    const rules = JSON.parse(stdout) as { id: string }[];
+    assert.ok(rules.some((r) => r.id === 'core/scan-error'));
+  });
+});
