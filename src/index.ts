@@ -1,0 +1,15 @@
+/**
+ * Custody's library API. Everything the CLI does is available here; the CLI holds no logic of its own.
+ */
+export { BufferSource, FileSource, type ByteSource } from './core/byte-source.js';
+export { defaultConfig, loadConfig, parseConfig, type Limits, type ResolvedConfig, type RuleSetting } from './core/config.js';
+export { CustodyError, ERROR_CODES, isCustodyError, type ErrorCode, type Problem } from './core/errors.js';
+export type { Finding, Location } from './core/finding.js';
+export { readBaseline, writeBaseline, type Baseline } from './core/baseline.js';
+export { defineRule, type AnyRule, type Rule, type RuleMeta, type ReportInput } from './core/rule.js';
+export type { ScanContext, ScanTarget, Scanner } from './core/scanner.js';
+export { SEVERITIES, type Confidence, type Severity } from './core/severity.js';
+export { renderReport, REPORT_FORMATS, type ReportFormat, type ReportOptions } from './report/index.js';
+export { runScan, type ScanOptions, type ScanProgress, type ScanResult, type ScanSummary } from './scanners/engine.js';
+export { scanSource } from './scanners/file-scan.js';
+export { SCANNERS, allRules } from './scanners/index.js';
