@@ -1,0 +1,352 @@
+import type { Severity } from '../../../core/severity.js';
+import { describeMarshalledCode, findDangerousNames } from '../python-marshal/index.js';
+import { classifyTfFunction } from './tf-ops.js';
+
+/**
+ * A walker for Keras model configs (Keras 3 `.keras` `config.json`, `model.to_json()`, the
+ * `model_config` attribute of legacy HDF5 files, Keras metadata inside SavedModels). It reads the
+ * JSON as data and reports what loading it would do beyond building layers: run marshalled Python
+ * (Lambda layers), import modules outside Keras, call Keras or TF functions that touch files, or need
+ * user code (custom objects).
+ */
+
+export const KERAS_ISSUE_KINDS = ['lambda', 'unsafe-module', 'dangerous-function', 'tf-op-lambda', 'custom-object', 'malformed'] as const;
+export type KerasIssueKind = (typeof KERAS_ISSUE_KINDS)[number];
+
+export interface KerasIssue {
+  readonly kind: KerasIssueKind;
+  readonly severity: Severity;
+  /** JSON path of the object in the config: `config.layers[2].config.function`. */
+  readonly path: string;
+  /** Name of the enclosing layer, when there is one. */
+  readonly layer?: string;
+  /** What is referenced: `os.system`, `keras.utils.get_file`, `Lambda`, … */
+  readonly subject: string;
+  /** Why it matters, one short sentence. */
+  readonly reason: string;
+  /** For Lambda bytecode: what the decoded code names (globals and attributes). */
+  readonly names?: readonly string[];
+  /** For Lambda bytecode: its string constants. */
+  readonly consts?: readonly string[];
+  /** For Lambda bytecode: the names that reach the OS, interpreter or network. */
+  readonly dangerous?: readonly string[];
+}
+
+export interface KerasAnalyzeOptions {
+  /** Deepest JSON nesting walked. */
+  maxDepth?: number;
+  /** Most JSON values visited. */
+  maxNodes?: number;
+}
+
+const DEFAULT_MAX_DEPTH = 512;
+const DEFAULT_MAX_NODES = 2_000_000;
+
+/** Module roots that are Keras itself (or its official add-ons). */
+const KERAS_ROOTS = ['keras', 'tf_keras', 'keras_hub', 'keras_nlp', 'keras_cv', 'tensorflow.keras', 'tensorflow.python.keras', 'tf.keras'];
+
+export function isKerasModule(module: string): boolean {
+  return KERAS_ROOTS.some((root) => module === root || module.startsWith(`${root}.`));
+}
+
+/** Python modules that give a config direct reach to the OS, the interpreter or the network. */
+const DANGEROUS_MODULE_ROOTS = new Set([
+  'os', 'posix', 'nt', 'subprocess', 'sys', 'shutil', 'socket', 'importlib', 'pickle', 'cPickle', '_pickle', 'marshal', 'runpy', 'code',
+  'codeop', 'ctypes', 'cffi', 'pty', 'multiprocessing', 'asyncio', 'webbrowser', 'urllib', 'urllib2', 'urllib3', 'http', 'httplib',
+  'requests', 'ftplib', 'smtplib', 'telnetlib', 'pathlib', 'io', '_io', 'commands', 'platform', 'pdb', 'timeit', 'operator', 'functools',
+  'types', 'inspect', 'gc', 'tempfile', 'glob', 'dill', 'joblib', 'cloudpickle', 'torch', 'numpy', 'pandas', 'signal', 'threading', '_thread',
+  'site', 'zipimport', 'pkgutil', 'distutils', 'setuptools', 'pip', 'imp',
+]);
+
+/** Builtins a config can name through `module: "builtins"` that do more than maths. */
+const DANGEROUS_BUILTINS = new Set([
+  'exec', 'eval', 'compile', 'open', '__import__', 'getattr', 'setattr', 'delattr', 'globals', 'locals', 'vars', 'input', 'breakpoint',
+  'help', 'exit', 'quit', 'memoryview', 'print', 'type', 'object', 'super', 'classmethod', 'staticmethod', 'property', 'dir',
+]);
+
+/** Keras-namespace functions and classes that touch files, download, or switch safety off. */
+const KERAS_DANGEROUS: ReadonlyMap<string, { severity: Severity; reason: string }> = new Map([
+  ['enable_unsafe_deserialization', { severity: 'critical', reason: 'switches Keras safe mode off for the rest of the load (CVE-2025-9906)' }],
+  ['func_load', { severity: 'critical', reason: 'rebuilds a Python function from marshalled bytecode' }],
+  ['get_file', { severity: 'critical', reason: 'downloads a URL and writes it to a path chosen by the config (CVE-2025-8747)' }],
+  ['extract_archive', { severity: 'critical', reason: 'extracts an archive to a path chosen by the config' }],
+  ['save_img', { severity: 'critical', reason: 'writes a file at a path chosen by the config' }],
+  ['plot_model', { severity: 'critical', reason: 'writes a file at a path chosen by the config' }],
+  ['rmtree', { severity: 'critical', reason: 'deletes a directory tree' }],
+  ['remove', { severity: 'critical', reason: 'deletes a file' }],
+  ['rename', { severity: 'critical', reason: 'moves a file' }],
+  ['copy', { severity: 'critical', reason: 'copies a file to a path chosen by the config' }],
+  ['makedirs', { severity: 'critical', reason: 'creates directories' }],
+  ['load_model', { severity: 'high', reason: 'loads another model (and whatever it carries) from a path or URL chosen by the config' }],
+  ['TFSMLayer', { severity: 'high', reason: 'loads a TensorFlow SavedModel, with all its graph ops, from a path chosen by the config' }],
+  ['load_img', { severity: 'high', reason: 'reads a file at a path chosen by the config' }],
+  ['image_dataset_from_directory', { severity: 'high', reason: 'reads files under a directory chosen by the config' }],
+  ['text_dataset_from_directory', { severity: 'high', reason: 'reads files under a directory chosen by the config' }],
+  ['audio_dataset_from_directory', { severity: 'high', reason: 'reads files under a directory chosen by the config' }],
+  ['listdir', { severity: 'high', reason: 'lists a directory' }],
+  ['exists', { severity: 'high', reason: 'probes the file system' }],
+  ['hash_file', { severity: 'high', reason: 'reads a file' }],
+  ['File', { severity: 'high', reason: 'opens a file' }],
+]);
+
+/** Keras lookup layers whose `vocabulary` (or `idf_weights`) may be a file path read at load. */
+const VOCABULARY_LAYERS = new Set(['StringLookup', 'IntegerLookup', 'TextVectorization']);
+
+/** Keras' own serialization markers (`__tensor__`, …): data, not code. */
+const SPECIAL_CLASS_NAMES = new Set(['__keras_tensor__', '__tensor__', '__numpy__', '__bytes__', '__ellipsis__', '__slice__', '__typespec__']);
+
+const MODULE_PATH = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
+
+interface Frame {
+  value: unknown;
+  path: string;
+  layer: string | undefined;
+  depth: number;
+}
+
+/**
+ * Analyzes a parsed Keras model config (or its JSON text). Never throws: input it cannot read,
+ * or that exceeds the bounds, becomes a `malformed` issue.
+ */
+export function analyzeKerasConfig(config: unknown, options: KerasAnalyzeOptions = {}): KerasIssue[] {
+  const maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
+  const maxNodes = options.maxNodes ?? DEFAULT_MAX_NODES;
+  const issues: KerasIssue[] = [];
+  let root = config;
+  if (typeof config === 'string' || Buffer.isBuffer(config)) {
+    try {
+      root = JSON.parse(config.toString());
+    } catch (error) {
+      return [malformed('', `the model config is not valid JSON: ${(error as Error).message}`)];
+    }
+  }
+
+  const stack: Frame[] = [{ value: root, path: '', layer: undefined, depth: 0 }];
+  let visited = 0;
+  let truncated: string | undefined;
+  while (stack.length > 0) {
+    const frame = stack.pop() as Frame;
+    visited += 1;
+    if (visited > maxNodes) {
+      truncated = `the config holds more than ${maxNodes} values; the rest was not analysed`;
+      break;
+    }
+    if (frame.depth > maxDepth) {
+      truncated = `the config nests deeper than ${maxDepth} levels at ${frame.path || '(root)'}; that part was not analysed`;
+      continue;
+    }
+    const { value } = frame;
+    if (Array.isArray(value)) {
+      for (let i = value.length - 1; i >= 0; i -= 1) stack.push({ value: value[i], path: `${frame.path}[${i}]`, layer: frame.layer, depth: frame.depth + 1 });
+      continue;
+    }
+    if (!isRecord(value)) continue;
+    let layer = frame.layer;
+    if (typeof value['class_name'] === 'string') {
+      const inner = value['config'];
+      if (isRecord(inner) && typeof inner['name'] === 'string') layer = inner['name'];
+      inspectObject(value, frame.path, layer, issues);
+    }
+    const keys = Object.keys(value);
+    for (let i = keys.length - 1; i >= 0; i -= 1) {
+      const key = keys[i] as string;
+      stack.push({ value: value[key], path: joinPath(frame.path, key), layer, depth: frame.depth + 1 });
+    }
+  }
+  if (truncated !== undefined) issues.push(malformed('', truncated));
+  return dedupe(issues);
+}
+
+function inspectObject(obj: Record<string, unknown>, path: string, layer: string | undefined, issues: KerasIssue[]): void {
+  const className = obj['class_name'] as string;
+  const module = typeof obj['module'] === 'string' ? obj['module'] : undefined;
+  const registered = typeof obj['registered_name'] === 'string' ? obj['registered_name'] : undefined;
+  const inner = obj['config'];
+  const at = (issue: Omit<KerasIssue, 'path' | 'layer'>): void => {
+    issues.push(layer === undefined ? { ...issue, path } : { ...issue, path, layer });
+  };
+
+  if (className === '__lambda__') {
+    at(lambdaIssue(lambdaCode(inner), 'a serialized Python lambda'));
+    return;
+  }
+  if (className === '__typespec__') {
+    const spec = typeof obj['spec_name'] === 'string' ? obj['spec_name'] : className;
+    if (module !== undefined) checkModule(module, spec, 'class', registered, at);
+    return;
+  }
+  if (SPECIAL_CLASS_NAMES.has(className)) return;
+
+  if (className === 'function') {
+    const name = typeof inner === 'string' ? inner : registered ?? '';
+    if (module === undefined) {
+      const danger = KERAS_DANGEROUS.get(name);
+      if (danger) at({ kind: 'dangerous-function', severity: danger.severity, subject: name, reason: danger.reason });
+      return;
+    }
+    checkModule(module, name, 'function', registered, at);
+    return;
+  }
+
+  if (className === 'Lambda' && (module === undefined || isKerasModule(module))) inspectLambdaLayer(inner, at);
+  if ((className === 'TFOpLambda' || className === 'SlicingOpLambda') && (module === undefined || isKerasModule(module))) {
+    const fn = isRecord(inner) ? inner['function'] : undefined;
+    if (typeof fn === 'string') {
+      const info = classifyTfFunction(fn);
+      if (info) at({ kind: 'tf-op-lambda', severity: info.severity, subject: `tf.${fn.replace(/^(tf|tensorflow)\./, '')}`, reason: info.reason });
+      else if (className === 'SlicingOpLambda' && fn !== '__operators__.getitem') {
+        at({ kind: 'tf-op-lambda', severity: 'medium', subject: `tf.${fn}`, reason: 'a slicing layer that calls something other than __getitem__' });
+      }
+    }
+  }
+  if (VOCABULARY_LAYERS.has(className) && isRecord(inner)) {
+    for (const key of ['vocabulary', 'idf_weights']) {
+      const file = inner[key];
+      if (typeof file === 'string' && file !== '') {
+        at({ kind: 'dangerous-function', severity: 'high', subject: `${className}.${key}`, reason: `reads the file "${clipText(file, 80)}" when the layer is built` });
+      }
+    }
+  }
+
+  if (module !== undefined) {
+    checkModule(module, className, 'class', registered, at);
+    return;
+  }
+  // Legacy configs (tf.keras, HDF5) carry no module: registered custom objects show as `Package>Name`.
+  const custom = [className, registered].find((n) => n !== undefined && n.includes('>'));
+  if (custom !== undefined) at({ kind: 'custom-object', severity: 'medium', subject: custom, reason: 'a registered custom object: loading needs its code' });
+  const danger = KERAS_DANGEROUS.get(className);
+  if (danger && className === 'TFSMLayer') at({ kind: 'dangerous-function', severity: danger.severity, subject: className, reason: danger.reason });
+}
+
+function checkModule(
+  module: string,
+  name: string,
+  kind: 'class' | 'function',
+  registered: string | undefined,
+  at: (issue: Omit<KerasIssue, 'path' | 'layer'>) => void,
+): void {
+  const subject = `${module}.${name}`;
+  if (!MODULE_PATH.test(module)) {
+    at({ kind: 'unsafe-module', severity: 'high', subject: clipText(subject, 120), reason: 'the module is not a Python module path; Keras would hand it to importlib as is' });
+    return;
+  }
+  if (isKerasModule(module)) {
+    const danger = KERAS_DANGEROUS.get(name);
+    if (danger) {
+      at({ kind: 'dangerous-function', severity: danger.severity, subject, reason: danger.reason });
+      return;
+    }
+    if (module.endsWith('file_utils') || module.endsWith('python_utils') || module.startsWith('keras.src.saving') || module.startsWith('keras.saving')) {
+      if (kind === 'function') at({ kind: 'dangerous-function', severity: 'high', subject, reason: 'a Keras internal helper for files, code or loading, called from a config' });
+    }
+    if (registered !== undefined && registered !== name && registered !== 'function') {
+      if (registered.includes('>')) at({ kind: 'custom-object', severity: 'medium', subject: `${subject} as ${registered}`, reason: 'registered_name names a custom object while module claims a Keras built-in' });
+      else at({ kind: 'custom-object', severity: 'medium', subject: `${subject} as ${registered}`, reason: 'registered_name differs from the Keras name it claims' });
+    }
+    return;
+  }
+  const root = module.split('.')[0] as string;
+  if (module === 'builtins' || module === '__builtin__') {
+    if (DANGEROUS_BUILTINS.has(name)) at({ kind: 'unsafe-module', severity: 'critical', subject, reason: 'resolves a Python builtin that evaluates code, opens files or walks attributes' });
+    return;
+  }
+  if (DANGEROUS_MODULE_ROOTS.has(root)) {
+    at({ kind: 'unsafe-module', severity: 'critical', subject, reason: `imports ${root} and resolves ${name} from it while the model loads (CVE-2025-1550)` });
+    return;
+  }
+  if (root === 'tensorflow' || root === 'tf') {
+    const info = classifyTfFunction(`${module.replace(/^(tensorflow|tf)\.?/, '')}.${name}`.replace(/^\./, '')) ?? classifyTfFunction(name);
+    if (info) {
+      at({ kind: 'unsafe-module', severity: info.severity, subject, reason: info.reason });
+      return;
+    }
+  }
+  if (/^(keras|tf_keras)/i.test(root)) {
+    at({ kind: 'unsafe-module', severity: 'high', subject, reason: 'a module named like Keras that is not Keras' });
+    return;
+  }
+  at({ kind: 'custom-object', severity: 'medium', subject, reason: `needs code from ${root}, which Keras imports while loading` });
+}
+
+function inspectLambdaLayer(inner: unknown, at: (issue: Omit<KerasIssue, 'path' | 'layer'>) => void): void {
+  if (!isRecord(inner)) {
+    at({ kind: 'lambda', severity: 'high', subject: 'Lambda', reason: 'a Lambda layer without a readable config' });
+    return;
+  }
+  // Keras 3 serializes the function as `{class_name: "__lambda__", …}`, which the walker reports itself.
+  for (const field of ['function', 'output_shape', 'mask'] as const) {
+    const typeKey = field === 'function' ? 'function_type' : `${field}_type`;
+    const value = inner[field];
+    const type = inner[typeKey];
+    if (isRecord(value)) continue;
+    if (type === 'lambda' || (field === 'function' && type === undefined && (Array.isArray(value) || (typeof value === 'string' && looksBase64(value))))) {
+      at(lambdaIssue(lambdaCode(value), `the Lambda layer's ${field}`));
+    } else if (type === 'function' && typeof value === 'string') {
+      const moduleKey = field === 'function' ? 'module' : `${field}_module`;
+      const module = typeof inner[moduleKey] === 'string' ? (inner[moduleKey] as string) : undefined;
+      if (module === undefined || module === '__main__') {
+        at({ kind: 'custom-object', severity: 'medium', subject: `${module ?? '?'}.${value}`, reason: `the Lambda layer's ${field} is a function of the loading program` });
+      } else {
+        checkModule(module, value, 'function', undefined, at);
+      }
+    }
+  }
+  if (inner['function'] === undefined) at({ kind: 'lambda', severity: 'high', subject: 'Lambda', reason: 'a Lambda layer whose function is missing: it cannot be checked' });
+}
+
+/** The base64 marshal text of a serialized lambda, in any of the shapes Keras has used. */
+function lambdaCode(value: unknown): unknown {
+  if (isRecord(value)) {
+    if (typeof value['code'] === 'string') return value['code'];
+    if (value['value'] !== undefined) return lambdaCode(value['value']);
+    return undefined;
+  }
+  if (Array.isArray(value)) return value[0];
+  return value;
+}
+
+function lambdaIssue(code: unknown, what: string): Omit<KerasIssue, 'path' | 'layer'> {
+  if (typeof code !== 'string' || code.trim() === '') {
+    return { kind: 'lambda', severity: 'high', subject: 'Lambda', reason: `${what} carries Python code in a form that could not be read` };
+  }
+  const bytes = Buffer.from(code.replace(/\\n/g, '\n'), 'base64');
+  const described = describeMarshalledCode(bytes);
+  const dangerous = findDangerousNames(described);
+  const severity: Severity = dangerous.length > 0 ? 'critical' : 'high';
+  const reason = described.error !== undefined && described.names.length === 0
+    ? `${what} carries marshalled Python bytecode that runs when the model is used (undecodable: ${clipText(described.error, 80)})`
+    : `${what} carries marshalled Python bytecode that runs when the model is used`;
+  return { kind: 'lambda', severity, subject: 'Lambda', reason, names: described.names.slice(0, 50), consts: described.consts.slice(0, 20), dangerous };
+}
+
+function looksBase64(text: string): boolean {
+  return text.length >= 16 && /^[A-Za-z0-9+/=\s\\n]+$/.test(text);
+}
+
+function malformed(path: string, reason: string): KerasIssue {
+  return { kind: 'malformed', severity: 'high', path, subject: 'config', reason };
+}
+
+function dedupe(issues: KerasIssue[]): KerasIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((issue) => {
+    const key = `${issue.kind}\0${issue.path}\0${issue.subject}\0${issue.reason}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+function joinPath(base: string, key: string): string {
+  const part = /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? key : JSON.stringify(key);
+  return base === '' ? part : `${base}.${part}`;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function clipText(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}

@@ -1,0 +1,12 @@
+export { analyzeKerasConfig, isKerasModule, KERAS_ISSUE_KINDS, type KerasAnalyzeOptions, type KerasIssue, type KerasIssueKind } from './analyze.js';
+export {
+  kerasCustomObjectRule,
+  kerasDangerousFunctionRule,
+  kerasLambdaRule,
+  kerasMalformedRule,
+  kerasRules,
+  kerasTfOpLambdaRule,
+  kerasUnsafeModuleRule,
+  reportKerasIssues,
+} from './rules.js';
+export { classifyTfFunction, classifyTfNode, TF_ATTRS_OF_INTEREST, TF_OPS, type TfNodeAttrs, type TfOpCategory, type TfOpInfo } from './tf-ops.js';
