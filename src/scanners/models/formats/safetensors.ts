@@ -1,9 +1,351 @@
+import { defineRule, type Report } from '../../../core/rule.js';
+import type { ScanContext, ScanTarget } from '../../../core/scanner.js';
 import type { ModelFormat } from '../format.js';
 
-// Placeholder: not implemented yet.
+/**
+ * safetensors: `u64 LE` header length N, N bytes of JSON (`{name: {dtype, shape, data_offsets}}` plus
+ * an optional string-to-string `__metadata__`), then the tensor bytes. Only the header is read, so a
+ * 10 GB file costs one small read. Every claim the header makes is checked against the file: the
+ * header length, each tensor's dtype × shape against its byte range, ranges in bounds, sorted,
+ * contiguous and non-overlapping — the same conditions the reference loader enforces, plus the ones
+ * that matter to readers that do not enforce them.
+ */
+
+/** The reference implementation refuses headers above 100 MB. */
+export const MAX_SAFETENSORS_HEADER = 100_000_000;
+const MAX_JSON_DEPTH = 16;
+const MAX_REPORTS_PER_RULE = 20;
+
+/** Bits per element of every dtype the safetensors spec defines. */
+export const SAFETENSORS_DTYPE_BITS: Readonly<Record<string, number>> = {
+  BOOL: 8, F4: 4, F6_E2M3: 6, F6_E3M2: 6, U8: 8, I8: 8, F8_E5M2: 8, F8_E4M3: 8, F8_E8M0: 8,
+  I16: 16, U16: 16, F16: 16, BF16: 16, I32: 32, U32: 32, F32: 32, C64: 64, F64: 64, I64: 64, U64: 64,
+};
+
+const TAGS = ['cwe:20', 'owasp-ml:ML06', 'format:safetensors'] as const;
+
+export const safetensorsHeaderInvalidRule = defineRule<'tooLarge' | 'beyondFile' | 'notJson' | 'notObject' | 'tooDeep' | 'duplicateKey' | 'badEntry' | 'truncated', void>({
+  id: 'models/safetensors-header-invalid',
+  title: 'safetensors header is malformed or oversized',
+  description:
+    'The safetensors header (a length prefix and a JSON object) is larger than readers accept, runs past the end of the file, ' +
+    'is not valid JSON, nests too deeply, repeats a tensor name, or holds an entry without a proper dtype, shape and data_offsets. ' +
+    'Readers react differently to such headers (exhaust memory, crash, or silently take one of two definitions), so a file that ' +
+    'claims to be the "safe" format but is not well formed is reported rather than trusted.',
+  severity: 'high',
+  confidence: 'high',
+  tags: [...TAGS, 'cwe:789'],
+  remediation: 'Re-export the model with the safetensors library from a trusted copy of the weights; do not load this file.',
+  messages: {
+    tooLarge: 'Header length {{length}} exceeds the {{limit}}-byte limit of the reference loader.',
+    beyondFile: 'Header length {{length}} runs past the end of the {{size}}-byte file.',
+    truncated: 'File of {{size}} bytes is too short for a safetensors header.',
+    notJson: 'Header is not valid JSON: {{reason}}',
+    notObject: 'Header is JSON but not an object (found {{found}}).',
+    tooDeep: 'Header JSON nests deeper than {{limit}} levels.',
+    duplicateKey: 'Header defines "{{name}}" more than once; readers disagree on which definition wins.',
+    badEntry: 'Tensor "{{name}}": {{reason}}',
+  },
+  check: () => undefined,
+});
+
+export const safetensorsRangeInvalidRule = defineRule<'sizeMismatch' | 'outOfBounds' | 'reversed' | 'overlap' | 'overflow', void>({
+  id: 'models/safetensors-range-invalid',
+  title: 'safetensors tensor lies about its byte range',
+  description:
+    "A tensor's data_offsets do not match its dtype × shape, point outside the data section, run backwards, or overlap another " +
+    "tensor's bytes. Readers that trust the header read out of bounds, allocate what the shape claims, or alias two tensors; " +
+    'the reference loader refuses such files, so one that has them was made by hand.',
+  severity: 'high',
+  confidence: 'high',
+  tags: [...TAGS, 'cwe:125', 'cwe:789'],
+  remediation: 'Do not load the file; re-export the weights with the safetensors library from a trusted source.',
+  messages: {
+    sizeMismatch: 'Tensor "{{name}}" ({{dtype}} {{shape}}) needs {{expected}} bytes but its range holds {{actual}}.',
+    outOfBounds: 'Tensor "{{name}}" range [{{begin}}, {{end}}) ends past the {{dataSize}}-byte data section.',
+    reversed: 'Tensor "{{name}}" range [{{begin}}, {{end}}) ends before it begins.',
+    overlap: 'Tensor "{{name}}" range [{{begin}}, {{end}}) overlaps tensor "{{other}}", which ends at {{otherEnd}}.',
+    overflow: 'Tensor "{{name}}" shape {{shape}} holds more elements than any reader can address.',
+  },
+  check: () => undefined,
+});
+
+export const safetensorsLayoutGapRule = defineRule<'gap' | 'trailing', void>({
+  id: 'models/safetensors-layout-gap',
+  title: 'safetensors data has bytes no tensor owns',
+  description:
+    'The tensors do not cover the data section contiguously: there is a gap between two tensors or bytes after the last one. ' +
+    'The reference loader rejects such files, and the unowned bytes are a place to hide a payload (a pickle or script that a ' +
+    'second-stage loader extracts).',
+  severity: 'medium',
+  confidence: 'high',
+  tags: [...TAGS, 'cwe:506'],
+  remediation: 'Re-export the weights with the safetensors library; inspect the unowned bytes if the file came from outside.',
+  messages: {
+    gap: '{{length}} bytes at data offset {{begin}} belong to no tensor (before "{{name}}").',
+    trailing: '{{length}} bytes after the last tensor belong to no tensor.',
+  },
+  check: () => undefined,
+});
+
+export const safetensorsUnknownDtypeRule = defineRule<'unknown', void>({
+  id: 'models/safetensors-unknown-dtype',
+  title: 'safetensors tensor with an unknown dtype',
+  description:
+    'A tensor declares a dtype the safetensors specification does not define, so its byte size cannot be checked and readers ' +
+    'either reject the file or misread it.',
+  severity: 'medium',
+  confidence: 'high',
+  tags: [...TAGS],
+  remediation: 'Re-export the tensor with a supported dtype.',
+  messages: { unknown: 'Tensor "{{name}}" has unknown dtype {{dtype}}; its size could not be checked.' },
+  check: () => undefined,
+});
+
+export const safetensorsMetadataInvalidRule = defineRule<'notObject' | 'nonString', void>({
+  id: 'models/safetensors-metadata-invalid',
+  title: 'safetensors __metadata__ is not a string-to-string map',
+  description:
+    'The `__metadata__` entry must map strings to strings. Anything else (numbers, nested objects, arrays) is refused by the ' +
+    'reference loader and is a place to smuggle structured data past tools that only print metadata.',
+  severity: 'medium',
+  confidence: 'high',
+  tags: [...TAGS],
+  remediation: 'Store metadata values as strings.',
+  messages: {
+    notObject: '__metadata__ is {{found}}, not an object of strings.',
+    nonString: '__metadata__ key "{{key}}" holds {{found}}, not a string.',
+  },
+  check: () => undefined,
+});
+
+const RULES = [safetensorsHeaderInvalidRule, safetensorsLayoutGapRule, safetensorsMetadataInvalidRule, safetensorsRangeInvalidRule, safetensorsUnknownDtypeRule] as const;
+
+const HINTS = ['"dtype"', '"data_offsets"', '"__metadata__"'];
+
+function detectSafetensors(target: ScanTarget): boolean {
+  const head = target.head;
+  if (head.length < 10 || head[8] !== 0x7b) return false;
+  const length = head.readBigUInt64LE(0);
+  const next = head[9] as number;
+  const plausible = length >= 2n && length <= BigInt(target.source.size) - 8n && (next === 0x22 || next === 0x7d || next === 0x20 || next === 0x0a || next === 0x0d || next === 0x09);
+  if (plausible) return true;
+  const window = head.subarray(9, Math.min(head.length, 4096)).toString('latin1');
+  return HINTS.some((hint) => window.includes(hint));
+}
+
+interface KeyScan {
+  depth: number;
+  duplicates: string[];
+}
+
+/**
+ * One linear pass over the JSON text before `JSON.parse`: measures nesting (so a deeply nested header
+ * cannot exhaust the parser's stack) and lists repeated top-level keys (which `JSON.parse` hides).
+ */
+export function scanJsonStructure(text: string, maxDepth: number): KeyScan {
+  let depth = 0;
+  let deepest = 0;
+  const seen = new Set<string>();
+  const duplicates: string[] = [];
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (ch === 0x22) {
+      const start = i;
+      for (i++; i < text.length; i++) {
+        const c = text.charCodeAt(i);
+        if (c === 0x5c) i++;
+        else if (c === 0x22) break;
+      }
+      if (depth === 1 && expectKey) {
+        let key: string;
+        try {
+          key = JSON.parse(text.slice(start, i + 1)) as string;
+        } catch {
+          key = text.slice(start + 1, i);
+        }
+        if (seen.has(key)) duplicates.push(key);
+        else seen.add(key);
+      }
+      expectKey = false;
+    } else if (ch === 0x7b || ch === 0x5b) {
+      depth++;
+      if (depth > deepest) deepest = depth;
+      if (deepest > maxDepth) return { depth: deepest, duplicates };
+      expectKey = ch === 0x7b && depth === 1;
+    } else if (ch === 0x7d || ch === 0x5d) depth--;
+    else if (ch === 0x2c) expectKey = depth === 1;
+  }
+  return { depth: deepest, duplicates };
+}
+
+function describeType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+function clipName(name: string): string {
+  let printable = '';
+  for (const ch of name.slice(0, 121)) printable += ch < ' ' || ch === '\u007f' ? '?' : ch;
+  return printable.length > 120 ? `${printable.slice(0, 120)}…` : printable;
+}
+
+interface Tensor {
+  name: string;
+  begin: bigint;
+  end: bigint;
+}
+
+function isNonNegativeInteger(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+async function scanSafetensors(target: ScanTarget, context: ScanContext): Promise<void> {
+  const header = context.reporter(safetensorsHeaderInvalidRule, target);
+  const size = target.source.size;
+  if (size < 10) {
+    header({ message: 'truncated', data: { size } });
+    return;
+  }
+  const prefix = target.head.length >= 8 ? target.head : await target.source.read(0, 8);
+  const length = prefix.readBigUInt64LE(0);
+  const limit = Math.min(MAX_SAFETENSORS_HEADER, context.limits.maxMemberBytes);
+  if (length > BigInt(limit)) {
+    header({ message: 'tooLarge', offset: 0, data: { length: length.toString(), limit } });
+    return;
+  }
+  if (length > BigInt(size - 8)) {
+    header({ message: 'beyondFile', offset: 0, data: { length: length.toString(), size } });
+    return;
+  }
+  const n = Number(length);
+  const bytes = 8 + n <= target.head.length ? target.head.subarray(8, 8 + n) : await target.source.read(8, n);
+  const text = bytes.toString('utf8');
+  const structure = scanJsonStructure(text, MAX_JSON_DEPTH);
+  if (structure.depth > MAX_JSON_DEPTH) {
+    header({ message: 'tooDeep', offset: 8, data: { limit: MAX_JSON_DEPTH } });
+    return;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    header({ message: 'notJson', offset: 8, data: { reason: (error as Error).message.slice(0, 120) } });
+    return;
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    header({ message: 'notObject', offset: 8, data: { found: describeType(parsed) } });
+    return;
+  }
+  for (const name of structure.duplicates.slice(0, MAX_REPORTS_PER_RULE)) header({ message: 'duplicateKey', offset: 8, data: { name: clipName(name) }, key: `dup:${name}` });
+
+  const dataSize = BigInt(size) - 8n - length;
+  const range = capped(context.reporter(safetensorsRangeInvalidRule, target));
+  const unknownDtype = capped(context.reporter(safetensorsUnknownDtypeRule, target));
+  const badEntry = capped(header);
+  const tensors: Tensor[] = [];
+  let checked = 0;
+  for (const [name, entry] of Object.entries(parsed as Record<string, unknown>)) {
+    if ((++checked & 0x3ff) === 0 && Date.now() > context.deadline) break;
+    const shown = clipName(name);
+    if (name === '__metadata__') {
+      checkMetadata(entry, target, context);
+      continue;
+    }
+    if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) {
+      badEntry({ message: 'badEntry', offset: 8, data: { name: shown, reason: `entry is ${describeType(entry)}, not an object` }, key: `entry:${name}` });
+      continue;
+    }
+    const { dtype, shape, data_offsets: offsets } = entry as Record<string, unknown>;
+    if (typeof dtype !== 'string') {
+      badEntry({ message: 'badEntry', offset: 8, data: { name: shown, reason: 'dtype is missing or not a string' }, key: `entry:${name}` });
+      continue;
+    }
+    if (!Array.isArray(shape) || !shape.every(isNonNegativeInteger)) {
+      badEntry({ message: 'badEntry', offset: 8, data: { name: shown, reason: 'shape is not a list of non-negative integers' }, key: `entry:${name}` });
+      continue;
+    }
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isNonNegativeInteger)) {
+      badEntry({ message: 'badEntry', offset: 8, data: { name: shown, reason: 'data_offsets is not [begin, end] of non-negative integers' }, key: `entry:${name}` });
+      continue;
+    }
+    const begin = BigInt(offsets[0] as number);
+    const end = BigInt(offsets[1] as number);
+    const where = { offset: 8 + n + Number(begin) };
+    const shapeText = `[${shape.join(', ')}]`;
+    if (end < begin) {
+      range({ message: 'reversed', ...where, data: { name: shown, begin: begin.toString(), end: end.toString() }, key: `rev:${name}` });
+      continue;
+    }
+    if (end > dataSize) range({ message: 'outOfBounds', ...where, data: { name: shown, begin: begin.toString(), end: end.toString(), dataSize: dataSize.toString() }, key: `oob:${name}` });
+    const bits = SAFETENSORS_DTYPE_BITS[dtype];
+    if (bits === undefined) unknownDtype({ message: 'unknown', ...where, data: { name: shown, dtype: clipName(dtype) }, key: `dtype:${name}` });
+    else {
+      const elements = shape.reduce<bigint>((product, dim) => product * BigInt(dim as number), 1n);
+      if (elements > 1n << 62n) range({ message: 'overflow', ...where, data: { name: shown, shape: shapeText }, key: `overflow:${name}` });
+      else {
+        const totalBits = elements * BigInt(bits);
+        const expected = totalBits % 8n === 0n ? (totalBits / 8n).toString() : `${totalBits} bits (not a whole number of bytes)`;
+        if (totalBits % 8n !== 0n || totalBits / 8n !== end - begin) {
+          range({ message: 'sizeMismatch', ...where, data: { name: shown, dtype, shape: shapeText, expected, actual: (end - begin).toString() }, key: `size:${name}` });
+        }
+      }
+    }
+    tensors.push({ name, begin, end });
+  }
+  checkLayout(tensors, dataSize, n, target, context, range);
+}
+
+function checkLayout(tensors: Tensor[], dataSize: bigint, headerLength: number, target: ScanTarget, context: ScanContext, range: Report<'sizeMismatch' | 'outOfBounds' | 'reversed' | 'overlap' | 'overflow'>): void {
+  const gap = capped(context.reporter(safetensorsLayoutGapRule, target));
+  tensors.sort((a, b) => (a.begin < b.begin ? -1 : a.begin > b.begin ? 1 : a.end < b.end ? -1 : a.end > b.end ? 1 : 0));
+  let covered = 0n;
+  let last: Tensor | undefined;
+  for (const tensor of tensors) {
+    if (tensor.begin === tensor.end && tensor.begin <= covered) continue;
+    if (last !== undefined && tensor.begin < covered) {
+      range({
+        message: 'overlap',
+        offset: 8 + headerLength + Number(tensor.begin),
+        data: { name: clipName(tensor.name), begin: tensor.begin.toString(), end: tensor.end.toString(), other: clipName(last.name), otherEnd: covered.toString() },
+        key: `overlap:${tensor.name}`,
+      });
+    } else if (tensor.begin > covered) {
+      gap({ message: 'gap', offset: 8 + headerLength + Number(covered), data: { length: (tensor.begin - covered).toString(), begin: covered.toString(), name: clipName(tensor.name) }, key: `gap:${covered}` });
+    }
+    if (tensor.end > covered) {
+      covered = tensor.end;
+      last = tensor;
+    }
+  }
+  if (covered < dataSize) gap({ message: 'trailing', offset: 8 + headerLength + Number(covered), data: { length: (dataSize - covered).toString() }, key: 'trailing' });
+}
+
+function checkMetadata(entry: unknown, target: ScanTarget, context: ScanContext): void {
+  const report = capped(context.reporter(safetensorsMetadataInvalidRule, target));
+  if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) {
+    report({ message: 'notObject', offset: 8, data: { found: describeType(entry) } });
+    return;
+  }
+  for (const [key, value] of Object.entries(entry as Record<string, unknown>)) {
+    if (typeof value !== 'string') report({ message: 'nonString', offset: 8, data: { key: clipName(key), found: describeType(value) }, key: `meta:${key}` });
+  }
+}
+
+/** Wraps a report function so that one file yields at most MAX_REPORTS_PER_RULE findings per rule. */
+function capped<M extends string>(report: Report<M>): Report<M> {
+  let count = 0;
+  return (input) => {
+    count += 1;
+    if (count <= MAX_REPORTS_PER_RULE) report(input);
+  };
+}
+
 export const safetensorsFormat: ModelFormat = {
   name: 'safetensors',
-  rules: [],
-  detect: () => false,
-  scan: () => Promise.resolve(),
+  rules: RULES,
+  detect: detectSafetensors,
+  scan: scanSafetensors,
 };
