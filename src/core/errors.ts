@@ -23,6 +23,7 @@ export const ERROR_CODES = {
   BUNDLE_INVALID: 'A signature bundle or envelope is malformed.',
   SYMLINK_REFUSED: 'A symbolic link was found and the symlink policy refuses it.',
   SUBJECT_MISMATCH: 'An attestation subject does not match the artifact on disk.',
+  ARTIFACT_EMPTY: 'A model or dataset to hash holds no regular file after exclusions.',
   // notebooks
   NOTEBOOK_HAS_SECRET: 'A notebook cell source holds a secret.',
   NOTEBOOK_NOT_CLEAN: 'A notebook has outputs or execution metadata that should be stripped.',
