@@ -24,6 +24,8 @@ export interface Limits {
   fileTimeoutMs: number;
   /** Text files larger than this are read in windows by text scanners, or skipped with a finding. */
   maxTextBytes: number;
+  /** Entries read from one archive (zip, tar); the rest are reported, not scanned. */
+  maxEntries: number;
 }
 
 export interface ResolvedConfig {
@@ -47,6 +49,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxNesting: 6,
   fileTimeoutMs: 60_000,
   maxTextBytes: 64 * 1024 * 1024,
+  maxEntries: 100_000,
 };
 
 export function defaultConfig(): ResolvedConfig {
