@@ -54,7 +54,7 @@ export const ggufHeaderInvalidRule = defineRule<'badVersion' | 'countTooLarge' |
   messages: {
     badVersion: 'GGUF version {{version}} is not one this scanner (or llama.cpp) reads (expected 1, 2 or 3).',
     countTooLarge: '{{what}} count {{count}} cannot fit in a {{size}}-byte file.',
-    truncated: 'The header ends early: {{what}} at byte {{offset}} needs {{need}} bytes past the end of the file.',
+    truncated: 'The header ends early: {{what}} at byte {{offset}} needs {{need}} bytes, beyond the end of the file.',
     lengthBeyondFile: '{{what}} of {{length}} bytes at byte {{offset}} runs past the end of the {{size}}-byte file.',
     badValueType: 'Metadata key "{{key}}" has unknown value type {{type}}.',
     keyTooLong: 'A metadata key of {{length}} bytes exceeds the {{limit}}-byte limit.',
@@ -377,7 +377,7 @@ async function skipValue(cursor: Cursor, type: number, key: string, depth: numbe
     // Strings take at least their length prefix, arrays at least type + count.
     const minItem = BigInt(itemSize > 0 ? itemSize : cursor.wide ? 8 : 4);
     if (BigInt(cursor.pos) + count * minItem > BigInt(cursor.size)) {
-      throw new HeaderError(() => header({ message: 'lengthBeyondFile', offset: at, data: { what: `Array "${printable(key)}" of ${count} items`, length: (count * minItem).toString(), offset: at, size: cursor.size } }));
+      throw new HeaderError(() => header({ message: 'lengthBeyondFile', offset: at, data: { what: `Array "${printable(key)}" (${count} items)`, length: (count * minItem).toString(), offset: at, size: cursor.size } }));
     }
     if (itemSize > 0) {
       cursor.skip(count * BigInt(itemSize), 'array');

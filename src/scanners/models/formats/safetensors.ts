@@ -61,7 +61,7 @@ export const safetensorsRangeInvalidRule = defineRule<'sizeMismatch' | 'outOfBou
   tags: [...TAGS, 'cwe:125', 'cwe:789'],
   remediation: 'Do not load the file; re-export the weights with the safetensors library from a trusted source.',
   messages: {
-    sizeMismatch: 'Tensor "{{name}}" ({{dtype}} {{shape}}) needs {{expected}} bytes but its range holds {{actual}}.',
+    sizeMismatch: 'Tensor "{{name}}" ({{dtype}} {{shape}}) needs {{expected}} but its range holds {{actual}} bytes.',
     outOfBounds: 'Tensor "{{name}}" range [{{begin}}, {{end}}) ends past the {{dataSize}}-byte data section.',
     reversed: 'Tensor "{{name}}" range [{{begin}}, {{end}}) ends before it begins.',
     overlap: 'Tensor "{{name}}" range [{{begin}}, {{end}}) overlaps tensor "{{other}}", which ends at {{otherEnd}}.',
@@ -123,15 +123,29 @@ const RULES = [safetensorsHeaderInvalidRule, safetensorsLayoutGapRule, safetenso
 
 const HINTS = ['"dtype"', '"data_offsets"', '"__metadata__"'];
 
+function isTextByte(byte: number): boolean {
+  return (byte >= 0x20 && byte <= 0x7e) || (byte >= 0x09 && byte <= 0x0d);
+}
+
+/**
+ * By content: a u64 length, then JSON. A length that fits the file with `{` or `[` after it is
+ * safetensors-shaped; `{` followed by a quote or whitespace is too even when the length lies (that is
+ * what the header rule reports), unless the "length" is itself text, as in a JSON or text file.
+ */
 function detectSafetensors(target: ScanTarget): boolean {
   const head = target.head;
-  if (head.length < 10 || head[8] !== 0x7b) return false;
+  if (head.length < 10) return false;
+  const first = head[8] as number;
+  if (first !== 0x7b && first !== 0x5b) return false;
   const length = head.readBigUInt64LE(0);
+  if (length >= 2n && length <= BigInt(target.source.size) - 8n) return true;
+  if (first !== 0x7b) return false;
   const next = head[9] as number;
-  const plausible = length >= 2n && length <= BigInt(target.source.size) - 8n && (next === 0x22 || next === 0x7d || next === 0x20 || next === 0x0a || next === 0x0d || next === 0x09);
-  if (plausible) return true;
+  const jsonStart = next === 0x22 || next === 0x7d || next === 0x20 || next === 0x0a || next === 0x0d || next === 0x09;
+  const prefixIsText = [...head.subarray(0, 8)].every(isTextByte);
+  if (jsonStart && !prefixIsText) return true;
   const window = head.subarray(9, Math.min(head.length, 4096)).toString('latin1');
-  return HINTS.some((hint) => window.includes(hint));
+  return !prefixIsText && HINTS.some((hint) => window.includes(hint));
 }
 
 interface KeyScan {
@@ -287,7 +301,7 @@ async function scanSafetensors(target: ScanTarget, context: ScanContext): Promis
       if (elements > 1n << 62n) range({ message: 'overflow', ...where, data: { name: shown, shape: shapeText }, key: `overflow:${name}` });
       else {
         const totalBits = elements * BigInt(bits);
-        const expected = totalBits % 8n === 0n ? (totalBits / 8n).toString() : `${totalBits} bits (not a whole number of bytes)`;
+        const expected = totalBits % 8n === 0n ? `${totalBits / 8n} bytes` : `${totalBits} bits (not a whole number of bytes)`;
         if (totalBits % 8n !== 0n || totalBits / 8n !== end - begin) {
           range({ message: 'sizeMismatch', ...where, data: { name: shown, dtype, shape: shapeText, expected, actual: (end - begin).toString() }, key: `size:${name}` });
         }
