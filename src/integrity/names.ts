@@ -1,0 +1,89 @@
+import { CustodyError } from '../core/errors.js';
+
+/**
+ * Resource ordering, the rule Custody follows when it writes a manifest (OMS v1.0 §5.2.1, §6.4):
+ * names sorted by Unicode code point, i.e. by their UTF-8 bytes. So `a.txt` (0x2E) comes before
+ * `a/b` (0x2F), and the shard `f:16:24` before `f:8:16`.
+ *
+ * The model_signing Python tool sorts differently: by path components (`a/b` before `a.txt`) and,
+ * for shards, by numeric offsets. Both orders verify everywhere, because the root digest is
+ * computed over the resources in the order they are listed and manifests compare as sets.
+ */
+export function compareNames(a: string, b: string): number {
+  if (a === b) return 0;
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+/** The model_signing order (documented for comparison; used by tests and never for writing). */
+export function compareNamesByComponents(a: string, b: string): number {
+  const pa = splitShardName(a);
+  const pb = splitShardName(b);
+  const ca = (pa?.path ?? a).split('/');
+  const cb = (pb?.path ?? b).split('/');
+  for (let i = 0; i < Math.min(ca.length, cb.length); i += 1) {
+    const c = compareNames(ca[i] ?? '', cb[i] ?? '');
+    if (c !== 0) return c;
+  }
+  if (ca.length !== cb.length) return ca.length - cb.length;
+  if (pa && pb) return pa.start - pb.start || pa.end - pb.end;
+  return 0;
+}
+
+export interface ShardName {
+  path: string;
+  start: number;
+  end: number;
+}
+
+export function formatShardName(path: string, start: number, end: number): string {
+  return `${path}:${start}:${end}`;
+}
+
+/** Splits `path:start:end` at the LAST two colons, since file names may hold colons (OMS §6.3.2). */
+export function splitShardName(name: string): ShardName | undefined {
+  const m = /^(.+):(0|[1-9][0-9]*):(0|[1-9][0-9]*)$/.exec(name);
+  if (!m) return undefined;
+  const start = Number(m[2]);
+  const end = Number(m[3]);
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || end <= start) return undefined;
+  return { path: m[1] ?? '', start, end };
+}
+
+/** True when a manifest name is a canonical relative POSIX path (OMS §6.1.2). */
+export function isCanonicalName(name: string): boolean {
+  if (name === '' || name.startsWith('/') || name.endsWith('/') || name.includes('\0')) return false;
+  return name.split('/').every((part) => part !== '' && part !== '.' && part !== '..');
+}
+
+/** Characters OMS forbids in `ignore_paths` entries (§6.2.1). */
+const OMS_GLOB_CHARS = /[*?[]/;
+/** What makes a command-line `--ignore` value a pattern rather than a path. */
+const PATTERN_CHARS = /[*?[{]/;
+
+export function isIgnorePattern(value: string): boolean {
+  return PATTERN_CHARS.test(value);
+}
+
+/**
+ * Normalises an ignore path to the OMS form: relative to the model root, `/`-separated, no `.`
+ * segments, no trailing `/`. Returns undefined for paths that escape the root or hold glob
+ * characters, which OMS forbids in `ignore_paths` (§6.2.1).
+ */
+export function normalizeIgnorePath(value: string): string | undefined {
+  const parts = value.replace(/\\/g, '/').split('/').filter((p) => p !== '' && p !== '.');
+  if (value.startsWith('/') || parts.length === 0 || parts.includes('..') || OMS_GLOB_CHARS.test(value)) return undefined;
+  return parts.join('/');
+}
+
+export function requireIgnorePath(value: string, code: 'USAGE' | 'BUNDLE_INVALID'): string {
+  const normalized = normalizeIgnorePath(value);
+  if (normalized === undefined) {
+    throw new CustodyError(code, `ignore path "${value}" must be relative to the model root, without "..", a leading "/" or glob characters`);
+  }
+  return normalized;
+}
+
+/** True when `rel` is `ignored` itself or lies under it. */
+export function isUnder(rel: string, ignored: string): boolean {
+  return rel === ignored || rel.startsWith(`${ignored}/`);
+}
