@@ -132,7 +132,7 @@ export function analyzeKerasConfig(config: unknown, options: KerasAnalyzeOptions
       break;
     }
     if (frame.depth > maxDepth) {
-      truncated = `the config nests deeper than ${maxDepth} levels at ${frame.path || '(root)'}; that part was not analysed`;
+      truncated = `the config nests deeper than ${maxDepth} levels at ${clipText(frame.path, 100) || '(root)'}; that part was not analysed`;
       continue;
     }
     const { value } = frame;

@@ -28,7 +28,7 @@ function reportEach(kind: KerasIssueKind, issues: Issues, report: Report<'found'
     if (issue.kind !== kind) continue;
     report({
       message: 'found',
-      data: { subject: clip(issue.subject, 120), where: where(issue), reason: issue.reason },
+      data: { subject: clip(issue.subject, 120), where: where(issue), reason: clip(issue.reason, 200) },
       severity: issue.severity,
       evidence: evidenceOf(issue),
       key: `${issue.path}\0${issue.subject}`,
@@ -60,7 +60,7 @@ export const kerasLambdaRule = defineRule<'found' | 'dangerous', Issues>({
       const dangerous = issue.dangerous ?? [];
       report({
         message: dangerous.length > 0 ? 'dangerous' : 'found',
-        data: { where: where(issue), reason: issue.reason, names: dangerous.slice(0, 10).join(', ') },
+        data: { where: where(issue), reason: clip(issue.reason, 200), names: dangerous.slice(0, 10).join(', ') },
         severity: issue.severity,
         evidence: evidenceOf(issue),
         key: `${issue.path}\0lambda`,

@@ -1,0 +1,15 @@
+export { ProtoMessage, headBytes, sniffFields, type ProtoMessageOptions } from './message.js';
+export {
+  DEFAULT_PROTO_LIMITS,
+  ProtoBudget,
+  ProtoBuffer,
+  ProtoSource,
+  WIRE,
+  malformedProto,
+  readFieldHeader,
+  signedValue,
+  type ProtoField,
+  type ProtoLimits,
+  type ProtoSourceOptions,
+  type WireType,
+} from './reader.js';
