@@ -1,0 +1,230 @@
+// Whole-scanner fuzzing (bounded, fixed seed): mutated corpus files, structure-aware corruptions and random
+// bytes go through `scanSource` with the models scanner. Every case must come back as an array of well-formed
+// findings — no throw, no unhandled rejection, no hang, and no core/scan-error (which means a scanner threw).
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { defaultConfig } from '../../src/core/config.js';
+import type { Finding } from '../../src/core/finding.js';
+import { SEVERITIES } from '../../src/core/severity.js';
+import { loadCorpus, modelsScanOptions, readCorpusFile, scanBuffer } from './corpus-helpers.js';
+
+const SEED = 0x5eed_c0de;
+const MUTATED_CASES = 700;
+const RANDOM_CASES = 250;
+/** A case still running after this long is reported as a hang (a guard, not a speed assertion). */
+const HANG_GUARD_MS = 30_000;
+
+/** mulberry32: small, fast, deterministic. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+class Rng {
+  private readonly next: () => number;
+  constructor(seed: number) {
+    this.next = prng(seed);
+  }
+  int(n: number): number {
+    return Math.floor(this.next() * n);
+  }
+  pick<T>(items: readonly T[]): T {
+    const item = items[this.int(items.length)];
+    if (item === undefined) throw new Error('pick from empty list');
+    return item;
+  }
+  bytes(n: number): Buffer {
+    const out = Buffer.alloc(n);
+    for (let i = 0; i < n; i += 1) out[i] = this.int(256);
+    return out;
+  }
+  /** An offset biased towards the start, where headers live. */
+  offset(size: number): number {
+    if (size === 0) return 0;
+    return this.next() < 0.5 ? this.int(Math.min(size, 128)) : this.int(size);
+  }
+}
+
+const INTERESTING_32 = [0, 1, 0x7f, 0x80, 0xff, 0x7fff, 0xffff, 0x7fffffff, 0x80000000, 0xffffffff];
+
+type Mutation = (data: Buffer, rng: Rng, other: Buffer) => Buffer;
+
+const MUTATIONS: Record<string, Mutation> = {
+  bitFlips(data, rng) {
+    const out = Buffer.from(data);
+    const n = 1 + rng.int(8);
+    for (let i = 0; i < n && out.length > 0; i += 1) {
+      const at = rng.offset(out.length);
+      out[at] = (out[at] ?? 0) ^ (1 << rng.int(8));
+    }
+    return out;
+  },
+  interestingBytes(data, rng) {
+    const out = Buffer.from(data);
+    for (let i = 0; i < 1 + rng.int(4) && out.length > 0; i += 1) out[rng.offset(out.length)] = rng.pick([0, 0xff, 0x7f, 0x80, 0x2e, 0x28, 0x93, 0x95]);
+    return out;
+  },
+  interestingInt32(data, rng) {
+    const out = Buffer.from(data);
+    if (out.length < 4) return out;
+    const at = Math.min(rng.offset(out.length), out.length - 4);
+    out.writeUInt32LE(rng.pick(INTERESTING_32), at);
+    return out;
+  },
+  truncate(data, rng) {
+    return data.subarray(0, rng.int(data.length + 1));
+  },
+  insert(data, rng) {
+    const at = rng.offset(data.length);
+    return Buffer.concat([data.subarray(0, at), rng.bytes(1 + rng.int(64)), data.subarray(at)]);
+  },
+  remove(data, rng) {
+    const at = rng.offset(data.length);
+    return Buffer.concat([data.subarray(0, at), data.subarray(Math.min(data.length, at + 1 + rng.int(64)))]);
+  },
+  duplicate(data, rng) {
+    const at = rng.offset(data.length);
+    const chunk = data.subarray(at, at + 1 + rng.int(256));
+    return Buffer.concat([data.subarray(0, at), chunk, chunk, chunk, data.subarray(at)]);
+  },
+  splice(data, rng, other) {
+    return Buffer.concat([data.subarray(0, rng.int(data.length + 1)), other.subarray(rng.int(other.length + 1))]);
+  },
+  /** Corrupts zip records: sizes, counts and offsets in local, central and end-of-directory headers. */
+  zipFields(data, rng) {
+    const out = Buffer.from(data);
+    const signatures = [0x04034b50, 0x02014b50, 0x06054b50, 0x08074b50];
+    const hits: number[] = [];
+    for (let i = 0; i + 4 <= out.length; i += 1) if (signatures.includes(out.readUInt32LE(i))) hits.push(i);
+    if (hits.length === 0) return MUTATIONS['interestingInt32']!(data, rng, data);
+    const base = rng.pick(hits);
+    const field = base + 4 + 2 * rng.int(12);
+    if (field + 4 <= out.length) out.writeUInt32LE(rng.pick(INTERESTING_32), field);
+    return out;
+  },
+  /** Rewrites a pickle length-prefixed argument (FRAME, BINUNICODE, BINBYTES, LONG4...) with a hostile length. */
+  pickleLengths(data, rng) {
+    const out = Buffer.from(data);
+    const ops = [0x95, 0x58, 0x42, 0x8d, 0x8e, 0x96, 0x8b, 0x54];
+    const hits: number[] = [];
+    for (let i = 0; i + 5 <= out.length && hits.length < 512; i += 1) if (ops.includes(out[i] ?? -1)) hits.push(i);
+    if (hits.length === 0) return MUTATIONS['bitFlips']!(data, rng, data);
+    const at = rng.pick(hits) + 1;
+    out.writeUInt32LE(rng.pick(INTERESTING_32), at);
+    return out;
+  },
+};
+
+const MAGIC_PREFIXES: readonly Buffer[] = [
+  Buffer.from([0x80, 0x02]), Buffer.from([0x80, 0x04, 0x95]), Buffer.from([0x80, 0x05]), Buffer.from('cos\nsystem\n'),
+  Buffer.from('PK\x03\x04', 'latin1'), Buffer.from('PK\x05\x06', 'latin1'), Buffer.from('\x93NUMPY\x01\x00', 'latin1'),
+  Buffer.from([0x1f, 0x8b, 0x08]), Buffer.from('BZh9'), Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]),
+  Buffer.from([0x5d, 0x00, 0x00]), Buffer.from([0x04, 0x22, 0x4d, 0x18]), Buffer.from([0x28, 0xb5, 0x2f, 0xfd]),
+  Buffer.from([0x78, 0x9c]), Buffer.from('7z\xbc\xaf\x27\x1c', 'latin1'), Buffer.from('Rar!\x1a\x07\x01\x00', 'latin1'), Buffer.alloc(0),
+];
+
+/** Opcodes with small random arguments: a pickle-shaped byte soup. */
+function opcodeSoup(rng: Rng): Buffer {
+  const parts: Buffer[] = [Buffer.from([0x80, rng.int(6)])];
+  const n = 1 + rng.int(200);
+  for (let i = 0; i < n; i += 1) {
+    const op = rng.pick([0x28, 0x29, 0x2e, 0x30, 0x31, 0x32, 0x4b, 0x4d, 0x4e, 0x52, 0x5d, 0x61, 0x62, 0x63, 0x65, 0x68, 0x71, 0x73, 0x74, 0x75, 0x7d, 0x81, 0x85, 0x86, 0x87, 0x88, 0x8c, 0x8f, 0x90, 0x91, 0x92, 0x93, 0x94, 0x95, 0x51, 0x50, 0x82, 0x69, 0x6f, 0x42, 0x58]);
+    parts.push(Buffer.from([op]));
+    if (op === 0x63 || op === 0x69) parts.push(Buffer.from(`${rng.pick(['os', 'builtins', 'collections', 'numpy', 'torch._utils', ''])}\n${rng.pick(['system', 'eval', 'OrderedDict', 'x', ''])}\n`));
+    else if (op === 0x8c) parts.push(Buffer.from([rng.int(12)]), rng.bytes(rng.int(12)));
+    else if (op === 0x95 || op === 0x58 || op === 0x42) parts.push(rng.bytes(op === 0x95 ? 8 : 4));
+    else if ([0x4b, 0x68, 0x71, 0x82].includes(op)) parts.push(Buffer.from([rng.int(256)]));
+    else if (op === 0x4d) parts.push(rng.bytes(2));
+    else if (op === 0x50) parts.push(Buffer.from(`${rng.int(100)}\n`));
+  }
+  return Buffer.concat(parts);
+}
+
+interface FuzzCase {
+  name: string;
+  path: string;
+  data: Buffer;
+}
+
+function buildCases(): FuzzCase[] {
+  const corpus = loadCorpus();
+  // every malicious file and every real-shaped benign file, plus a slice of the random pickles
+  const seeds = corpus.filter((f) => f.label === 'malicious' || !f.technique.startsWith('random-values:') || f.path.endsWith('0-p0.pkl') || f.path.endsWith('5-p5.pkl'));
+  const datas = seeds.map((f) => ({ path: f.path, data: readCorpusFile(f) }));
+  const rng = new Rng(SEED);
+  const names = Object.keys(MUTATIONS);
+  const cases: FuzzCase[] = [];
+  for (let i = 0; i < MUTATED_CASES; i += 1) {
+    const seed = rng.pick(datas);
+    const other = rng.pick(datas);
+    const rounds = 1 + rng.int(3);
+    let data = seed.data;
+    const applied: string[] = [];
+    for (let r = 0; r < rounds; r += 1) {
+      const name = rng.pick(names);
+      data = MUTATIONS[name]!(data, rng, other.data);
+      applied.push(name);
+    }
+    cases.push({ name: `#${i} ${applied.join('+')} of ${seed.path}`, path: seed.path, data });
+  }
+  const extensions = ['pkl', 'pt', 'bin', 'npy', 'npz', 'joblib', 'pth', 'ckpt', 'gz', 'data'];
+  for (let i = 0; i < RANDOM_CASES; i += 1) {
+    const ext = rng.pick(extensions);
+    const data = i % 3 === 0 ? opcodeSoup(rng) : Buffer.concat([rng.pick(MAGIC_PREFIXES), rng.bytes(rng.int(i % 5 === 0 ? 70_000 : 2048))]);
+    cases.push({ name: `#r${i} random ${i % 3 === 0 ? 'opcode soup' : 'bytes'} as .${ext}`, path: `fuzz/random-${i}.${ext}`, data });
+  }
+  return cases;
+}
+
+function checkShape(findings: unknown): string | undefined {
+  if (!Array.isArray(findings)) return `returned ${typeof findings}, not an array`;
+  for (const f of findings as Finding[]) {
+    if (typeof f.ruleId !== 'string' || !f.ruleId.includes('/')) return `finding without a rule id: ${JSON.stringify(f).slice(0, 200)}`;
+    if (!SEVERITIES.includes(f.severity)) return `finding ${f.ruleId} with severity ${String(f.severity)}`;
+    if (typeof f.message !== 'string' || f.message.length === 0) return `finding ${f.ruleId} without a message`;
+    if (f.ruleId === 'core/scan-error') return `a scanner threw: ${f.message}`;
+  }
+  return undefined;
+}
+
+async function withHangGuard<T>(work: Promise<T>): Promise<T | 'hang'> {
+  let timer: NodeJS.Timeout | undefined;
+  const guard = new Promise<'hang'>((resolve) => {
+    timer = setTimeout(() => resolve('hang'), HANG_GUARD_MS);
+  });
+  try {
+    return await Promise.race([work, guard]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+describe('models scanner fuzzing', () => {
+  const config = defaultConfig();
+  config.limits = { ...config.limits, fileTimeoutMs: 10_000 };
+  const options = modelsScanOptions(config);
+  const cases = buildCases();
+
+  it(`${cases.length} mutated and random inputs: no crash, no hang, no unhandled error`, { timeout: 15 * 60_000 }, async () => {
+    const failures: string[] = [];
+    for (const c of cases) {
+      try {
+        const result = await withHangGuard(scanBuffer(c.path, c.data, options));
+        if (result === 'hang') failures.push(`${c.name}: no result after ${HANG_GUARD_MS} ms (hang)`);
+        else {
+          const problem = checkShape(result);
+          if (problem) failures.push(`${c.name}: ${problem}`);
+        }
+      } catch (error) {
+        failures.push(`${c.name}: threw ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
+      }
+    }
+    assert.deepEqual(failures, [], `${failures.length} of ${cases.length} fuzz cases failed (seed ${SEED.toString(16)}):\n${failures.join('\n')}`);
+  });
+});
