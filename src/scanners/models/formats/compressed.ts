@@ -1,9 +1,18 @@
 import type { ModelFormat } from '../format.js';
+import { scanCompressed, sniffWrapper } from '../containers/compressed-scan.js';
+import { archiveLimitExceededRule, compressedStreamDamagedRule } from '../containers/rules.js';
 
-// Placeholder: not implemented yet.
+/**
+ * Compressed wrappers around model files: gzip and zlib (joblib `compress=True`, `.pkl.gz`), joblib's
+ * old `ZF` format, bzip2, xz, zstd and LZ4 frames. The decoded content is scanned as a member by
+ * every scanner, so a pickle inside a gzip inside a zip is still analysed.
+ */
 export const compressedFormat: ModelFormat = {
   name: 'compressed',
-  rules: [],
-  detect: () => false,
-  scan: () => Promise.resolve(),
+  rules: [archiveLimitExceededRule, compressedStreamDamagedRule],
+  detect: (target) => sniffWrapper(target.head) !== undefined,
+  async scan(target, context) {
+    const wrapper = sniffWrapper(target.head);
+    if (wrapper) await scanCompressed(target, context, wrapper);
+  },
 };

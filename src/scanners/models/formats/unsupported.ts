@@ -1,9 +1,77 @@
+import type { ScanTarget } from '../../../core/scanner.js';
 import type { ModelFormat } from '../format.js';
+import { unscannableContainerRule } from '../containers/rules.js';
 
-// Placeholder: not implemented yet.
+interface Magic {
+  format: string;
+  at: number;
+  bytes: readonly number[] | string;
+  kind: 'archive' | 'compression';
+}
+
+/** Archives and compressed streams Custody does not open. Detected by magic bytes at a fixed offset. */
+const MAGICS: readonly Magic[] = [
+  { format: '7-Zip', at: 0, bytes: [0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c], kind: 'archive' },
+  { format: 'RAR', at: 0, bytes: [0x52, 0x61, 0x72, 0x21, 0x1a, 0x07], kind: 'archive' },
+  { format: 'Microsoft CAB', at: 0, bytes: [0x4d, 0x53, 0x43, 0x46, 0, 0, 0, 0], kind: 'archive' },
+  { format: 'ar (Unix archive, .deb)', at: 0, bytes: '!<arch>\n', kind: 'archive' },
+  { format: 'cpio', at: 0, bytes: '070701', kind: 'archive' },
+  { format: 'cpio', at: 0, bytes: '070702', kind: 'archive' },
+  { format: 'cpio', at: 0, bytes: '070707', kind: 'archive' },
+  { format: 'xar', at: 0, bytes: 'xar!', kind: 'archive' },
+  { format: 'RPM', at: 0, bytes: [0xed, 0xab, 0xee, 0xdb], kind: 'archive' },
+  { format: 'squashfs', at: 0, bytes: 'hsqs', kind: 'archive' },
+  { format: 'ISO 9660', at: 0x8001, bytes: 'CD001', kind: 'archive' },
+  { format: 'Unix compress (.Z)', at: 0, bytes: [0x1f, 0x9d], kind: 'compression' },
+  { format: 'lzip', at: 0, bytes: 'LZIP', kind: 'compression' },
+  { format: 'lzop', at: 0, bytes: [0x89, 0x4c, 0x5a, 0x4f, 0x00, 0x0d, 0x0a, 0x1a, 0x0a], kind: 'compression' },
+  { format: 'legacy LZ4', at: 0, bytes: [0x02, 0x21, 0x4c, 0x18], kind: 'compression' },
+  { format: 'Brotli-framed (.br)', at: 0, bytes: [0xce, 0xb2, 0xcf, 0x81], kind: 'compression' },
+];
+
+function matches(head: Buffer, magic: Magic): boolean {
+  const bytes = typeof magic.bytes === 'string' ? Buffer.from(magic.bytes, 'latin1') : magic.bytes;
+  if (head.length < magic.at + bytes.length) return false;
+  for (let i = 0; i < bytes.length; i++) if (head[magic.at + i] !== bytes[i]) return false;
+  return true;
+}
+
+/**
+ * LZMA "alone" (.lzma, joblib `compress='lzma'`): properties byte 0x5D (the usual lc=3 lp=0 pb=2),
+ * a dictionary size that is a power of two or 3×2^n, and an uncompressed size that is -1 or sane.
+ */
+function isLzmaAlone(head: Buffer): boolean {
+  if (head.length < 13 || head[0] !== 0x5d) return false;
+  const dict = head.readUInt32LE(1);
+  const pow2 = dict > 0 && (dict & (dict - 1)) === 0;
+  const three = dict % 3 === 0 && ((dict / 3) & (dict / 3 - 1)) === 0;
+  if (!(pow2 || three) || dict < 4096) return false;
+  const size = head.readBigUInt64LE(5);
+  return size === 0xffffffffffffffffn || size < 1n << 48n;
+}
+
+function identify(target: ScanTarget): { format: string; kind: 'archive' | 'compression'; detail?: string } | undefined {
+  for (const magic of MAGICS) if (matches(target.head, magic)) return { format: magic.format, kind: magic.kind, detail: 'Custody cannot decode it' };
+  if (isLzmaAlone(target.head)) return { format: 'LZMA-alone', kind: 'compression', detail: 'raw LZMA (.lzma, joblib lzma) is not decoded' };
+  return undefined;
+}
+
+/**
+ * Archives and compressed streams we cannot open are never passed silently: a 7z or RAR may carry a
+ * pickle that a pipeline unpacks and loads. Zip, tar (legacy PyTorch), gzip, bzip2, xz, zstd and LZ4
+ * are opened by their own formats.
+ */
 export const unsupportedFormat: ModelFormat = {
   name: 'unsupported',
-  rules: [],
-  detect: () => false,
-  scan: () => Promise.resolve(),
+  rules: [unscannableContainerRule],
+  detect: (target) => identify(target) !== undefined,
+  scan(target, context) {
+    const found = identify(target);
+    if (found) {
+      const report = context.reporter(unscannableContainerRule, target);
+      if (found.kind === 'archive') report({ message: 'archive', data: { format: found.format } });
+      else report({ message: 'compression', ...(found.format === 'LZMA-alone' ? { confidence: 'medium' as const } : {}), data: { format: found.format, detail: found.detail ?? '' } });
+    }
+    return Promise.resolve();
+  },
 };

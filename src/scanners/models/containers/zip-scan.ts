@@ -1,0 +1,391 @@
+import { BufferSource } from '../../../core/byte-source.js';
+import type { ScanContext, ScanTarget } from '../../../core/scanner.js';
+import { BOMB_MIN_OUTPUT, BOMB_RATIO } from './compressed-scan.js';
+import { crc32 } from './crc32.js';
+import { decodeBounded, type Codec } from './decompress.js';
+import { startsLikePickle } from './pickle-sniff.js';
+import {
+  archiveLimitExceededRule,
+  zipCrcMismatchRule,
+  zipDuplicateEntryRule,
+  zipFlagBitsRule,
+  zipHeaderMismatchRule,
+  zipMalformedRule,
+  zipPathTraversalRule,
+  zipPolyglotRule,
+  zipUnsupportedCompressionRule,
+} from './rules.js';
+import { SliceSource } from './slice-source.js';
+import {
+  FLAG_DESCRIPTOR,
+  FLAG_ENCRYPTED,
+  FLAG_MASKED_HEADERS,
+  FLAG_PATCHED,
+  FLAG_STRONG_ENCRYPTION,
+  KNOWN_FLAGS,
+  METHOD_LABELS,
+  descriptorAt,
+  readZip,
+  type LocalHeader,
+  type ZipArchive,
+  type ZipEntry,
+} from './zip-reader.js';
+
+/** Most entries read from one archive (PyTorch checkpoints hold one per tensor storage). */
+export const MAX_ZIP_ENTRIES = 100_000;
+/** Stored members up to this size are read into memory (and their CRC checked); larger ones are read lazily. */
+const INLINE_STORED = 1024 * 1024;
+/** Larger stored members are still read whole to check their CRC when they start like a pickle. */
+const CRC_PICKLE_LIMIT = 64 * 1024 * 1024;
+
+const CODEC_BY_METHOD: Readonly<Record<number, Codec>> = { 8: 'deflate-raw', 12: 'bzip2', 93: 'zstd', 95: 'xz' };
+
+/** How one reading of an entry locates its bytes: the central directory's view or the local header's. */
+interface Reading {
+  /** Member label used in findings and for scanMember. */
+  label: string;
+  dataStart: number;
+  method: number;
+  compressedSize: number;
+  crc: number;
+  flags: number;
+  /** CRC is known and should be checked. */
+  checkCrc: boolean;
+}
+
+interface ScanState {
+  target: ScanTarget;
+  context: ScanContext;
+  archive: ZipArchive;
+  kind: string;
+  /** Decompressed bytes so far, against the archive budget. */
+  decoded: number;
+  budget: number;
+  budgetReported: boolean;
+  /** Where entry data must end (the central directory, or the end of the file). */
+  dataEnd: number;
+}
+
+/** Describes the archive for messages: PyTorch checkpoint, TorchScript archive, NumPy .npz, or plain zip. */
+export function describeZipKind(names: readonly string[]): string {
+  const pickles = names.filter((n) => /(^|\/)data\.pkl$/.test(n));
+  if (pickles.length > 0) {
+    if (names.some((n) => /(^|\/)code\//.test(n)) || names.some((n) => /(^|\/)constants\.pkl$/.test(n))) return 'TorchScript archive';
+    return 'PyTorch checkpoint (zip)';
+  }
+  if (names.some((n) => /(^|\/)constants\.pkl$/.test(n))) return 'TorchScript archive';
+  if (names.length > 0 && names.every((n) => n.endsWith('.npy'))) return 'NumPy .npz archive';
+  return 'zip archive';
+}
+
+/**
+ * Scans a zip: reports every structural trick and scans every member (under every reading of it)
+ * through `context.scanMember`. Returns false when the target is not a zip at all.
+ */
+export async function scanZip(target: ScanTarget, context: ScanContext): Promise<boolean> {
+  const { source } = target;
+  const archive = await readZip(source, target.head, { maxEntries: context.limits.maxEntries ?? MAX_ZIP_ENTRIES, deadline: context.deadline });
+  if (!archive) return false;
+  const names = [...archive.entries.map((e) => e.name), ...archive.orphans.map((o) => o.name)];
+  const state: ScanState = {
+    target,
+    context,
+    archive,
+    kind: describeZipKind(names),
+    decoded: 0,
+    budget: context.limits.maxMemberBytes * 4,
+    budgetReported: false,
+    dataEnd: archive.directoryStart ?? source.size,
+  };
+  reportArchiveProblems(state);
+
+  if (archive.start > 0 && archive.entries.length > 0) {
+    const report = context.reporter(zipPolyglotRule, target);
+    const prefix = target.head.subarray(0, Math.min(archive.start, target.head.length));
+    // The prefix sits at offset 0 of this target, where every scanner (the pickle format included)
+    // already reads it; here we only say that the file has two readings.
+    report({ message: prefix[0] === 0x80 && startsLikePickle(prefix) ? 'pickle' : 'prefix', offset: 0, data: { kind: state.kind, bytes: archive.start } });
+  }
+
+  reportDuplicates(state);
+  reportOverlaps(state);
+
+  const copies = new Map<string, number>();
+  const totals = new Map<string, number>();
+  for (const entry of archive.entries) totals.set(entry.key, (totals.get(entry.key) ?? 0) + 1);
+  for (const [i, entry] of archive.entries.entries()) {
+    if (Date.now() > context.deadline) {
+      context.reporter(archiveLimitExceededRule, target)({ message: 'timeout', data: { kind: state.kind, count: archive.entries.length - i } });
+      return true;
+    }
+    const seen = (copies.get(entry.key) ?? 0) + 1;
+    copies.set(entry.key, seen);
+    const total = totals.get(entry.key) ?? 1;
+    // zipfile keeps the last copy under the plain name; the others get a copy number.
+    const label = seen === total ? entry.name : `${entry.name} (copy ${seen} of ${total})`;
+    await scanEntry(state, entry, label);
+  }
+  for (const orphan of archive.orphans) {
+    if (Date.now() > context.deadline) break;
+    context.reporter(zipHeaderMismatchRule, target)({ message: 'orphan', member: orphan.name, offset: orphan.offset, data: { name: orphan.name, offset: orphan.offset } });
+    checkFlags(state, orphan.name, orphan.flags);
+    await scanReading(state, {
+      label: `${orphan.name} (local entry at ${orphan.offset})`,
+      dataStart: orphan.dataStart,
+      method: orphan.method,
+      compressedSize: orphan.compressedSize,
+      crc: orphan.crc,
+      flags: orphan.flags,
+      checkCrc: (orphan.flags & FLAG_DESCRIPTOR) === 0,
+    });
+  }
+  return true;
+}
+
+function reportArchiveProblems(state: ScanState): void {
+  const { context, target, kind } = state;
+  const malformed = context.reporter(zipMalformedRule, target);
+  for (const problem of state.archive.problems) {
+    switch (problem.kind) {
+      case 'noEnd':
+        malformed({ message: 'noEnd' });
+        break;
+      case 'badDirectory':
+        malformed({ message: 'badDirectory', data: { detail: problem.detail } });
+        break;
+      case 'count':
+        malformed({ message: 'count', data: { declared: problem.declared, actual: problem.actual } });
+        break;
+      case 'zip64':
+        malformed({ message: 'zip64', data: { detail: problem.detail } });
+        break;
+      case 'entries':
+        context.reporter(archiveLimitExceededRule, target)({ message: 'entries', data: { kind, count: problem.count, limit: problem.limit } });
+        break;
+      case 'centralEncryption':
+        context.reporter(zipFlagBitsRule, target)({ message: 'centralEncryption', data: { flags: hex(problem.flags) } });
+        break;
+    }
+  }
+}
+
+function reportDuplicates(state: ScanState): void {
+  const groups = new Map<string, ZipEntry[]>();
+  for (const entry of state.archive.entries) {
+    const group = groups.get(entry.key);
+    if (group) group.push(entry);
+    else groups.set(entry.key, [entry]);
+  }
+  const report = state.context.reporter(zipDuplicateEntryRule, state.target);
+  for (const [key, group] of groups) {
+    if (group.length < 2) continue;
+    const shown = group.some((e) => e.name !== key) ? `${JSON.stringify(key)} (names differ after a NUL byte)` : key;
+    report({ message: 'duplicate', member: key, data: { kind: state.kind, count: group.length, name: shown } });
+  }
+}
+
+function reportOverlaps(state: ScanState): void {
+  const spans = state.archive.entries
+    .filter((e) => e.local !== undefined)
+    .map((e) => ({ entry: e, start: e.localOffset, end: (e.local?.dataStart ?? e.localOffset) + e.compressedSize }))
+    .sort((a, b) => a.start - b.start || a.end - b.end);
+  const report = state.context.reporter(zipMalformedRule, state.target);
+  let reported = 0;
+  let furthest: (typeof spans)[number] | undefined;
+  for (const span of spans) {
+    if (furthest && span.start < furthest.end && reported < 10) {
+      reported += 1;
+      report({
+        message: 'overlap',
+        member: span.entry.name,
+        offset: span.start,
+        data: { name: span.entry.name, other: furthest.entry.name, offset: span.start, otherOffset: furthest.start },
+      });
+    }
+    if (!furthest || span.end > furthest.end) furthest = span;
+  }
+}
+
+function hex(value: number): string {
+  return `0x${value.toString(16).padStart(4, '0')}`;
+}
+
+function checkPath(state: ScanState, name: string): void {
+  const parts = name.split(/[\\/]/);
+  if (name.startsWith('/') || name.startsWith('\\') || /^[A-Za-z]:/.test(name) || parts.includes('..')) {
+    state.context.reporter(zipPathTraversalRule, state.target)({ message: 'path', member: name, data: { name } });
+  }
+}
+
+function checkFlags(state: ScanState, name: string, flags: number): void {
+  const report = state.context.reporter(zipFlagBitsRule, state.target);
+  const data = { name, flags: hex(flags) };
+  if (flags & (FLAG_ENCRYPTED | FLAG_STRONG_ENCRYPTION)) report({ message: 'encrypted', member: name, data });
+  if (flags & FLAG_PATCHED) report({ message: 'patched', member: name, data });
+  if (flags & FLAG_MASKED_HEADERS) report({ message: 'centralEncryption', member: name, data });
+  else if (flags & ~KNOWN_FLAGS & 0xffff) report({ message: 'unknown', member: name, severity: 'medium', data });
+}
+
+async function scanEntry(state: ScanState, entry: ZipEntry, label: string): Promise<void> {
+  const { context, target } = state;
+  checkPath(state, entry.name);
+  const local = entry.local;
+  checkFlags(state, entry.name, entry.flags | (local?.flags ?? 0));
+  if (!local) {
+    context.reporter(zipMalformedRule, target)({ message: 'badLocal', member: entry.name, data: { name: entry.name, offset: entry.declaredOffset } });
+    return;
+  }
+  const mismatch = context.reporter(zipHeaderMismatchRule, target);
+  const member = entry.name;
+  if (!local.rawName.equals(entry.rawName)) mismatch({ message: 'name', member, offset: local.offset, data: { name: entry.name, local: local.name } });
+  if (local.method !== entry.method) mismatch({ message: 'method', member, offset: local.offset, data: { name: entry.name, central: entry.method, local: local.method } });
+  const localDeferred = (local.flags & FLAG_DESCRIPTOR) !== 0;
+  const localSizeKnown = !(localDeferred && local.compressedSize === 0);
+  const sizeDiffers = localSizeKnown && local.compressedSize !== entry.compressedSize;
+  if (sizeDiffers) mismatch({ message: 'size', member, offset: local.offset, data: { name: entry.name, central: entry.compressedSize, local: local.compressedSize } });
+  if (!(localDeferred && local.crc === 0) && local.crc !== entry.crc) {
+    mismatch({ message: 'crc', member, offset: local.offset, data: { name: entry.name, central: hex(entry.crc), local: hex(local.crc) } });
+  }
+  if (localDeferred || (entry.flags & FLAG_DESCRIPTOR) !== 0) await checkDescriptor(state, entry, local);
+
+  const dataEnd = local.dataStart + entry.compressedSize;
+  if (dataEnd > state.dataEnd) {
+    const where = state.archive.directoryStart === undefined ? 'the end of the file' : 'the start of the central directory';
+    context.reporter(zipMalformedRule, target)({
+      message: 'outside',
+      member,
+      offset: local.dataStart,
+      data: { name: entry.name, detail: `its ${entry.compressedSize} data bytes at offset ${local.dataStart} run past ${where}` },
+    });
+  }
+
+  await scanReading(state, {
+    label,
+    dataStart: local.dataStart,
+    method: entry.method,
+    compressedSize: entry.compressedSize,
+    crc: entry.crc,
+    flags: entry.flags,
+    checkCrc: true,
+  });
+  // A streaming extractor trusts the local header: scan that reading too when it differs.
+  if (local.method !== entry.method || sizeDiffers) {
+    await scanReading(state, {
+      label: `${label} (local header)`,
+      dataStart: local.dataStart,
+      method: local.method,
+      compressedSize: localSizeKnown ? local.compressedSize : entry.compressedSize,
+      crc: local.crc,
+      flags: local.flags,
+      checkCrc: !localDeferred,
+    });
+  }
+}
+
+async function checkDescriptor(state: ScanState, entry: ZipEntry, local: LocalHeader): Promise<void> {
+  const report = state.context.reporter(zipHeaderMismatchRule, state.target);
+  const member = entry.name;
+  const say = (detail: string): void => report({ message: 'descriptor', member, offset: local.offset, data: { name: entry.name, detail } });
+  if ((local.flags & FLAG_DESCRIPTOR) !== (entry.flags & FLAG_DESCRIPTOR)) {
+    say('the data-descriptor flag is set in only one of the local and central headers');
+    return;
+  }
+  const at = local.dataStart + entry.compressedSize;
+  const zip64 = entry.compressedSize > 0xfffffffe || entry.size > 0xfffffffe;
+  const descriptor = await descriptorAt(state.target.source, at, zip64);
+  if (!descriptor) {
+    say(`no data descriptor after the data (offset ${at})`);
+    return;
+  }
+  if (descriptor.crc !== entry.crc || descriptor.compressedSize !== entry.compressedSize || descriptor.size !== entry.size) {
+    say(`the data descriptor (CRC ${hex(descriptor.crc)}, ${descriptor.compressedSize} → ${descriptor.size} bytes) disagrees with the central directory (CRC ${hex(entry.crc)}, ${entry.compressedSize} → ${entry.size} bytes)`);
+  }
+}
+
+/** Produces the bytes of one reading and scans them as a member. */
+async function scanReading(state: ScanState, reading: Reading): Promise<void> {
+  const { context, target } = state;
+  const { source } = target;
+  const available = Math.max(0, Math.min(reading.compressedSize, source.size - reading.dataStart));
+  const encrypted = (reading.flags & (FLAG_ENCRYPTED | FLAG_STRONG_ENCRYPTION)) !== 0;
+  const limitReport = context.reporter(archiveLimitExceededRule, target);
+  const member = reading.label;
+
+  if (reading.method === 0) {
+    if (available > INLINE_STORED) {
+      const lazy = new SliceSource(source, reading.dataStart, available);
+      const head = await lazy.read(0, 8);
+      if (reading.checkCrc && !encrypted && available === reading.compressedSize && startsLikePickle(head) && head[0] === 0x80 && available <= CRC_PICKLE_LIMIT) {
+        const bytes = await lazy.read(0, available);
+        checkCrc(state, reading, bytes);
+        await context.scanMember(target, member, new BufferSource(bytes));
+      } else await context.scanMember(target, member, lazy);
+      return;
+    }
+    const bytes = await source.read(reading.dataStart, available);
+    if (reading.checkCrc && !encrypted && available === reading.compressedSize) checkCrc(state, reading, bytes);
+    await context.scanMember(target, member, new BufferSource(bytes));
+    return;
+  }
+
+  const codec = CODEC_BY_METHOD[reading.method];
+  if (!codec) {
+    if (!encrypted || reading.method !== 99) {
+      context.reporter(zipUnsupportedCompressionRule, target)({
+        message: 'method',
+        member,
+        data: { name: member, method: reading.method, label: METHOD_LABELS[reading.method] ?? 'unknown' },
+      });
+    }
+    return;
+  }
+  const maxMember = context.limits.maxMemberBytes;
+  const remaining = state.budget - state.decoded;
+  if (remaining <= 0) {
+    if (!state.budgetReported) {
+      state.budgetReported = true;
+      limitReport({ message: 'total', data: { kind: state.kind, limit: state.budget, count: 1 } });
+    }
+    return;
+  }
+  let input = available;
+  if (input > maxMember) {
+    limitReport({ message: 'inputSize', member, data: { name: member, size: available, limit: maxMember } });
+    input = maxMember;
+  }
+  const compressed = await source.read(reading.dataStart, input);
+  const maxOutput = Math.min(maxMember, remaining);
+  const result = await decodeBounded(codec, compressed, { maxOutput, deadline: context.deadline });
+  state.decoded += result.output.length;
+  if (result.stopped === 'limit') {
+    if (maxOutput < maxMember) {
+      state.budgetReported = true;
+      limitReport({ message: 'total', data: { kind: state.kind, limit: state.budget, count: 1 } });
+    } else limitReport({ message: 'memberSize', member, data: { name: member, limit: maxMember } });
+  } else if (result.stopped === 'timeout') {
+    limitReport({ message: 'timeout', member, data: { kind: state.kind, count: 1 } });
+  }
+  if (result.error !== undefined && !encrypted) {
+    context.reporter(zipMalformedRule, target)({ message: 'damaged', member, data: { name: member, detail: result.error } });
+  }
+  if (result.output.length > BOMB_MIN_OUTPUT && result.output.length > compressed.length * BOMB_RATIO) {
+    limitReport({
+      message: 'ratio',
+      member,
+      severity: 'medium',
+      data: { name: member, ratio: Math.round(result.output.length / Math.max(1, compressed.length)), compressed: compressed.length, size: result.output.length },
+    });
+  }
+  if (result.complete && reading.checkCrc && !encrypted && available === reading.compressedSize) checkCrc(state, reading, result.output);
+  if (result.output.length > 0 || result.complete) await context.scanMember(target, member, new BufferSource(result.output));
+}
+
+function checkCrc(state: ScanState, reading: Reading, bytes: Buffer): void {
+  const actual = crc32(bytes);
+  if (actual === reading.crc >>> 0) return;
+  state.context.reporter(zipCrcMismatchRule, state.target)({
+    message: 'mismatch',
+    member: reading.label,
+    data: { name: reading.label, actual: `0x${actual.toString(16).padStart(8, '0')}`, expected: `0x${(reading.crc >>> 0).toString(16).padStart(8, '0')}` },
+  });
+}
