@@ -1,0 +1,178 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { BufferSource } from '../../src/core/byte-source.js';
+import { defaultConfig } from '../../src/core/config.js';
+import { crc32, crc32Table } from '../../src/scanners/models/containers/crc32.js';
+import { SliceSource } from '../../src/scanners/models/containers/slice-source.js';
+import { describeZipKind } from '../../src/scanners/models/containers/zip-scan.js';
+import { readZip } from '../../src/scanners/models/containers/zip-reader.js';
+import { caught, containerFindings, hasHigh, ruleIds, scanFixture, withRule } from './containers-support.js';
+
+const DEADLINE = (): number => Date.now() + 60_000;
+
+describe('zip reader building blocks', () => {
+  it('computes CRC-32 the same with node:zlib and the table', () => {
+    const data = Buffer.from('The quick brown fox jumps over the lazy dog');
+    assert.equal(crc32(data), 0x414fa339);
+    assert.equal(crc32Table(data), 0x414fa339);
+    assert.equal(crc32Table(Buffer.alloc(0)), 0);
+  });
+
+  it('reads windows of a parent source lazily and within bounds', async () => {
+    const parent = new BufferSource(Buffer.from('0123456789'));
+    const slice = new SliceSource(parent, 3, 4);
+    assert.equal(slice.size, 4);
+    assert.equal((await slice.read(0, 100)).toString(), '3456');
+    assert.equal((await slice.read(2, 1)).toString(), '5');
+    assert.equal((await slice.read(10, 5)).length, 0);
+    assert.equal(new SliceSource(parent, 8, 100).size, 2);
+    assert.equal(new SliceSource(parent, 50, 10).size, 0);
+  });
+
+  it('returns undefined for data that is not a zip', async () => {
+    const data = Buffer.from('just some text without any archive in it');
+    assert.equal(await readZip(new BufferSource(data), data, { maxEntries: 10, deadline: DEADLINE() }), undefined);
+  });
+
+  it('names archives for messages', () => {
+    assert.equal(describeZipKind(['archive/data.pkl', 'archive/data/0', 'archive/version']), 'PyTorch checkpoint (zip)');
+    assert.equal(describeZipKind(['m/data.pkl', 'm/code/__torch__.py', 'm/constants.pkl']), 'TorchScript archive');
+    assert.equal(describeZipKind(['a.npy', 'b.npy']), 'NumPy .npz archive');
+    assert.equal(describeZipKind(['config.json']), 'zip archive');
+  });
+});
+
+describe('zip: clean archives (negatives)', () => {
+  for (const name of ['torch-clean.pt', 'zipfile-stored.pt', 'handmade-zip64-clean.zip', 'utf8-flag.zip', 'descriptor-ok.zip', 'no-duplicate.zip', 'torch-big-member.pt']) {
+    it(`reports nothing for ${name}`, async () => {
+      const { findings, payloadAt, members } = await scanFixture(`zip/${name}`);
+      assert.deepEqual(containerFindings(findings), [], JSON.stringify(findings, null, 1));
+      assert.deepEqual(payloadAt, []);
+      assert.ok(members.length > 1, 'members were scanned');
+    });
+  }
+
+  it('scans every member of a PyTorch zip, including tensor data, lazily for big stored members', async () => {
+    const { members } = await scanFixture('zip/torch-big-member.pt');
+    assert.ok(members.includes('archive/data.pkl'));
+    assert.ok(members.includes('archive/data/0'));
+    assert.ok(members.includes('archive/data/1'));
+  });
+
+  it('ignores random bytes', async () => {
+    const { findings, members } = await scanFixture('zip/not-zip-random.bin');
+    assert.deepEqual(containerFindings(findings), []);
+    assert.deepEqual(members, ['']);
+  });
+});
+
+describe('zip: payloads are found whatever the member is called', () => {
+  const cases: [string, string][] = [
+    ['torch-payload.pt', 'archive/data.pkl'],
+    ['payload-in-data-member.pt', 'archive/data/0'],
+    ['payload-txt-name.zip', 'model.txt'],
+    ['zipfile-deflated-payload.zip', 'archive/data.pkl'],
+    ['zipfile-zip64-payload.zip', 'archive/data.pkl'],
+    ['handmade-zip64-payload.zip', 'archive/data.pkl'],
+    ['bzip2-payload.zip', 'data.pkl'],
+    ['torchscript-payload.pt', 'model/constants.pkl'],
+    ['nested.zip', 'outer/inner.zip!inner/data.pkl'],
+    ['nested-deflated.zip', 'outer/inner.zip!inner/data.pkl'],
+  ];
+  for (const [name, member] of cases) {
+    it(`${name}: payload scanned as ${member}`, async () => {
+      const { payloadAt } = await scanFixture(`zip/${name}`);
+      assert.deepEqual(payloadAt, [member]);
+    });
+  }
+});
+
+describe('zip tricks: each reported, and the hidden payload still caught', () => {
+  const tricks: { file: string; rule: string; message?: RegExp; payload: RegExp }[] = [
+    { file: 'duplicate-first-bad.zip', rule: 'models/zip-duplicate-entry', payload: /^archive\/data\.pkl \(copy 1 of 2\)$/ },
+    { file: 'duplicate-last-bad.zip', rule: 'models/zip-duplicate-entry', payload: /^archive\/data\.pkl$/ },
+    { file: 'duplicate-nul.zip', rule: 'models/zip-duplicate-entry', message: /NUL/, payload: /^data\.pkl\0\.txt$/ },
+    { file: 'name-mismatch.zip', rule: 'models/zip-header-mismatch', message: /named archive\/data\.txt in its local header/, payload: /^archive\/data\.pkl$/ },
+    { file: 'size-mismatch.zip', rule: 'models/zip-header-mismatch', message: /37 compressed bytes, local header says 4/, payload: /^archive\/data\.pkl$/ },
+    { file: 'method-mismatch.zip', rule: 'models/zip-header-mismatch', message: /method 8, local header says 0/, payload: /^archive\/data\.pkl$/ },
+    { file: 'crc-local-mismatch.zip', rule: 'models/zip-header-mismatch', message: /CRC/, payload: /^archive\/data\.pkl$/ },
+    { file: 'crc-wrong.zip', rule: 'models/zip-crc-mismatch', message: /0xdeadbeef/, payload: /^archive\/data\.pkl$/ },
+    { file: 'encrypted-flag.zip', rule: 'models/zip-flag-bits', message: /encrypted/, payload: /^archive\/data\.pkl$/ },
+    { file: 'descriptor-bad.zip', rule: 'models/zip-header-mismatch', message: /data descriptor/, payload: /^archive\/data\.pkl$/ },
+    { file: 'overlap.zip', rule: 'models/zip-malformed', message: /share bytes/, payload: /^[ab]\.pkl$/ },
+    { file: 'offset-outside.zip', rule: 'models/zip-malformed', message: /no valid local header at offset 10000/, payload: /^archive\/data\.pkl$/ },
+    { file: 'count-mismatch.zip', rule: 'models/zip-malformed', message: /announces 1 entries .* holds 2/, payload: /^archive\/data\.pkl$/ },
+    { file: 'orphan-local.zip', rule: 'models/zip-header-mismatch', message: /not in the central directory/, payload: /^hidden\.pkl \(local entry at 0\)$/ },
+    { file: 'truncated-no-end.zip', rule: 'models/zip-malformed', message: /no end-of-central-directory/, payload: /^archive\/data\.pkl \(local entry at 0\)$/ },
+    { file: 'polyglot-pickle-concat.pt', rule: 'models/zip-polyglot', message: /pickle \(37 bytes at offset 0\)/, payload: /^$/ },
+    { file: 'polyglot-pickle-absolute.pt', rule: 'models/zip-polyglot', message: /pickle/, payload: /^$/ },
+    { file: 'polyglot-benign-prefix.zip', rule: 'models/zip-polyglot', message: /after 17 bytes/, payload: /^archive\/data\.pkl$/ },
+    { file: 'polyglot-large.pt', rule: 'models/zip-polyglot', payload: /^archive\/data\.pkl$/ },
+  ];
+  for (const trick of tricks) {
+    it(`${trick.file}: ${trick.rule}`, async () => {
+      const outcome = await scanFixture(`zip/${trick.file}`);
+      const hits = withRule(outcome.findings, trick.rule);
+      assert.ok(hits.length > 0, `expected ${trick.rule}, got ${ruleIds(outcome.findings).join(', ')}`);
+      if (trick.message) assert.ok(hits.some((f) => trick.message?.test(f.message)), hits.map((f) => f.message).join('\n'));
+      assert.ok(hasHigh(outcome.findings, trick.rule), `${trick.rule} should be high`);
+      assert.ok(outcome.payloadAt.some((m) => trick.payload.test(m)), `payload not delivered: ${JSON.stringify(outcome.payloadAt)}`);
+      assert.ok(caught(outcome));
+    });
+  }
+
+  it('reserved flag bits: medium, and the content is still scanned', async () => {
+    const outcome = await scanFixture('zip/reserved-flag.zip');
+    const hits = withRule(outcome.findings, 'models/zip-flag-bits');
+    assert.equal(hits.length, 1);
+    assert.equal(hits[0]?.severity, 'medium');
+    assert.deepEqual(outcome.payloadAt, ['archive/data.pkl']);
+  });
+
+  it('unknown compression methods are unscannable (high); LZMA too', async () => {
+    for (const file of ['unknown-method.zip', 'lzma-method.zip']) {
+      const { findings } = await scanFixture(`zip/${file}`);
+      assert.ok(hasHigh(findings, 'models/zip-unsupported-compression'), file);
+    }
+    const deflated = await scanFixture('zip/zipfile-deflated-payload.zip');
+    assert.deepEqual(withRule(deflated.findings, 'models/zip-unsupported-compression'), []);
+  });
+
+  it('zip slip: absolute, drive and .. names are medium findings; look-alikes are not', async () => {
+    const { findings } = await scanFixture('zip/zip-slip.zip');
+    const hits = withRule(findings, 'models/zip-path-traversal');
+    assert.deepEqual(hits.map((f) => f.location.member).sort(), ['../../evil.pkl', '/etc/cron.d/x', 'C:\\x\\y.pkl']);
+    assert.ok(hits.every((f) => f.severity === 'medium'));
+    const lookalike = await scanFixture('zip/zip-slip-lookalike.zip');
+    assert.deepEqual(containerFindings(lookalike.findings), []);
+  });
+
+  it('entry count limit: reports and scans only the first entries', async () => {
+    const config = defaultConfig();
+    config.limits.maxEntries = 10;
+    const { findings, members } = await scanFixture('zip/many-entries.zip', config);
+    const hits = withRule(findings, 'models/archive-limit-exceeded');
+    assert.equal(hits.length, 1);
+    assert.match(hits[0]?.message ?? '', /40 entries; only the first 10/);
+    assert.equal(members.filter((m) => m !== '').length, 10);
+    const atLimit = defaultConfig();
+    atLimit.limits.maxEntries = 40;
+    assert.deepEqual(containerFindings((await scanFixture('zip/many-entries.zip', atLimit)).findings), []);
+  });
+
+  it('member size limit: a member decompressing past maxMemberBytes is reported high and its start scanned', async () => {
+    const config = defaultConfig();
+    config.limits.maxMemberBytes = 1024 * 1024;
+    const { findings, members } = await scanFixture('zip/bomb.zip', config);
+    assert.ok(hasHigh(findings, 'models/archive-limit-exceeded'));
+    assert.ok(members.includes('zeros.bin'));
+  });
+
+  it('compression ratio: a deflate bomb is reported (medium)', async () => {
+    const { findings } = await scanFixture('zip/bomb.zip');
+    const hits = withRule(findings, 'models/archive-limit-exceeded');
+    assert.equal(hits.length, 1);
+    assert.equal(hits[0]?.severity, 'medium');
+    assert.match(hits[0]?.message ?? '', /compression bomb/);
+  });
+});
