@@ -1,0 +1,183 @@
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { describe, it } from 'node:test';
+import { BufferSource, FileSource } from '../../src/core/byte-source.js';
+import { defaultConfig } from '../../src/core/config.js';
+import type { Finding } from '../../src/core/finding.js';
+import type { Scanner } from '../../src/core/scanner.js';
+import { scanFile, scanSource } from '../../src/scanners/file-scan.js';
+import { analyzeTf, sniffTf, tfSavedModelFormat } from '../../src/scanners/models/formats/tf-saved-model.js';
+import { classifyTfFunction, classifyTfNode } from '../../src/scanners/models/keras/index.js';
+
+const FIXTURES = 'test/.tmp/fixtures/formats_a/tf';
+const scanner: Scanner = {
+  name: 'models',
+  description: 'tf only',
+  rules: tfSavedModelFormat.rules,
+  async scan(target, context) {
+    if (tfSavedModelFormat.detect(target)) await tfSavedModelFormat.scan(target, context);
+  },
+};
+const options = { scanners: [scanner], config: defaultConfig(), knownRuleIds: new Set<string>() };
+
+async function scan(rel: string): Promise<Finding[]> {
+  const absPath = resolve(FIXTURES, rel);
+  return scanFile({ displayPath: rel, absPath, size: statSync(absPath).size }, options);
+}
+
+function modelFiles(): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(FIXTURES).sort()) {
+    const path = join(FIXTURES, entry);
+    if (statSync(path).isDirectory()) for (const name of readdirSync(path).sort()) out.push(`${entry}/${name}`);
+    else out.push(entry);
+  }
+  return out;
+}
+
+const rank = { critical: 4, high: 3, medium: 2, low: 1, info: 0 } as const;
+const summary = (fs: Finding[]): string => fs.map((f) => `${f.severity} ${f.ruleId}: ${f.message} | ${f.evidence ?? ''}`).join('\n');
+
+describe('tf fixtures (bad-* get critical/high, ok-* get nothing)', () => {
+  for (const rel of modelFiles()) {
+    it(rel, async () => {
+      const findings = await scan(rel);
+      assert.ok(!findings.some((f) => f.ruleId === 'core/scan-error'), summary(findings));
+      if (rel.startsWith('ok-')) assert.deepEqual(findings, [], summary(findings));
+      else assert.ok(findings.some((f) => rank[f.severity] >= rank.high), summary(findings));
+    });
+  }
+});
+
+describe('tf rules', () => {
+  const expect: [string, string, string, string][] = [
+    ['bad-nested-write/saved_model.pb', 'models/tf-file-write', 'critical', '(graph) → serving_default → inner_fn → WriteFile (node "w")'],
+    ['bad-pyfunc/saved_model.pb', 'models/tf-python-op', 'critical', '→ then_fn → EagerPyFunc'],
+    ['bad-readfile.pb', 'models/tf-file-read', 'high', 'ReadFile (node "read")'],
+    ['bad-immutable-const.pb', 'models/tf-file-read', 'high', '[/etc/passwd]'],
+    ['bad-print-to-file.pb', 'models/tf-file-write', 'critical', 'file:///tmp/exfil.txt'],
+    ['bad-debug-url.pb', 'models/tf-system-op', 'high', 'grpc://attacker.example:6064'],
+    ['bad-asset-escape/saved_model.pb', 'models/tf-file-read', 'high', '../../../etc/passwd'],
+    ['bad-keras-lambda/saved_model.pb', 'models/keras-lambda-layer', 'critical', 'object_graph.nodes[0].metadata'],
+    ['bad-keras-lambda/keras_metadata.pb', 'models/keras-lambda-layer', 'critical', 'root.metadata'],
+    ['bad-truncated/saved_model.pb', 'models/tf-malformed', 'high', 'runs past the end'],
+  ];
+  for (const [rel, ruleId, severity, evidence] of expect) {
+    it(`${rel} → ${ruleId}`, async () => {
+      const findings = await scan(rel);
+      const hit = findings.find((f) => f.ruleId === ruleId && f.severity === severity && (f.evidence ?? '').includes(evidence));
+      assert.ok(hit, summary(findings));
+    });
+  }
+
+  it('reports a Keras layer found in both the model config and its own node once', async () => {
+    const findings = (await scan('bad-keras-lambda/saved_model.pb')).filter((f) => f.ruleId === 'models/keras-lambda-layer');
+    assert.equal(findings.length, 1, summary(findings));
+  });
+
+  it('records the call path as a property', async () => {
+    const [finding] = (await scan('bad-nested-write/saved_model.pb')).filter((f) => f.ruleId === 'models/tf-file-write');
+    assert.deepEqual(finding?.properties?.['callPath'], ['(graph)', 'serving_default', 'inner_fn']);
+  });
+});
+
+describe('tf op tables', () => {
+  it('judges attribute-dependent ops by their attributes (boundaries)', () => {
+    assert.equal(classifyTfNode('PrintV2', new Map([['output_stream', ['stderr']]])), undefined);
+    assert.equal(classifyTfNode('PrintV2', new Map([['output_stream', ['file:///x']]]))?.category, 'file-write');
+    assert.equal(classifyTfNode('DebugIdentity', new Map([['debug_urls', []]])), undefined);
+    assert.equal(classifyTfNode('DebugIdentity', new Map([['debug_urls', ['file:///dump']]]))?.severity, 'critical');
+    assert.equal(classifyTfNode('DecodeProtoV2', new Map([['descriptor_source', ['local://']]])), undefined);
+    assert.equal(classifyTfNode('DecodeProtoV2', new Map([['descriptor_source', ['/tmp/d.desc']]]))?.category, 'file-read');
+    assert.equal(classifyTfNode('MatMul', new Map()), undefined);
+    assert.equal(classifyTfNode('WriteFile', new Map())?.severity, 'critical');
+    assert.equal(classifyTfNode('ReadFile', new Map())?.severity, 'high');
+  });
+
+  it('classifies TF Python API names', () => {
+    assert.equal(classifyTfFunction('io.write_file')?.category, 'file-write');
+    assert.equal(classifyTfFunction('tf.compat.v1.py_func')?.category, 'python');
+    assert.equal(classifyTfFunction('raw_ops.ReadFile')?.category, 'file-read');
+    assert.equal(classifyTfFunction('load_op_library')?.category, 'python');
+    assert.equal(classifyTfFunction('math.add'), undefined);
+    assert.equal(classifyTfFunction('io.write_filex'), undefined);
+  });
+});
+
+describe('tf detection by content', () => {
+  it('recognises SavedModels, GraphDefs and keras_metadata.pb whatever their names', () => {
+    const kinds: Record<string, string> = {};
+    for (const rel of modelFiles()) {
+      const bytes = readFileSync(join(FIXTURES, rel));
+      kinds[rel] = sniffTf(bytes.subarray(0, 65536), bytes.length) ?? 'none';
+    }
+    assert.equal(kinds['ok-saved-model/saved_model.pb'], 'saved-model');
+    assert.equal(kinds['bad-truncated/saved_model.pb'], 'saved-model');
+    assert.equal(kinds['ok-frozen-graph.pb'], 'graph-def');
+    assert.equal(kinds['ok-saved-model/keras_metadata.pb'], 'keras-metadata');
+    assert.ok(Object.values(kinds).every((k) => k !== 'none'), JSON.stringify(kinds));
+  });
+
+  it('does not claim ONNX, JSON, text starting with newlines or zeros', () => {
+    for (const rel of ['../onnx/ok-simple.onnx', '../onnx/ok-local-function.onnx', '../keras/ok-keras3.json']) {
+      const bytes = readFileSync(join(FIXTURES, rel));
+      assert.equal(sniffTf(bytes.subarray(0, 65536), bytes.length), undefined, rel);
+    }
+    for (const text of ['\n\n\n\nhello world\n', '\n# a comment\nkey: value\n', '\n\x02ab\x12\x03a b']) {
+      assert.equal(sniffTf(Buffer.from(text), text.length), undefined, JSON.stringify(text));
+    }
+    assert.equal(sniffTf(Buffer.alloc(64), 64), undefined);
+  });
+});
+
+describe('tf bounded work', () => {
+  it('skips large constants without reading them', async () => {
+    const path = join(FIXTURES, 'ok-frozen-graph.pb');
+    const source = await FileSource.open(path);
+    try {
+      const facts = await analyzeTf(source, 'graph-def');
+      assert.deepEqual(facts.problems, []);
+      assert.equal(facts.nodes, 4);
+      assert.ok(source.size > 2 * 1024 * 1024);
+      assert.ok(facts.bytesRead < 600 * 1024, `read ${facts.bytesRead} of ${source.size}`);
+    } finally {
+      await source.close();
+    }
+  });
+
+  it('reports a walk that runs out of time as a limit', async () => {
+    const bytes = readFileSync(join(FIXTURES, 'bad-nested-write/saved_model.pb'));
+    const facts = await analyzeTf(new BufferSource(bytes), 'saved-model', { deadline: Date.now() - 1 });
+    assert.deepEqual(facts.problems.map((p) => p.kind), ['limit']);
+  });
+});
+
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('tf fuzz (fixed seed, bounded)', () => {
+  it('scans mutated and truncated models without throwing or hanging', async () => {
+    const random = prng(0x7f);
+    const seeds = ['bad-nested-write/saved_model.pb', 'bad-keras-lambda/saved_model.pb', 'bad-keras-lambda/keras_metadata.pb', 'bad-print-to-file.pb'].map((rel) => readFileSync(join(FIXTURES, rel)));
+    let detected = 0;
+    for (let i = 0; i < 300; i += 1) {
+      const data = Buffer.from(seeds[i % seeds.length] as Buffer);
+      const flips = 1 + Math.floor(random() * 8);
+      for (let j = 0; j < flips; j += 1) data[4 + Math.floor(random() * (data.length - 4))] = Math.floor(random() * 256);
+      const input = random() < 0.25 ? data.subarray(0, 1 + Math.floor(random() * data.length)) : data;
+      const findings = await scanSource('fuzz.pb', new BufferSource(input), options);
+      assert.ok(!findings.some((f) => f.ruleId === 'core/scan-error'), summary(findings));
+      if (sniffTf(input.subarray(0, 65536), input.length) !== undefined) detected += 1;
+    }
+    assert.ok(detected > 100, `only ${detected} mutants were still recognised`);
+  });
+});
