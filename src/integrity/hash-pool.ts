@@ -28,9 +28,13 @@ function unitBytes(unit: HashUnit): number {
   return unit.end - unit.start;
 }
 
-function workerUrl(): URL {
-  // Under tsx (tests) this module is .ts and so is its worker; built, both are .js.
-  return new URL(import.meta.url.endsWith('.ts') ? './hash-worker.ts' : './hash-worker.js', import.meta.url);
+function startWorker(): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./hash-worker.js', import.meta.url));
+  // Under tsx (tests, benchmarks) this module and its worker are TypeScript. tsx registers its
+  // loader in the main thread only, so the worker registers it first, then loads the .ts file.
+  const api = import.meta.resolve('tsx/esm/api');
+  const worker = new URL('./hash-worker.ts', import.meta.url).href;
+  return new Worker(`import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(worker)}); })`, { eval: true });
 }
 
 /**
@@ -73,7 +77,7 @@ export async function hashInParallel(units: readonly HashUnit[], options: HashPo
   const workers: Worker[] = [];
 
   const runLane = async (): Promise<void> => {
-    const worker = new Worker(workerUrl(), { execArgv: process.execArgv });
+    const worker = startWorker();
     workers.push(worker);
     let taskId = 0;
     while (failure === undefined && next < tasks.length) {

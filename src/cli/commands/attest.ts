@@ -1,10 +1,286 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { defaultConfig } from '../../core/config.js';
 import { CustodyError } from '../../core/errors.js';
-import type { Command } from '../command.js';
+import { isSeverity, type Severity } from '../../core/severity.js';
+import {
+  buildScanAttestation,
+  collectTrainingProvenance,
+  createKeySigner,
+  digestArtifact,
+  serializeBundle,
+  signStatement,
+  SLSA_PROVENANCE_V1,
+  TEST_RESULT_PREDICATE_TYPE,
+  verifyAttestation,
+  type ScanResultLike,
+  type Statement,
+} from '../../integrity/index.js';
+import { runScan } from '../../scanners/engine.js';
+import { allRules } from '../../scanners/index.js';
+import { EXIT, parseCommandArgs, type CliIo, type Command } from '../command.js';
+import { readVersion } from '../version.js';
+import { parseJobs, writeOutputFile } from './hash.js';
+import { readSigningKey } from './sign.js';
+import { readVerificationKeys, reportFailure } from './verify.js';
 
-// Placeholder: not implemented yet.
+const USAGE = `Usage: custody attest <provenance | scan | verify> [options]
+
+custody attest provenance --model PATH --builder-id URI --key PRIVATE.pem [options]
+  An SLSA Provenance v1 statement for a training run, signed as a DSSE envelope in a Sigstore
+  bundle. The subject is the output model (a file's SHA-256, or a directory's manifest digest).
+    --model PATH            The trained model (file or directory)
+    --model-name NAME       Subject name (default: the model path's basename)
+    --dataset [NAME=]PATH   A dataset the run read, digested like the model; repeatable
+    --repo URI --commit SHA The training code: repository and full commit id
+    --entry-point PATH      The script or config that was run
+    --lockfile PATH         The dependency lockfile (its SHA-256 is recorded)
+    --image REF@sha256:HEX  The container image the job ran in, pinned by digest
+    --param KEY=VALUE       A run parameter (VALUE is read as JSON when it parses); repeatable
+    --params FILE           Parameters from a JSON object file
+    --builder-id URI        Who ran the training (CI workflow, scheduler, cluster)
+    --invocation-id ID      The job or run id
+    --started TIME --finished TIME   RFC 3339 start and finish times
+
+custody attest scan PATH... --key PRIVATE.pem [options]
+  Scans PATH (or reads a saved \`custody scan --format json\` report) and wraps the result as an
+  in-toto test-result attestation whose subjects are the scanned paths.
+    --report FILE           Wrap this JSON report instead of scanning
+    --fail-on SEVERITY      Findings at or above fail the test (default: high; none: never)
+    --only LIST             Scanners to run (as for custody scan)
+
+custody attest verify PATH... --attestation FILE (--key PUBLIC.pem | --trusted-keys DIR)
+  Checks the signature and that every PATH hashes to a subject of the attestation.
+    --type TYPE             Require provenance | scan | a predicate type URI
+    --format FORMAT         text | json (default: text)
+
+Common options:
+  --key FILE                Private key to sign with (provenance, scan) or public key to verify with
+  --passphrase-env VAR      Read the private key's passphrase from environment variable VAR
+  --output FILE             Where to write the bundle (default: standard output)
+  --jobs N                  Hashing worker threads
+  -h, --help                Show this help
+
+Exit codes: 0 done or verified; 1 verification failed (SIGNATURE_INVALID, KEY_UNTRUSTED,
+BUNDLE_INVALID, SUBJECT_MISMATCH); 2 the tool could not run.
+`;
+
+function parseParam(value: string): [string, unknown] {
+  const eq = value.indexOf('=');
+  if (eq <= 0) throw new CustodyError('USAGE', `attest provenance: --param must be KEY=VALUE, found "${value}"`);
+  const raw = value.slice(eq + 1);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    parsed = raw; // not JSON: a plain string
+  }
+  return [value.slice(0, eq), parsed];
+}
+
+async function readJsonFile(command: string, io: CliIo, file: string, what: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(resolve(io.cwd, file), 'utf8');
+  } catch (error) {
+    throw new CustodyError('IO_ERROR', `${command}: cannot read ${what} ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new CustodyError('PARSE_ERROR', `${command}: ${what} ${file} is not JSON: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+async function emitBundle(command: string, io: CliIo, statement: Statement, signer: ReturnType<typeof createKeySigner>, output: string | undefined): Promise<void> {
+  const text = serializeBundle(await signStatement(statement, signer));
+  if (output !== undefined) {
+    await writeOutputFile(command, io, output, text);
+    io.stderr.write(`custody ${command}: wrote ${statement.predicateType} attestation for ${statement.subject.map((s) => s.name ?? '?').join(', ')} to ${output}\n`);
+  } else io.stdout.write(text);
+}
+
+async function runProvenance(args: string[], io: CliIo): Promise<number> {
+  const command = 'attest provenance';
+  const { values, positionals } = parseCommandArgs(command, args, {
+    model: { type: 'string' },
+    'model-name': { type: 'string' },
+    dataset: { type: 'string', multiple: true },
+    repo: { type: 'string' },
+    commit: { type: 'string' },
+    'entry-point': { type: 'string' },
+    lockfile: { type: 'string' },
+    image: { type: 'string' },
+    param: { type: 'string', multiple: true },
+    params: { type: 'string' },
+    'builder-id': { type: 'string' },
+    'invocation-id': { type: 'string' },
+    started: { type: 'string' },
+    finished: { type: 'string' },
+    key: { type: 'string' },
+    'passphrase-env': { type: 'string' },
+    output: { type: 'string' },
+    jobs: { type: 'string' },
+  });
+  if (positionals.length > 0) throw new CustodyError('USAGE', `${command}: unexpected argument "${positionals[0] ?? ''}"; the model is given with --model`);
+  if (values.model === undefined) throw new CustodyError('USAGE', `${command}: --model PATH is required`);
+  if (values['builder-id'] === undefined) throw new CustodyError('USAGE', `${command}: --builder-id URI is required (who ran the training)`);
+  if ((values.repo === undefined) !== (values.commit === undefined)) throw new CustodyError('USAGE', `${command}: give --repo and --commit together`);
+  const key = await readSigningKey(command, io, values.key, values['passphrase-env']);
+  const jobs = parseJobs(command, values.jobs);
+
+  const parameters: Record<string, unknown> = {};
+  if (values.params !== undefined) {
+    const file = await readJsonFile(command, io, values.params, 'parameters file');
+    if (!isRecord(file)) throw new CustodyError('USAGE', `${command}: --params ${values.params} must hold a JSON object`);
+    Object.assign(parameters, file);
+  }
+  for (const p of values.param ?? []) {
+    const [k, v] = parseParam(p);
+    parameters[k] = v;
+  }
+  const datasets = (values.dataset ?? []).map((d) => {
+    const eq = d.indexOf('=');
+    const path = eq > 0 ? d.slice(eq + 1) : d;
+    const name = eq > 0 ? d.slice(0, eq) : path.replace(/\/+$/, '').split('/').pop() ?? path;
+    return { name, path: resolve(io.cwd, path) };
+  });
+  const statement = await collectTrainingProvenance({
+    modelPath: resolve(io.cwd, values.model),
+    ...(values['model-name'] === undefined ? {} : { modelName: values['model-name'] }),
+    datasets,
+    ...(values.repo !== undefined && values.commit !== undefined ? { source: { repository: values.repo, commit: values.commit, ...(values['entry-point'] ? { entryPoint: values['entry-point'] } : {}) } } : {}),
+    ...(values.lockfile === undefined ? {} : { lockfilePath: resolve(io.cwd, values.lockfile) }),
+    ...(values.image === undefined ? {} : { image: values.image }),
+    parameters,
+    builder: { id: values['builder-id'], version: { custody: readVersion() } },
+    ...(values['invocation-id'] === undefined ? {} : { invocationId: values['invocation-id'] }),
+    ...(values.started === undefined ? {} : { startedOn: values.started }),
+    ...(values.finished === undefined ? {} : { finishedOn: values.finished }),
+    ...(jobs === undefined ? {} : { jobs }),
+  });
+  await emitBundle(command, io, statement, createKeySigner(key), values.output);
+  return EXIT.ok;
+}
+
+/** Reads the parts of a `custody scan --format json` report that an attestation records. */
+function toScanResult(command: string, report: unknown, file: string): ScanResultLike {
+  if (!isRecord(report) || !Array.isArray(report['findings']) || !isRecord(report['summary'])) {
+    throw new CustodyError('PARSE_ERROR', `${command}: ${file} is not a custody scan JSON report (expected {findings: [...], summary: {...}})`);
+  }
+  const findings = (report['findings'] as unknown[]).map((f, i) => {
+    if (!isRecord(f) || typeof f['ruleId'] !== 'string' || !isSeverity(f['severity'])) throw new CustodyError('PARSE_ERROR', `${command}: ${file} findings[${i}] has no ruleId or severity`);
+    return { ruleId: f['ruleId'], severity: f['severity'] };
+  });
+  const summary = report['summary'];
+  return {
+    findings,
+    summary: {
+      ...(typeof summary['files'] === 'number' ? { files: summary['files'] } : {}),
+      ...(Array.isArray(summary['scanners']) ? { scanners: summary['scanners'].filter((s): s is string => typeof s === 'string') } : {}),
+    },
+  };
+}
+
+async function runScanAttestation(args: string[], io: CliIo): Promise<number> {
+  const command = 'attest scan';
+  const { values, positionals } = parseCommandArgs(command, args, {
+    report: { type: 'string' },
+    'fail-on': { type: 'string', default: 'high' },
+    only: { type: 'string' },
+    key: { type: 'string' },
+    'passphrase-env': { type: 'string' },
+    output: { type: 'string' },
+    jobs: { type: 'string' },
+  });
+  if (positionals.length === 0) throw new CustodyError('USAGE', `${command}: give the PATH(s) that were or are to be scanned`);
+  const failOn = values['fail-on'];
+  if (failOn !== 'none' && !isSeverity(failOn)) throw new CustodyError('USAGE', `${command}: --fail-on must be critical, high, medium, low, info or none, found "${failOn}"`);
+  const key = await readSigningKey(command, io, values.key, values['passphrase-env']);
+  const jobs = parseJobs(command, values.jobs);
+  const paths = positionals.map((p) => resolve(io.cwd, p));
+
+  let result: ScanResultLike;
+  if (values.report !== undefined) result = toScanResult(command, await readJsonFile(command, io, values.report, 'report'), values.report);
+  else {
+    result = await runScan({
+      paths,
+      ...(values.only === undefined ? {} : { only: values.only.split(',').map((s) => s.trim()).filter(Boolean) }),
+      config: defaultConfig(),
+    });
+  }
+  const scanners = new Set(result.summary.scanners ?? []);
+  const subjects = [];
+  for (const path of paths) {
+    const artifact = await digestArtifact(path, jobs === undefined ? {} : { jobs });
+    subjects.push({ name: artifact.name, digest: artifact.digest });
+  }
+  const statement = buildScanAttestation({
+    subjects,
+    result,
+    failOn: failOn as Severity | 'none',
+    rulesRun: allRules()
+      .filter((r) => scanners.has(r.scanner) || r.scanner === 'core')
+      .map((r) => r.id),
+    toolVersion: readVersion(),
+  });
+  await emitBundle(command, io, statement, createKeySigner(key), values.output);
+  return EXIT.ok;
+}
+
+const PREDICATE_ALIASES: Readonly<Record<string, string>> = { provenance: SLSA_PROVENANCE_V1, scan: TEST_RESULT_PREDICATE_TYPE };
+
+async function runVerify(args: string[], io: CliIo): Promise<number> {
+  const command = 'attest verify';
+  const { values, positionals } = parseCommandArgs(command, args, {
+    attestation: { type: 'string' },
+    key: { type: 'string', multiple: true },
+    'trusted-keys': { type: 'string' },
+    type: { type: 'string' },
+    format: { type: 'string', default: 'text' },
+    jobs: { type: 'string' },
+  });
+  if (values.attestation === undefined) throw new CustodyError('USAGE', `${command}: --attestation FILE is required`);
+  if (positionals.length === 0) throw new CustodyError('USAGE', `${command}: give the artifact PATH(s) the attestation is about`);
+  if (values.format !== 'text' && values.format !== 'json') throw new CustodyError('USAGE', `${command}: --format must be text or json, found "${values.format}"`);
+  const jobs = parseJobs(command, values.jobs);
+  const publicKeys = await readVerificationKeys(command, io, values.key, values['trusted-keys']);
+  const predicateType = values.type === undefined ? undefined : (PREDICATE_ALIASES[values.type] ?? values.type);
+  let proof;
+  try {
+    proof = await verifyAttestation({
+      bundlePath: resolve(io.cwd, values.attestation),
+      publicKeys,
+      artifacts: positionals.map((p) => resolve(io.cwd, p)),
+      ...(predicateType === undefined ? {} : { predicateType }),
+      ...(jobs === undefined ? {} : { jobs }),
+    });
+  } catch (error) {
+    return reportFailure(command, io, error, values.format);
+  }
+  if (values.format === 'json') {
+    io.stdout.write(`${JSON.stringify({ verified: true, predicateType: proof.predicateType, signer: proof.signer, subjects: proof.subjects, matched: proof.matched, verifiedAt: proof.verifiedAt, predicate: proof.statement.predicate }, null, 2)}\n`);
+  } else {
+    io.stdout.write(
+      `verified ${proof.predicateType} attestation\n  signer ${proof.signer.method} ${proof.signer.algorithm} ${proof.signer.keyHint}\n${proof.matched.map((m) => `  ${m.path} = subject "${m.subject}" sha256:${m.digest.sha256}\n`).join('')}`,
+    );
+  }
+  return EXIT.ok;
+}
+
 export const attestCommand: Command = {
   name: 'attest',
-  summary: '(not implemented yet)',
-  usage: 'custody attest: not implemented yet\n',
-  run: () => Promise.reject(new CustodyError('USAGE', 'custody attest is not implemented yet')),
+  summary: 'Make or verify signed attestations: SLSA provenance of a training run, scan results',
+  usage: USAGE,
+  run(args: string[], io: CliIo): Promise<number> {
+    const [sub, ...rest] = args;
+    if (sub === 'provenance') return runProvenance(rest, io);
+    if (sub === 'scan') return runScanAttestation(rest, io);
+    if (sub === 'verify') return runVerify(rest, io);
+    return Promise.reject(new CustodyError('USAGE', `attest: expected a subcommand provenance, scan or verify${sub === undefined ? '' : `, found "${sub}"`} (see \`custody attest --help\`)`));
+  },
 };

@@ -1,10 +1,68 @@
+import { open } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { CustodyError } from '../../core/errors.js';
-import type { Command } from '../command.js';
+import { generateKeyPair, isKeyType, KEY_TYPES } from '../../integrity/index.js';
+import { EXIT, parseCommandArgs, type CliIo, type Command } from '../command.js';
 
-// Placeholder: not implemented yet.
+const USAGE = `Usage: custody keygen [--type TYPE] [--out PREFIX] [--force]
+
+Generates a signing key pair in standard PEM: PREFIX.pem (PKCS#8 private key, file mode 0600) and
+PREFIX.pub.pem (SubjectPublicKeyInfo public key), the forms \`openssl\` reads and writes. Prints the
+key hint (SHA-256 of the public PEM) that signatures carry to name the key.
+
+Options:
+  --type TYPE     ${KEY_TYPES.join(' | ')} (default: p256, ECDSA P-256 with SHA-256)
+  --out PREFIX    Path prefix of the two files (default: custody-signing)
+  --force         Overwrite existing files
+  -h, --help      Show this help
+
+Keep the private key secret (a secrets manager or CI secret); share the .pub.pem with verifiers.
+`;
+
+async function writeNew(path: string, text: string, mode: number, force: boolean): Promise<void> {
+  let handle;
+  try {
+    handle = await open(path, force ? 'w' : 'wx', mode);
+    await handle.chmod(mode); // an overwritten file keeps its old mode otherwise
+    await handle.writeFile(text);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw new CustodyError('USAGE', `keygen: ${path} exists; pass --force to overwrite it or choose another --out`);
+    throw new CustodyError('IO_ERROR', `keygen: cannot write ${path}: ${code ?? (error as Error).message}`, { cause: error });
+  } finally {
+    await handle?.close();
+  }
+}
+
 export const keygenCommand: Command = {
   name: 'keygen',
-  summary: '(not implemented yet)',
-  usage: 'custody keygen: not implemented yet\n',
-  run: () => Promise.reject(new CustodyError('USAGE', 'custody keygen is not implemented yet')),
+  summary: 'Generate a signing key pair (ECDSA P-256 default, P-384, P-521, Ed25519) as PEM',
+  usage: USAGE,
+  async run(args: string[], io: CliIo): Promise<number> {
+    const { values, positionals } = parseCommandArgs('keygen', args, {
+      type: { type: 'string', default: 'p256' },
+      out: { type: 'string', default: 'custody-signing' },
+      force: { type: 'boolean', default: false },
+    });
+    if (positionals.length > 0) throw new CustodyError('USAGE', `keygen: unexpected argument "${positionals[0] ?? ''}" (see \`custody keygen --help\`)`);
+    const type = values.type.toLowerCase().replace(/-/g, '');
+    if (!isKeyType(type)) throw new CustodyError('USAGE', `keygen: --type must be one of ${KEY_TYPES.join(', ')}, found "${values.type}"`);
+    const pair = generateKeyPair(type);
+    const privatePath = resolve(io.cwd, `${values.out}.pem`);
+    const publicPath = resolve(io.cwd, `${values.out}.pub.pem`);
+    if (!values.force) {
+      // Refuse before writing either file, so a half-written pair never replaces a good one.
+      for (const path of [privatePath, publicPath]) {
+        const exists = await open(path, 'r').then(
+          async (h) => (await h.close(), true),
+          () => false,
+        );
+        if (exists) throw new CustodyError('USAGE', `keygen: ${path} exists; pass --force to overwrite it or choose another --out`);
+      }
+    }
+    await writeNew(privatePath, pair.privateKeyPem, 0o600, values.force);
+    await writeNew(publicPath, pair.publicKeyPem, 0o644, values.force);
+    io.stdout.write(`private key: ${privatePath} (keep secret)\npublic key:  ${publicPath}\ntype:        ${type}\nkey hint:    ${pair.hint}\n`);
+    return EXIT.ok;
+  },
 };

@@ -1,10 +1,77 @@
+import { resolve } from 'node:path';
 import { CustodyError } from '../../core/errors.js';
-import type { Command } from '../command.js';
+import { createKeySigner, readPrivateKeyFile, serializeBundle, signArtifact, type PrivateKeyInfo } from '../../integrity/index.js';
+import { EXIT, parseCommandArgs, type CliIo, type Command } from '../command.js';
+import { formatBytes, HASH_ARG_OPTIONS, HASH_OPTIONS_HELP, hashOptionsFrom, progressBar, writeOutputFile } from './hash.js';
 
-// Placeholder: not implemented yet.
+const USAGE = `Usage: custody sign PATH --key PRIVATE.pem --signature OUT [options]
+
+Hashes a model or dataset and signs its manifest in the OpenSSF Model Signing (OMS) v1.0 format:
+a Sigstore bundle v0.3 holding a DSSE envelope over an in-toto Statement v1 with predicate
+https://model_signing/signature/v1.0. The signature file is left out of the manifest when it is
+written inside the model directory.
+
+Options:
+  --key FILE            Private key, PEM (PKCS#8 as \`openssl\` or \`custody keygen\` write it):
+                        ECDSA P-256, P-384, P-521 or Ed25519
+  --passphrase-env VAR  Read the key's passphrase from environment variable VAR
+  --signature FILE      Where to write the bundle (conventionally model.sig)
+  --format FORMAT       text | json: what to print about the signature (default: text)
+${HASH_OPTIONS_HELP}
+  -h, --help            Show this help
+
+Exit codes: 0 signed, 2 the tool could not run (bad key: KEY_INVALID; SYMLINK_REFUSED; …).
+`;
+
+export async function readSigningKey(command: string, io: CliIo, keyPath: string | undefined, passphraseEnv: string | undefined): Promise<PrivateKeyInfo> {
+  if (keyPath === undefined) throw new CustodyError('USAGE', `${command}: --key PRIVATE.pem is required (create one with \`custody keygen\`)`);
+  let passphrase: string | undefined;
+  if (passphraseEnv !== undefined) {
+    passphrase = io.env[passphraseEnv];
+    if (passphrase === undefined) throw new CustodyError('USAGE', `${command}: environment variable ${passphraseEnv} (--passphrase-env) is not set`);
+  }
+  return readPrivateKeyFile(resolve(io.cwd, keyPath), passphrase);
+}
+
 export const signCommand: Command = {
   name: 'sign',
-  summary: '(not implemented yet)',
-  usage: 'custody sign: not implemented yet\n',
-  run: () => Promise.reject(new CustodyError('USAGE', 'custody sign is not implemented yet')),
+  summary: 'Sign a model or dataset: an OMS v1.0 signature (Sigstore bundle, DSSE, in-toto)',
+  usage: USAGE,
+  async run(args: string[], io: CliIo): Promise<number> {
+    const { values, positionals } = parseCommandArgs('sign', args, {
+      ...HASH_ARG_OPTIONS,
+      key: { type: 'string' },
+      'passphrase-env': { type: 'string' },
+      signature: { type: 'string' },
+      format: { type: 'string', default: 'text' },
+    });
+    if (positionals.length !== 1) throw new CustodyError('USAGE', 'sign: give exactly one PATH to sign (see `custody sign --help`)');
+    if (values.signature === undefined) throw new CustodyError('USAGE', 'sign: --signature OUT is required (where to write the bundle, e.g. model.sig)');
+    if (values.format !== 'text' && values.format !== 'json') throw new CustodyError('USAGE', `sign: --format must be text or json, found "${values.format}"`);
+    const hashOptions = hashOptionsFrom('sign', values);
+    const key = await readSigningKey('sign', io, values.key, values['passphrase-env']);
+    const signaturePath = resolve(io.cwd, values.signature);
+    const progress = progressBar(io, 'hashing');
+    let result;
+    try {
+      result = await signArtifact(resolve(io.cwd, positionals[0] ?? ''), {
+        ...hashOptions,
+        signer: createKeySigner(key),
+        signaturePath,
+        ...(progress.onProgress ? { onProgress: progress.onProgress } : {}),
+      });
+    } finally {
+      progress.done();
+    }
+    await writeOutputFile('sign', io, values.signature, serializeBundle(result.bundle));
+    const { manifest } = result;
+    if (values.format === 'json') {
+      io.stdout.write(
+        `${JSON.stringify({ signature: signaturePath, name: manifest.name, digest: { sha256: manifest.rootDigest }, keyHint: key.publicKey.hint, keyType: key.type, files: manifest.files, bytes: manifest.bytes, resources: manifest.resources.length }, null, 2)}\n`,
+      );
+    } else {
+      io.stdout.write(`signed ${manifest.name}: ${manifest.files} files, ${formatBytes(manifest.bytes)}, sha256:${manifest.rootDigest}\n  key ${key.type} ${key.publicKey.hint}\n  signature ${signaturePath}\n`);
+    }
+    return EXIT.ok;
+  },
 };

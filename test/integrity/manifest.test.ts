@@ -1,0 +1,153 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { hashArtifact, manifestToJson, type HashProgress, type Manifest } from '../../src/integrity/index.js';
+import { ensureFixtures, FIXTURES, readJson, rejectsWithCode, workDir, writeTree } from './helpers.js';
+
+interface ExpectedStatement {
+  subject: { name: string; digest: { sha256: string } }[];
+  predicate: { resources: { name: string; algorithm: string; digest: string }[]; serialization: Record<string, unknown> };
+}
+
+const sha256 = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex');
+
+function expected(method: 'files' | 'shards'): ExpectedStatement {
+  return readJson(join(FIXTURES, 'expected', `${method}.json`)) as unknown as ExpectedStatement;
+}
+
+function names(manifest: Manifest): string[] {
+  return manifest.resources.map((r) => r.name);
+}
+
+describe('hashArtifact', () => {
+  before(ensureFixtures);
+
+  for (const method of ['files', 'shards'] as const) {
+    it(`matches the manifest an independent implementation computes (${method}), in code point order`, async () => {
+      const want = expected(method);
+      for (const jobs of [0, 2]) {
+        const manifest = await hashArtifact(join(FIXTURES, 'model'), { ignorePaths: ['ignore-me'], jobs, ...(method === 'shards' ? { shardSize: 4096 } : {}) });
+        assert.deepEqual(manifest.resources, want.predicate.resources, `jobs ${jobs}`);
+        assert.equal(manifest.rootDigest, want.subject[0]?.digest.sha256);
+        assert.equal(manifest.serialization.method, method);
+      }
+    });
+  }
+
+  it('names files by relative POSIX path, leaves out top-level git files only, and records exclusions', async () => {
+    const manifest = await hashArtifact(join(FIXTURES, 'model'), { ignorePaths: ['ignore-me'], jobs: 0 });
+    const list = names(manifest);
+    assert.ok(list.includes('nested/.gitignore'), 'a nested .gitignore is a model file');
+    assert.ok(list.includes('empty.bin'), 'empty files have a digest with method files');
+    assert.ok(!list.some((n) => n.startsWith('.git') || n === 'ignore-me'));
+    assert.ok(list.indexOf('a.txt') < list.indexOf('a/b'), 'a.txt (0x2E) sorts before a/b (0x2F)');
+    assert.deepEqual(manifest.serialization.ignorePaths, ['.git', '.gitattributes', '.github', '.gitignore', 'ignore-me']);
+    const json = manifestToJson(manifest);
+    assert.deepEqual(json['digest'], { sha256: manifest.rootDigest });
+    assert.deepEqual(json['serialization'], { method: 'files', hash_type: 'sha256', allow_symlinks: false, ignore_paths: manifest.serialization.ignorePaths });
+  });
+
+  it('expands ignore patterns into exact recorded paths', async () => {
+    const manifest = await hashArtifact(join(FIXTURES, 'model'), { ignorePatterns: ['**/*.bin', 'ignore-*'], jobs: 0 });
+    assert.ok(!names(manifest).some((n) => n.endsWith('.bin') || n === 'ignore-me'));
+    for (const p of ['empty.bin', 'weights.bin', 'weird:name.bin', 'd\u00efr with space/\u00fc.bin', 'ignore-me']) assert.ok(manifest.serialization.ignorePaths.includes(p), p);
+  });
+
+  it('hashes a single file under its basename', async () => {
+    const manifest = await hashArtifact(join(FIXTURES, 'single', 'weights.safetensors'), { ignorePaths: ['x'] });
+    assert.equal(manifest.kind, 'file');
+    assert.equal(manifest.name, 'weights.safetensors');
+    assert.deepEqual(names(manifest), ['weights.safetensors']);
+    assert.deepEqual(manifest.serialization.ignorePaths, []);
+  });
+
+  it('splits shards at exact multiples and omits empty files (boundaries)', async () => {
+    const dir = writeTree(workDir('shards'), { 'exact.bin': Buffer.alloc(8, 1), 'short.bin': Buffer.alloc(7, 2), 'one.bin': Buffer.alloc(9, 3), 'empty.bin': '' });
+    const manifest = await hashArtifact(dir, { shardSize: 4, jobs: 0 });
+    assert.deepEqual(names(manifest), ['exact.bin:0:4', 'exact.bin:4:8', 'one.bin:0:4', 'one.bin:4:8', 'one.bin:8:9', 'short.bin:0:4', 'short.bin:4:7']);
+    assert.equal(manifest.resources[4]?.digest, sha256(Buffer.alloc(1, 3)));
+    assert.equal(manifest.files, 4);
+  });
+
+  it('hashes with BLAKE3 when asked', async () => {
+    const dir = writeTree(workDir('blake3'), { 'abc.txt': 'abc' });
+    const manifest = await hashArtifact(dir, { hashType: 'blake3' });
+    assert.deepEqual(manifest.resources, [{ name: 'abc.txt', algorithm: 'blake3', digest: '6437b3ac38465133ffb63b75273a8db548c558465d79db03fd359c6cd5bd9d85' }]);
+    assert.equal(manifest.serialization.hashType, 'blake3');
+  });
+
+  it('reports progress and gives the same digests in worker threads as inline', async () => {
+    const dir = writeTree(workDir('workers'), { 'big.bin': Buffer.alloc(3 * 1024 * 1024, 7), 'small.txt': 'x', 'sub/mid.bin': Buffer.alloc(100_000, 9) });
+    const seen: HashProgress[] = [];
+    const inWorkers = await hashArtifact(dir, { jobs: 2, shardSize: 1024 * 1024, onProgress: (p) => seen.push({ ...p }) });
+    const inline = await hashArtifact(dir, { jobs: 0, shardSize: 1024 * 1024 });
+    assert.deepEqual(inWorkers, inline);
+    assert.equal(seen.at(-1)?.bytesDone, seen.at(-1)?.bytesTotal);
+    assert.equal(inline.resources.find((r) => r.name === 'big.bin:0:1048576')?.digest, sha256(Buffer.alloc(1024 * 1024, 7)));
+  });
+
+  it('refuses empty models, bad shard sizes and escaping ignore paths', async () => {
+    await rejectsWithCode(hashArtifact(workDir('empty')), 'ARTIFACT_EMPTY', 'empty dir');
+    await rejectsWithCode(hashArtifact(writeTree(workDir('only-git'), { '.git/HEAD': 'x', '.gitignore': 'y' })), 'ARTIFACT_EMPTY', 'only ignored files');
+    await rejectsWithCode(hashArtifact(join(FIXTURES, 'model'), { shardSize: 0 }), 'USAGE', 'shard 0');
+    await rejectsWithCode(hashArtifact(join(FIXTURES, 'model'), { shardSize: 1.5 }), 'USAGE', 'shard 1.5');
+    await rejectsWithCode(hashArtifact(join(FIXTURES, 'model'), { ignorePaths: ['../x'] }), 'USAGE', 'ignore ..');
+    await rejectsWithCode(hashArtifact(join(workDir('missing'), 'nope')), 'PATH_NOT_FOUND', 'missing');
+  });
+});
+
+describe('symlink policy', () => {
+  function tree(): string {
+    const dir = writeTree(workDir('links'), { 'real/w.bin': 'weights', 'outside.txt': 'secret' });
+    mkdirSync(join(dir, 'model'));
+    writeFileSync(join(dir, 'model', 'a.txt'), 'a');
+    return dir;
+  }
+
+  it('refuses any symlink by default (file, directory, the root itself)', async () => {
+    const dir = tree();
+    symlinkSync('a.txt', join(dir, 'model', 'link.txt'));
+    await rejectsWithCode(hashArtifact(join(dir, 'model')), 'SYMLINK_REFUSED', 'file link');
+    const dir2 = tree();
+    symlinkSync('.', join(dir2, 'model', 'self'));
+    await rejectsWithCode(hashArtifact(join(dir2, 'model')), 'SYMLINK_REFUSED', 'dir link');
+    const dir3 = tree();
+    symlinkSync(join(dir3, 'model'), join(dir3, 'alias'));
+    await rejectsWithCode(hashArtifact(join(dir3, 'alias')), 'SYMLINK_REFUSED', 'root link');
+  });
+
+  it('with allowSymlinks follows links inside the tree under their own names', async () => {
+    const dir = tree();
+    mkdirSync(join(dir, 'model', 'sub'));
+    writeFileSync(join(dir, 'model', 'sub', 'b.txt'), 'b');
+    symlinkSync('a.txt', join(dir, 'model', 'link.txt'));
+    symlinkSync('sub', join(dir, 'model', 'sublink'));
+    const manifest = await hashArtifact(join(dir, 'model'), { allowSymlinks: true });
+    assert.deepEqual(names(manifest), ['a.txt', 'link.txt', 'sub/b.txt', 'sublink/b.txt']);
+    assert.equal(manifest.resources[1]?.digest, manifest.resources[0]?.digest);
+    assert.equal(manifest.serialization.allowSymlinks, true);
+  });
+
+  it('with allowSymlinks still refuses links leaving the tree, dangling links and cycles', async () => {
+    const outside = tree();
+    symlinkSync('../outside.txt', join(outside, 'model', 'escape'));
+    await rejectsWithCode(hashArtifact(join(outside, 'model'), { allowSymlinks: true }), 'SYMLINK_REFUSED', 'outside');
+    const dangling = tree();
+    symlinkSync('nowhere', join(dangling, 'model', 'dangling'));
+    await rejectsWithCode(hashArtifact(join(dangling, 'model'), { allowSymlinks: true }), 'SYMLINK_REFUSED', 'dangling');
+    const cycle = tree();
+    mkdirSync(join(cycle, 'model', 'd'));
+    symlinkSync('..', join(cycle, 'model', 'd', 'up'));
+    await rejectsWithCode(hashArtifact(join(cycle, 'model'), { allowSymlinks: true }), 'SYMLINK_REFUSED', 'cycle');
+  });
+
+  it('refuses special files such as FIFOs instead of blocking on them', async () => {
+    const dir = writeTree(workDir('fifo'), { 'a.txt': 'a' });
+    const made = spawnSync('mkfifo', [join(dir, 'pipe')]);
+    assert.equal(made.status, 0, 'mkfifo is available');
+    await rejectsWithCode(hashArtifact(dir), 'UNSUPPORTED_FORMAT', 'fifo');
+  });
+});
