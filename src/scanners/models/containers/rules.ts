@@ -177,7 +177,7 @@ export const archiveLimitExceededRule = defineRule<'entries' | 'memberSize' | 'r
   check: () => undefined,
 });
 
-export const torchLegacyExtraPickleRule = defineRule<'extra' | 'tar', void>({
+export const torchLegacyExtraPickleRule = defineRule<'extra', void>({
   id: 'models/torch-legacy-extra-pickle',
   title: 'Legacy PyTorch file carries a pickle outside its usual places',
   description:
@@ -190,7 +190,6 @@ export const torchLegacyExtraPickleRule = defineRule<'extra' | 'tar', void>({
   remediation: 'Do not load the file; re-save trusted weights with torch.save (zip format) or as safetensors.',
   messages: {
     extra: 'A pickle starts at offset {{offset}}, outside the legacy PyTorch layout ({{detail}}); it was analysed.',
-    tar: 'Legacy PyTorch tar member {{name}} holds {{count}} pickles; every one is loaded by torch.load and each was analysed.',
   },
   check: () => undefined,
 });

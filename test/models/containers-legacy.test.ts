@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { pickleExtent } from '../../src/scanners/models/containers/pickle-extent.js';
+import { isLegacyStacked } from '../../src/scanners/models/containers/torch-legacy-scan.js';
+import { FIXTURES, caught, containerFindings, hasHigh, scanBuffer, scanFixture, withRule } from './containers-support.js';
+
+const legacy = (name: string): Buffer => readFileSync(`${FIXTURES}/legacy/${name}`);
+
+describe('pickle extent (structure only)', () => {
+  it('finds the end of protocol 0 and 2 pickles and reads a lone int', () => {
+    const p2 = Buffer.from('\x80\x02K\x07.rest', 'latin1');
+    assert.deepEqual(pickleExtent(p2, 0, true), { kind: 'end', end: 5, opcodes: 3, strings: 0, int: 7 });
+    const p0 = Buffer.from("(lp0\nS'a'\np1\na.", 'latin1');
+    assert.equal(pickleExtent(p0, 0, true).kind, 'end');
+    const keys = Buffer.from('\x80\x02]q\x00(X\x01\x00\x00\x000q\x01X\x01\x00\x00\x001q\x02e.', 'latin1');
+    const extent = pickleExtent(keys, 0, true);
+    assert.equal(extent.kind === 'end' && extent.strings, 2);
+  });
+
+  it('asks for more data, or says invalid, when the pickle runs off the buffer', () => {
+    const cut = Buffer.from('\x80\x02X\x10\x00\x00\x00abc', 'latin1');
+    assert.deepEqual(pickleExtent(cut, 0, false), { kind: 'more' });
+    assert.equal(pickleExtent(cut, 0, true).kind, 'invalid');
+    assert.equal(pickleExtent(Buffer.from([0xff, 0x2e]), 0, true).kind, 'invalid');
+  });
+
+  it('recognises the legacy magic-number pickle at the start only', () => {
+    assert.ok(isLegacyStacked(legacy('legacy-clean.pt')));
+    assert.ok(isLegacyStacked(Buffer.from('L119547037146038801333356L\n.', 'latin1')));
+    assert.ok(!isLegacyStacked(Buffer.from('\x80\x02K\x01.', 'latin1')));
+  });
+});
+
+describe('legacy stacked PyTorch files', () => {
+  it('clean files: nothing reported, every pickle after the first scanned', async () => {
+    for (const file of ['legacy-clean.pt', 'legacy-two-storages.pt']) {
+      const { findings, members } = await scanFixture(`legacy/${file}`);
+      assert.deepEqual(containerFindings(findings), [], file);
+      for (const n of [2, 3, 4, 5]) assert.ok(members.some((m) => m.startsWith(`pickle ${n} `)), `${file}: pickle ${n} scanned`);
+    }
+  });
+
+  it('a payload in any pickle of the sequence reaches the pickle analyser', async () => {
+    assert.deepEqual((await scanFixture('legacy/legacy-payload-main.pt')).payloadAt, ['pickle 4 (object)@137']);
+    assert.deepEqual((await scanFixture('legacy/legacy-payload-sysinfo.pt')).payloadAt, ['pickle 3 (sys_info)@21']);
+  });
+
+  it('a pickle after the storages: torch-legacy-extra-pickle (high), analysed', async () => {
+    const outcome = await scanFixture('legacy/legacy-payload-after.pt');
+    assert.ok(hasHigh(outcome.findings, 'models/torch-legacy-extra-pickle'));
+    assert.equal(outcome.payloadAt.length, 1);
+    assert.ok(caught(outcome));
+  });
+
+  it('non-pickle bytes after the storages: medium torch-legacy-malformed, not extra-pickle', async () => {
+    const data = Buffer.concat([legacy('legacy-clean.pt'), Buffer.from('garbage!')]);
+    const { findings } = await scanBuffer('x.pt', data);
+    assert.deepEqual(withRule(findings, 'models/torch-legacy-extra-pickle'), []);
+    assert.equal(withRule(findings, 'models/torch-legacy-malformed')[0]?.severity, 'medium');
+  });
+
+  it('a file cut inside the object pickle: torch-legacy-malformed', async () => {
+    const data = legacy('legacy-clean.pt');
+    const { findings } = await scanBuffer('x.pt', data.subarray(0, 150));
+    assert.match(withRule(findings, 'models/torch-legacy-malformed')[0]?.message ?? '', /pickle #4/);
+  });
+});
+
+describe('legacy tar PyTorch files', () => {
+  it('clean tar: nothing reported, members and every storages pickle scanned', async () => {
+    const { findings, members } = await scanFixture('legacy/legacy-tar-clean.tar');
+    assert.deepEqual(containerFindings(findings), []);
+    for (const m of ['sys_info', 'pickle']) assert.ok(members.includes(m), m);
+    assert.equal(members.filter((m) => m.startsWith('storages: pickle')).length, 3);
+    assert.equal(members.filter((m) => m.startsWith('tensors: pickle')).length, 1);
+  });
+
+  it('a payload as a storage-arguments pickle (loaded before the main pickle) is found', async () => {
+    const outcome = await scanFixture('legacy/legacy-tar-payload.tar');
+    assert.deepEqual(outcome.payloadAt.map((m) => m.replace(/@\d+$/, '')), ['storages: pickle 2 (storage arguments)']);
+  });
+
+  it('a payload in the pickle member is found', async () => {
+    assert.deepEqual((await scanFixture('legacy/legacy-tar-payload-pickle.tar')).payloadAt, ['pickle']);
+  });
+
+  it('a damaged tar is reported, not passed', async () => {
+    const data = Buffer.from(legacy('legacy-tar-clean.tar'));
+    data[100] = (data[100] ?? 0) ^ 0xff; // the first header's mode field: its checksum no longer matches
+    const { findings } = await scanBuffer('x.tar', data);
+    assert.ok(withRule(findings, 'models/torch-legacy-malformed').length + withRule(findings, 'core/scan-error').length > 0);
+  });
+});
