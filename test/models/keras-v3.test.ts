@@ -131,6 +131,7 @@ describe('analyzeKerasConfig', () => {
       layer('StringLookup', { name: 'e', vocabulary: ['a', 'b'] }),
       layer('StringLookup', { name: 'f', vocabulary: '' }),
       { module: 'keras.layers', class_name: 'Dense', config: { name: 'g' }, registered_name: 'Dense' },
+      { module: 'keras_hub.src.models.gemma.gemma_backbone', class_name: 'GemmaBackbone', config: { name: 'h' }, registered_name: 'keras_hub>GemmaBackbone' },
       { class_name: '__tensor__', config: { value: [1, 2], dtype: 'float32' } },
     ]);
     assert.deepEqual(analyzeKerasConfig(config), []);
@@ -180,6 +181,12 @@ describe('analyzeKerasConfig', () => {
   it('flags legacy registered custom objects and registered_name disguises', () => {
     assert.deepEqual(kinds(analyzeKerasConfig({ class_name: 'MyPkg>Attention', config: { name: 'a' } })), ['custom-object:medium:MyPkg>Attention']);
     assert.deepEqual(kinds(analyzeKerasConfig({ module: 'keras.layers', class_name: 'Dense', config: {}, registered_name: 'Other' })), ['custom-object:medium:keras.layers.Dense as Other']);
+    assert.deepEqual(kinds(analyzeKerasConfig({ module: 'keras_hub.src.models', class_name: 'GemmaBackbone', config: {}, registered_name: 'keras_hub>Other' })), [
+      'custom-object:medium:keras_hub.src.models.GemmaBackbone as keras_hub>Other',
+    ]);
+    assert.deepEqual(kinds(analyzeKerasConfig({ module: 'keras_hub.src.models', class_name: 'GemmaBackbone', config: {}, registered_name: 'evil_pkg>GemmaBackbone' })), [
+      'custom-object:medium:keras_hub.src.models.GemmaBackbone as evil_pkg>GemmaBackbone',
+    ]);
   });
 
   it('bounds the walk by nodes and depth', () => {

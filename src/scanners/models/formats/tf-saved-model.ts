@@ -4,7 +4,7 @@ import { clip } from '../../../core/redact.js';
 import { defineRule, type Report } from '../../../core/rule.js';
 import type { ScanContext, ScanTarget } from '../../../core/scanner.js';
 import type { ModelFormat } from '../format.js';
-import { analyzeKerasConfig, classifyTfNode, kerasRules, reportKerasIssues, TF_ATTRS_OF_INTEREST, type KerasIssue, type TfOpCategory, type TfOpInfo } from '../keras/index.js';
+import { analyzeKerasConfig, classifyTfNode, kerasRules, reportKerasIssues, TF_ATTRS_OF_INTEREST, TF_CHECKPOINT_OPS, type KerasIssue, type TfOpCategory, type TfOpInfo } from '../keras/index.js';
 import { ProtoMessage, WIRE, headBytes, malformedProto, sniffFields, type ProtoField } from '../protobuf/index.js';
 
 /**
@@ -212,6 +212,10 @@ export interface TfAnalyzeOptions {
 }
 
 const MAX_METADATA_BYTES = 64 * 1024 * 1024;
+/** TF1 `tf.train.Saver` scope in a main graph: `save/SaveV2`, `save_1/RestoreV2`. */
+const SAVER_SCOPE = /^save(_\d+)?\//;
+/** TF2 SavedModel checkpoint functions, called by the loader with the variables path. */
+const TRACED_CHECKPOINT_FUNCTION = /^__inference__traced_(save|restore)_\d+$/;
 const MAX_STRING_ATTR = 4096;
 
 class TfWalker {
@@ -458,8 +462,19 @@ class TfWalker {
       }
       return path;
     };
+    // Checkpoint ops are expected in the checkpoint machinery: the TF1 saver scope of a main graph, and
+    // TF2's traced save/restore functions called from the main graph only. Elsewhere they are reported.
+    const calledByFunctions = new Set<string>();
+    for (const fn of this.functions.values()) for (const name of callees(fn)) calledByFunctions.add(name);
+    const isCheckpointMachinery = (fn: FunctionInfo, hit: TfOpHit): boolean => {
+      if (!TF_CHECKPOINT_OPS.has(hit.op)) return false;
+      if (fn.root && this.graphs.includes(fn)) return SAVER_SCOPE.test(hit.node);
+      return TRACED_CHECKPOINT_FUNCTION.test(fn.name) && !calledByFunctions.has(fn.name);
+    };
     const hits: TfHitWithPath[] = [];
-    for (const fn of [...this.graphs, ...this.functions.values()]) for (const hit of fn.hits) hits.push({ ...hit, path: pathTo(fn) });
+    for (const fn of [...this.graphs, ...this.functions.values()]) {
+      for (const hit of fn.hits) if (!isCheckpointMachinery(fn, hit)) hits.push({ ...hit, path: pathTo(fn) });
+    }
     return hits;
   }
 }

@@ -240,7 +240,7 @@ function checkModule(
     if (module.endsWith('file_utils') || module.endsWith('python_utils') || module.startsWith('keras.src.saving') || module.startsWith('keras.saving')) {
       if (kind === 'function') at({ kind: 'dangerous-function', severity: 'high', subject, reason: 'a Keras internal helper for files, code or loading, called from a config' });
     }
-    if (registered !== undefined && registered !== name && registered !== 'function') {
+    if (registered !== undefined && registered !== name && registered !== 'function' && !isKerasRegistration(registered, name)) {
       if (registered.includes('>')) at({ kind: 'custom-object', severity: 'medium', subject: `${subject} as ${registered}`, reason: 'registered_name names a custom object while module claims a Keras built-in' });
       else at({ kind: 'custom-object', severity: 'medium', subject: `${subject} as ${registered}`, reason: 'registered_name differs from the Keras name it claims' });
     }
@@ -267,6 +267,12 @@ function checkModule(
     return;
   }
   at({ kind: 'custom-object', severity: 'medium', subject, reason: `needs code from ${root}, which Keras imports while loading` });
+}
+
+/** `keras_hub>GemmaBackbone` for class `GemmaBackbone`: Keras' own packages register their classes this way. */
+function isKerasRegistration(registered: string, name: string): boolean {
+  const cut = registered.indexOf('>');
+  return cut > 0 && registered.slice(cut + 1) === name && isKerasModule(registered.slice(0, cut));
 }
 
 function inspectLambdaLayer(inner: unknown, at: (issue: Omit<KerasIssue, 'path' | 'layer'>) => void): void {

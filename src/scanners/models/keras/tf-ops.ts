@@ -44,9 +44,12 @@ export const TF_OPS: ReadonlyMap<string, TfOpInfo> = new Map([
     'TextLineDataset', 'CSVDataset', 'CSVDatasetV2', 'ExperimentalCSVDataset', 'LMDBDataset', 'ExperimentalLMDBDataset',
     'SqlDataset', 'ExperimentalSqlDataset', 'LoadDataset', 'SnapshotChunkDataset', 'SnapshotDatasetReader', 'ListSnapshotChunksDataset',
     'FixedLengthRecordReader', 'FixedLengthRecordReaderV2', 'TFRecordReader', 'TFRecordReaderV2', 'TextLineReader',
-    'TextLineReaderV2', 'WholeFileReader', 'WholeFileReaderV2', 'LMDBReader', 'InitializeTableFromTextFile',
-    'InitializeTableFromTextFileV2', 'GenerateVocabRemapping', 'LoadAndRemapMatrix', 'RecordInput',
+    'TextLineReaderV2', 'WholeFileReader', 'WholeFileReaderV2', 'LMDBReader', 'GenerateVocabRemapping', 'LoadAndRemapMatrix', 'RecordInput',
   ]),
+  // Lookup tables read vocabularies, normally the model's own assets: worth a look, rarely an attack.
+  ...table('file-read', 'reads a vocabulary file into a lookup table (normally one of the model\'s own assets)', ['InitializeTableFromTextFile', 'InitializeTableFromTextFileV2']).map(
+    ([name, info]): [string, TfOpInfo] => [name, { ...info, severity: 'medium' }],
+  ),
   ...table('network', 'opens network connections or changes how remote storage is reached', [
     'Rpc', 'TryRpc', 'RpcClient', 'RpcServer', 'RpcServerStart', 'RpcServerRegister', 'RpcCall', 'DataServiceDataset',
     'DataServiceDatasetV2', 'DataServiceDatasetV3', 'DataServiceDatasetV4', 'RegisterDataset', 'RegisterDatasetV2',
@@ -54,6 +57,9 @@ export const TF_OPS: ReadonlyMap<string, TfOpInfo> = new Map([
   ]),
   ...table('process', 'aborts the process that runs the graph', ['Abort']),
 ]);
+
+/** Ops that write or read checkpoints: expected inside the checkpoint machinery of a SavedModel. */
+export const TF_CHECKPOINT_OPS: ReadonlySet<string> = new Set(['Save', 'SaveV2', 'SaveSlices', 'MergeV2Checkpoints', 'Restore', 'RestoreV2', 'RestoreSlice']);
 
 /** Ops whose danger is decided by an attribute value. */
 const DEBUG_URL_OPS = new Set(['DebugIdentity', 'DebugIdentityV3', 'DebugNanCount', 'DebugNumericSummary', 'CopyHost', 'Copy']);
