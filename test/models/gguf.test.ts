@@ -97,6 +97,14 @@ describe('GGUF format', () => {
     assert.ok(findings.some((f) => f.severity === 'high' && /overlaps/.test(f.message)), findings.map((f) => f.message).join());
   });
 
+  it('stops at the deadline and reports the header as not fully read', async () => {
+    const config = defaultConfig();
+    config.limits.fileTimeoutMs = -1_000; // a deadline already past
+    const bytes = gguf([['general.name', 'x']], [], 0);
+    const findings = await scanSource('late.gguf', new BufferSource(bytes), { scanners: [modelsScanner], config, knownRuleIds: new Set() });
+    assert.ok(findings.some((f) => f.ruleId === 'models/gguf-header-invalid' && /time limit/.test(f.message)), findings.map((f) => f.message).join());
+  });
+
   it('reads a vocabulary-sized metadata array without reporting it', async () => {
     // 50,000 tokens of 8 bytes each, written as a string array.
     const u32 = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32LE(n); return b; };

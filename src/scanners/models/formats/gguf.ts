@@ -304,7 +304,7 @@ async function scanGguf(target: ScanTarget, context: ScanContext): Promise<void>
         const valueAt = cursor.pos;
         if (type !== TYPE_STRING) {
           templates.push({ key, offset: valueAt, type });
-          await skipValue(cursor, type, key, 0, header);
+          await skipValue(cursor, type, key, 0, header, context.deadline);
           continue;
         }
         const length = await cursor.size_t('chat template length');
@@ -324,7 +324,7 @@ async function scanGguf(target: ScanTarget, context: ScanContext): Promise<void>
         alignment = Number(value);
         continue;
       }
-      await skipValue(cursor, type, key, 0, header);
+      await skipValue(cursor, type, key, 0, header, context.deadline);
     }
 
     const tensors: TensorInfo[] = [];
@@ -357,7 +357,7 @@ async function scanGguf(target: ScanTarget, context: ScanContext): Promise<void>
   }
 }
 
-async function skipValue(cursor: Cursor, type: number, key: string, depth: number, header: Report<'arrayTooDeep' | 'badValueType' | 'lengthBeyondFile'>): Promise<void> {
+async function skipValue(cursor: Cursor, type: number, key: string, depth: number, header: Report<'arrayTooDeep' | 'badValueType' | 'lengthBeyondFile' | 'timeout'>, deadline: number): Promise<void> {
   if (type === TYPE_STRING) {
     const at = cursor.pos;
     const length = await cursor.size_t('string length');
@@ -383,7 +383,12 @@ async function skipValue(cursor: Cursor, type: number, key: string, depth: numbe
       cursor.skip(count * BigInt(itemSize), 'array');
       return;
     }
-    for (let i = 0n; i < count; i++) await skipValue(cursor, itemType, key, depth + 1, header);
+    for (let i = 0n; i < count; i++) {
+      if ((i & 0xffffn) === 0xffffn && Date.now() > deadline) {
+        throw new HeaderError(() => header({ message: 'timeout', data: { read: `${i} items of "${printable(key)}"`, total: count.toString() } }));
+      }
+      await skipValue(cursor, itemType, key, depth + 1, header, deadline);
+    }
     return;
   }
   cursor.skip(BigInt(VALUE_SIZES[type] as number), 'value');
