@@ -133,6 +133,8 @@ describe('analyzeKerasConfig', () => {
       { module: 'keras.layers', class_name: 'Dense', config: { name: 'g' }, registered_name: 'Dense' },
       { module: 'keras_hub.src.models.gemma.gemma_backbone', class_name: 'GemmaBackbone', config: { name: 'h' }, registered_name: 'keras_hub>GemmaBackbone' },
       { class_name: '__tensor__', config: { value: [1, 2], dtype: 'float32' } },
+      layer('Lambda', { name: 'i', function: fn('keras.ops', 'copy') }),
+      fn('keras.src.ops.numpy', 'exists'),
     ]);
     assert.deepEqual(analyzeKerasConfig(config), []);
   });
@@ -151,6 +153,8 @@ describe('analyzeKerasConfig', () => {
       'dangerous-function:critical:keras.config.enable_unsafe_deserialization',
     ]);
     assert.deepEqual(kinds(analyzeKerasConfig(fn('keras.src.utils.file_utils', 'listdir'))), ['dangerous-function:high:keras.src.utils.file_utils.listdir']);
+    assert.deepEqual(kinds(analyzeKerasConfig(fn('keras.src.utils.file_utils', 'copy'))), ['dangerous-function:critical:keras.src.utils.file_utils.copy']);
+    assert.deepEqual(kinds(analyzeKerasConfig(fn('keras.src.utils.io_utils', 'something'))), ['dangerous-function:high:keras.src.utils.io_utils.something']);
     assert.deepEqual(kinds(analyzeKerasConfig(fn('keras.src.utils.python_utils', 'something_new'))), ['dangerous-function:high:keras.src.utils.python_utils.something_new']);
   });
 

@@ -64,30 +64,43 @@ const DANGEROUS_BUILTINS = new Set([
   'help', 'exit', 'quit', 'memoryview', 'print', 'type', 'object', 'super', 'classmethod', 'staticmethod', 'property', 'dir',
 ]);
 
-/** Keras-namespace functions and classes that touch files, download, or switch safety off. */
-const KERAS_DANGEROUS: ReadonlyMap<string, { severity: Severity; reason: string }> = new Map([
+/**
+ * Keras-namespace functions and classes that touch files, download, or switch safety off. `files`
+ * entries have generic names (`copy`, `exists`) and count only in Keras' file helpers (`file_utils`,
+ * `io_utils`, `gfile`), not in `keras.ops` where `copy` is a tensor op.
+ */
+const KERAS_DANGEROUS: ReadonlyMap<string, { severity: Severity; reason: string; files?: true }> = new Map([
   ['enable_unsafe_deserialization', { severity: 'critical', reason: 'switches Keras safe mode off for the rest of the load (CVE-2025-9906)' }],
   ['func_load', { severity: 'critical', reason: 'rebuilds a Python function from marshalled bytecode' }],
   ['get_file', { severity: 'critical', reason: 'downloads a URL and writes it to a path chosen by the config (CVE-2025-8747)' }],
   ['extract_archive', { severity: 'critical', reason: 'extracts an archive to a path chosen by the config' }],
   ['save_img', { severity: 'critical', reason: 'writes a file at a path chosen by the config' }],
   ['plot_model', { severity: 'critical', reason: 'writes a file at a path chosen by the config' }],
-  ['rmtree', { severity: 'critical', reason: 'deletes a directory tree' }],
-  ['remove', { severity: 'critical', reason: 'deletes a file' }],
-  ['rename', { severity: 'critical', reason: 'moves a file' }],
-  ['copy', { severity: 'critical', reason: 'copies a file to a path chosen by the config' }],
-  ['makedirs', { severity: 'critical', reason: 'creates directories' }],
   ['load_model', { severity: 'high', reason: 'loads another model (and whatever it carries) from a path or URL chosen by the config' }],
   ['TFSMLayer', { severity: 'high', reason: 'loads a TensorFlow SavedModel, with all its graph ops, from a path chosen by the config' }],
   ['load_img', { severity: 'high', reason: 'reads a file at a path chosen by the config' }],
   ['image_dataset_from_directory', { severity: 'high', reason: 'reads files under a directory chosen by the config' }],
   ['text_dataset_from_directory', { severity: 'high', reason: 'reads files under a directory chosen by the config' }],
   ['audio_dataset_from_directory', { severity: 'high', reason: 'reads files under a directory chosen by the config' }],
-  ['listdir', { severity: 'high', reason: 'lists a directory' }],
-  ['exists', { severity: 'high', reason: 'probes the file system' }],
-  ['hash_file', { severity: 'high', reason: 'reads a file' }],
-  ['File', { severity: 'high', reason: 'opens a file' }],
+  ['rmtree', { severity: 'critical', reason: 'deletes a directory tree', files: true }],
+  ['remove', { severity: 'critical', reason: 'deletes a file', files: true }],
+  ['rename', { severity: 'critical', reason: 'moves a file', files: true }],
+  ['copy', { severity: 'critical', reason: 'copies a file to a path chosen by the config', files: true }],
+  ['makedirs', { severity: 'critical', reason: 'creates directories', files: true }],
+  ['listdir', { severity: 'high', reason: 'lists a directory', files: true }],
+  ['exists', { severity: 'high', reason: 'probes the file system', files: true }],
+  ['hash_file', { severity: 'high', reason: 'reads a file', files: true }],
+  ['File', { severity: 'high', reason: 'opens a file', files: true }],
 ]);
+
+const FILE_HELPER_MODULE = /(^|\.)(file_utils|io_utils|gfile)(\.|$)/;
+
+function kerasDanger(module: string | undefined, name: string): { severity: Severity; reason: string } | undefined {
+  const danger = KERAS_DANGEROUS.get(name);
+  if (danger === undefined) return undefined;
+  if (danger.files === true && (module === undefined || !FILE_HELPER_MODULE.test(module))) return undefined;
+  return danger;
+}
 
 /** Keras lookup layers whose `vocabulary` (or `idf_weights`) may be a file path read at load. */
 const VOCABULARY_LAYERS = new Set(['StringLookup', 'IntegerLookup', 'TextVectorization']);
@@ -180,7 +193,7 @@ function inspectObject(obj: Record<string, unknown>, path: string, layer: string
   if (className === 'function') {
     const name = typeof inner === 'string' ? inner : registered ?? '';
     if (module === undefined) {
-      const danger = KERAS_DANGEROUS.get(name);
+      const danger = kerasDanger(undefined, name);
       if (danger) at({ kind: 'dangerous-function', severity: danger.severity, subject: name, reason: danger.reason });
       return;
     }
@@ -215,7 +228,7 @@ function inspectObject(obj: Record<string, unknown>, path: string, layer: string
   // Legacy configs (tf.keras, HDF5) carry no module: registered custom objects show as `Package>Name`.
   const custom = [className, registered].find((n) => n !== undefined && n.includes('>'));
   if (custom !== undefined) at({ kind: 'custom-object', severity: 'medium', subject: custom, reason: 'a registered custom object: loading needs its code' });
-  const danger = KERAS_DANGEROUS.get(className);
+  const danger = kerasDanger(undefined, className);
   if (danger && className === 'TFSMLayer') at({ kind: 'dangerous-function', severity: danger.severity, subject: className, reason: danger.reason });
 }
 
@@ -232,12 +245,12 @@ function checkModule(
     return;
   }
   if (isKerasModule(module)) {
-    const danger = KERAS_DANGEROUS.get(name);
+    const danger = kerasDanger(module, name);
     if (danger) {
       at({ kind: 'dangerous-function', severity: danger.severity, subject, reason: danger.reason });
       return;
     }
-    if (module.endsWith('file_utils') || module.endsWith('python_utils') || module.startsWith('keras.src.saving') || module.startsWith('keras.saving')) {
+    if (FILE_HELPER_MODULE.test(module) || module.endsWith('python_utils') || module.startsWith('keras.src.saving') || module.startsWith('keras.saving')) {
       if (kind === 'function') at({ kind: 'dangerous-function', severity: 'high', subject, reason: 'a Keras internal helper for files, code or loading, called from a config' });
     }
     if (registered !== undefined && registered !== name && registered !== 'function' && !isKerasRegistration(registered, name)) {
