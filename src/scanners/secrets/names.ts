@@ -1,0 +1,168 @@
+/**
+ * Names that hold secrets. A name is split into lowercase words (`WANDB_API_KEY` → wandb, api, key;
+ * `clientSecret` → client, secret) and judged by its words, so that `api_key` is secret-like while
+ * `api_key_path`, `pad_token` and `tokenizer` are not.
+ */
+
+export type NameClass = 'password' | 'token' | 'key' | 'secret' | 'auth' | 'credential';
+
+/** Splits an identifier into lowercase words on separators and camelCase boundaries. */
+export function splitName(name: string): string[] {
+  const words: string[] = [];
+  for (const part of name.split(/[^A-Za-z0-9]+/)) {
+    if (part === '') continue;
+    // camelCase and PascalCase boundaries; runs of capitals stay together (`APIKey` → API, Key).
+    const pieces = part.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2').split(' ');
+    for (const piece of pieces) if (piece !== '') words.push(piece.toLowerCase());
+  }
+  return words;
+}
+
+/** Single words that name a secret on their own. */
+const SECRET_WORDS: Readonly<Record<string, NameClass>> = {
+  password: 'password',
+  passwd: 'password',
+  pwd: 'password',
+  passphrase: 'password',
+  passwort: 'password',
+  secret: 'secret',
+  clientsecret: 'secret',
+  token: 'token',
+  apitoken: 'token',
+  accesstoken: 'token',
+  authtoken: 'token',
+  refreshtoken: 'token',
+  bearer: 'token',
+  apikey: 'key',
+  accesskey: 'key',
+  secretkey: 'key',
+  privatekey: 'key',
+  credential: 'credential',
+  credentials: 'credential',
+  creds: 'credential',
+  authorization: 'auth',
+  auth: 'auth',
+};
+
+/** Words before `key` that make it a secret key (`api_key`, `access_key`, `signing_key`). */
+const KEY_QUALIFIERS = new Set([
+  'api',
+  'access',
+  'secret',
+  'private',
+  'auth',
+  'signing',
+  'encryption',
+  'master',
+  'client',
+  'app',
+  'application',
+  'account',
+  'license',
+  'licence',
+  'service',
+  'subscription',
+  'storage',
+  'admin',
+  'shared',
+  'webhook',
+  'consumer',
+  'personal',
+  'hmac',
+  'jwt',
+  'session',
+  'deploy',
+  'x',
+]);
+
+/** Last words that make the name describe a secret rather than hold it (`token_path`, `password_file`). */
+const META_SUFFIXES = new Set([
+  'name', 'names', 'id', 'ids', 'path', 'paths', 'file', 'files', 'filename', 'dir', 'directory', 'url', 'uri', 'urls',
+  'endpoint', 'host', 'hostname', 'port', 'type', 'types', 'kind', 'len', 'length', 'size', 'count', 'format', 'env', 'envvar',
+  'var', 'variable', 'field', 'fields', 'header', 'prefix', 'suffix', 'regex', 'pattern', 'template', 'policy', 'version',
+  'mode', 'enabled', 'enable', 'disabled', 'required', 'expiry', 'expires', 'expiration', 'expire', 'ttl', 'timeout', 'limit',
+  'max', 'min', 'num', 'number', 'hash', 'hashed', 'digest', 'ref', 'reference', 'arn', 'label', 'description', 'desc', 'hint',
+  'placeholder', 'example', 'location', 'provider', 'source', 'store', 'manager', 'class', 'module', 'scope', 'scopes',
+  'usage', 'index', 'idx', 'position', 'pos', 'ids', 'list', 'map', 'mapping', 'dict', 'schema', 'key', 'keys', 'config',
+  'cfg', 'settings', 'option', 'options', 'flag', 'param', 'parameter', 'method', 'strategy', 'kwargs', 'args', 'policy',
+  'rotation', 'exists', 'set', 'present', 'valid', 'validator', 'validation', 'input', 'prompt', 'field', 'widget', 'form',
+  'lifetime', 'age', 'length', 'ids', 'fingerprint', 'algorithm', 'alg', 'salt', 'rounds', 'cost', 'strength', 'mask',
+  'embedding', 'embeddings', 'dim', 'dims', 'dimension', 'vocab', 'budget', 'usage', 'counter', 'hook', 'callback', 'handler',
+  'fn', 'func', 'function', 'cls', 'service', 'store', 'backend', 'secrets', 'tokens', 'passwords',
+]);
+
+/** First words that make the name a function, flag or count rather than a value (`get_token`, `max_tokens`, `is_secret`). */
+const META_PREFIXES = new Set([
+  'get', 'set', 'is', 'has', 'use', 'should', 'validate', 'check', 'verify', 'generate', 'create', 'load', 'read', 'fetch',
+  'parse', 'require', 'requires', 'max', 'min', 'num', 'n', 'total', 'show', 'hide', 'print', 'mask', 'masked', 'hash', 'hashed',
+  'encrypt', 'decrypt', 'encode', 'decode', 'refresh', 'rotate', 'revoke', 'forgot', 'reset', 'confirm', 'enable', 'disable',
+]);
+
+/** Words before `token` in tokenizer and chat-template vocabulary (`pad_token`, `eos_token`, `image_token`). */
+const VOCAB_TOKEN_QUALIFIERS = new Set([
+  'pad', 'eos', 'bos', 'unk', 'sep', 'cls', 'mask', 'special', 'start', 'end', 'stop', 'image', 'img', 'audio', 'video',
+  'vision', 'tool', 'think', 'placeholder', 'added', 'additional', 'extra', 'sentinel', 'begin', 'eot', 'im', 'boundary',
+  'fim', 'eom', 'prefix', 'suffix', 'middle', 'newline', 'space', 'blank', 'dummy', 'label', 'target', 'patch', 'frame',
+  'latent', 'register', 'reasoning', 'pause', 'sos', 'mlm', 'masked', 'predicted', 'generated', 'vocab', 'num', 'max', 'min',
+]);
+
+/** Endings of unseparated names that hold a secret (`PGPASSWORD`, `DBSECRET`, `MYAPIKEY`). */
+const SECRET_ENDINGS: readonly [string, NameClass][] = [
+  ['password', 'password'],
+  ['passwd', 'password'],
+  ['secret', 'secret'],
+  ['apikey', 'key'],
+  ['apitoken', 'token'],
+  ['accesstoken', 'token'],
+  ['authtoken', 'token'],
+  ['secretkey', 'key'],
+  ['privatekey', 'key'],
+  ['accesskey', 'key'],
+];
+
+/**
+ * Classifies a name by its words; undefined when the name does not hold a secret. `pass` counts only as
+ * the last of several words (`db_pass`), `key` only after a qualifier (`api_key`, not `sort_key`).
+ */
+export function classifyName(words: readonly string[]): NameClass | undefined {
+  const n = words.length;
+  if (n === 0 || n > 10) return undefined;
+  const last = words[n - 1]!;
+  const first = words[0]!;
+  if (META_SUFFIXES.has(last) && last !== 'key') return undefined;
+  if (n > 1 && META_PREFIXES.has(first)) return undefined;
+  let found: NameClass | undefined;
+  for (let i = 0; i < n; i++) {
+    const w = words[i]!;
+    const direct = SECRET_WORDS[w] ?? endingClass(w);
+    if (direct !== undefined) {
+      if (direct === 'auth' && i !== n - 1) {
+        // `auth_token`, `auth_key` are classified by the following word; `auth_url` is not a secret.
+        continue;
+      }
+      if (direct === 'token' && i > 0 && VOCAB_TOKEN_QUALIFIERS.has(words[i - 1]!)) return undefined;
+      found = direct === 'credential' && found !== undefined ? found : direct;
+      continue;
+    }
+    if (w === 'key' && i > 0 && KEY_QUALIFIERS.has(words[i - 1]!)) found = 'key';
+    else if ((w === 'pass' || w === 'pw') && i === n - 1 && n > 1) found = 'password';
+  }
+  if (found === undefined) return undefined;
+  // A secret word must be the last word or be followed only by secret words (`secret_key`, `token_value`).
+  if (SECRET_WORDS[last] === undefined && endingClass(last) === undefined && last !== 'key' && last !== 'pass' && last !== 'pw' && last !== 'value' && last !== 'string' && last !== 'str') {
+    return undefined;
+  }
+  return found;
+}
+
+function endingClass(word: string): NameClass | undefined {
+  if (word.length > 24) return undefined;
+  for (const [ending, cls] of SECRET_ENDINGS) if (word.length > ending.length && word.endsWith(ending)) return cls;
+  return undefined;
+}
+
+/** True when any of `words` (or their concatenation) mentions one of `providers`. */
+export function mentions(words: readonly string[], providers: readonly string[]): boolean {
+  for (const w of words) if (providers.includes(w)) return true;
+  return false;
+}

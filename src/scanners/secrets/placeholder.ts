@@ -1,0 +1,137 @@
+import { distinctChars, longestRun, longestSequence, shortPeriod } from './stats.js';
+
+/**
+ * The shared placeholder policy: values that documentation, templates and examples use in place of a
+ * real secret. A placeholder is never reported, by any rule. The policy is deliberately about the
+ * value alone (the name it is assigned to is judged elsewhere).
+ */
+
+/** Substrings (lowercase) that mark a value as an example or a template. */
+const MARKERS = [
+  'example',
+  'sample',
+  'dummy',
+  'placeholder',
+  'changeme',
+  'change_me',
+  'change-me',
+  'replace_me',
+  'replace-me',
+  'replaceme',
+  'your_',
+  'your-',
+  'yourkey',
+  'yourtoken',
+  'yoursecret',
+  'yourpassword',
+  'redacted',
+  'xxxx',
+  '****',
+  '...',
+  '…',
+  '<your',
+  'insert_',
+  'insert-',
+  'put_your',
+  'not_a_real',
+  'not-a-real',
+  'notreal',
+  'fakefake',
+  'todo_',
+  'fixme',
+  'secret_here',
+  'key_here',
+  'token_here',
+];
+
+/** Whole values (lowercase, separators removed) that are defaults or stand-ins rather than secrets. */
+const WHOLE = new Set([
+  'password',
+  'passw0rd',
+  'p4ssw0rd',
+  'pass',
+  'passwd',
+  'pwd',
+  'secret',
+  'secrets',
+  'token',
+  'apikey',
+  'key',
+  'changeit',
+  'admin',
+  'administrator',
+  'root',
+  'toor',
+  'test',
+  'testing',
+  'tester',
+  'test123',
+  'testtest',
+  'default',
+  'guest',
+  'user',
+  'username',
+  'letmein',
+  'qwerty',
+  'welcome',
+  'hunter2',
+  'postgres',
+  'mysql',
+  'redis',
+  'rabbitmq',
+  'mongo',
+  'mongodb',
+  'foobar',
+  'foo',
+  'bar',
+  'baz',
+  'none',
+  'null',
+  'nil',
+  'undefined',
+  'true',
+  'false',
+  'empty',
+  'string',
+  'str',
+  'value',
+  'mysecret',
+  'mypassword',
+  'mytoken',
+  'myapikey',
+  'supersecret',
+  'topsecret',
+  'demo',
+  'sk',
+  'tbd',
+  'todo',
+  'na',
+  'n/a',
+]);
+
+const TEMPLATE = /\$\{[^}]*\}?|\{\{|\}\}|\$\(|%\([A-Za-z_]+\)[sd]|^\$[A-Za-z_]|^%[A-Za-z_]+%$|^<[^<>]{1,80}>$|^\[[A-Za-z _-]{1,60}\]$|^\{[A-Za-z_][A-Za-z0-9_.]{0,60}\}$/;
+
+/**
+ * True when `value` is a placeholder rather than a secret: example markers (`EXAMPLE`, `xxxx`,
+ * `your-key`), template and variable references (`${VAR}`, `$VAR`, `{{ }}`, `<your-key>`,
+ * `%(name)s`), well-known defaults (`changeme`, `password`), or strings whose characters are
+ * repeated, sequential or periodic (`aaaaaaaa`, `123456`, `abcabcabc`).
+ */
+export function isPlaceholder(value: string): boolean {
+  const v = value.trim();
+  if (v.length === 0) return true;
+  const lower = v.toLowerCase();
+  for (const marker of MARKERS) if (lower.includes(marker)) return true;
+  if (TEMPLATE.test(v)) return true;
+  if (WHOLE.has(lower.replace(/[\s_-]+/g, ''))) return true;
+  if (longestRun(v) >= 6) return true;
+  if (longestSequence(v) >= 6) return true;
+  if (v.length >= 4 && shortPeriod(v, 4) > 0) return true;
+  if (v.length >= 8 && distinctChars(v) <= 3) return true;
+  return false;
+}
+
+/** The part of a token after a known prefix must not be a placeholder either (`ghp_` + `xxxx…`). */
+export function isPlaceholderToken(token: string, prefixLength: number): boolean {
+  return isPlaceholder(token) || isPlaceholder(token.slice(prefixLength));
+}

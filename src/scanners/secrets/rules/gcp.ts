@@ -1,0 +1,109 @@
+import { indexWithin, lastIndexWithin } from '../assign.js';
+import { checkPrivateKey } from '../decode.js';
+import { defineSecretRule } from '../define.js';
+import { Fake } from '../fake.js';
+import { prefixToken } from '../tokens.js';
+import { tags } from './kit.js';
+
+const API_KEY = /AIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])/y;
+const BEGIN = '-----BEGIN PRIVATE KEY-----';
+const END = '-----END PRIVATE KEY-----';
+const REACH = 8192;
+
+export const gcpServiceAccountKeyRule = defineSecretRule({
+  id: 'secrets/gcp-service-account-key',
+  title: 'Google Cloud service account key',
+  description:
+    'A Google Cloud service-account key file (JSON with `"type": "service_account"`, a `client_email` in `gserviceaccount.com` and ' +
+    'a PKCS#8 `private_key`), also when pasted into code, notebooks or environment files with escaped newlines. The private key is ' +
+    'decoded and checked before it is reported. It acts as the service account on Vertex AI, GCS buckets and BigQuery.',
+  severity: 'critical',
+  confidence: 'high',
+  tags: tags('gcp'),
+  remediation:
+    'Delete the key in IAM (Service accounts → Keys), check audit logs for its use, remove the file from the repository and git ' +
+    'history, and use workload identity or `gcloud auth application-default login` instead of key files.',
+  messages: { found: 'Google Cloud service account private key.' },
+  family: 'gcp',
+  priority: 4,
+  detectors: [
+    {
+      keywords: ['service_account'],
+      find(doc, pos, _keyword, emit) {
+        const text = doc.text;
+        const floor = Math.max(0, pos - REACH);
+        // The nearest key block before or after the type marker.
+        let begin = lastIndexWithin(text, BEGIN, pos, floor);
+        if (begin < 0) begin = indexWithin(text, BEGIN, pos, REACH);
+        if (begin < 0) return;
+        const end = indexWithin(text, END, begin, REACH);
+        if (end < 0) return;
+        const window = text.slice(Math.max(0, Math.min(pos, begin) - REACH), Math.min(text.length, Math.max(pos, end) + REACH));
+        if (!window.includes('private_key') || !window.includes('gserviceaccount.com')) return;
+        const body = text.slice(begin + BEGIN.length, end);
+        if (!checkPrivateKey('PRIVATE KEY', body).valid) return;
+        const emailAt = window.indexOf('client_email');
+        const email = emailAt < 0 ? undefined : /[A-Za-z0-9._-]{1,64}@[A-Za-z0-9.-]{1,128}\.gserviceaccount\.com/.exec(window.slice(emailAt, emailAt + 300))?.[0];
+        emit({
+          start: begin,
+          end: end + END.length,
+          secret: body,
+          message: 'found',
+          evidence: `"private_key": "${BEGIN}${body}${END}"`,
+          ...(email === undefined ? {} : { properties: { serviceAccount: email } }),
+        });
+      },
+    },
+  ],
+  patterns: [],
+  examples: () => {
+    const f = new Fake(2222);
+    const sa = (escapedPem: string): string =>
+      JSON.stringify(
+        {
+          type: 'service_account',
+          project_id: 'ml-prod-123',
+          private_key_id: f.hex(40),
+          private_key: escapedPem,
+          client_email: 'trainer@ml-prod-123.iam.gserviceaccount.com',
+          client_id: f.chars('0123456789', 21),
+        },
+        null,
+        2,
+      );
+    return {
+      positive: [{ text: sa(`${f.pem('PRIVATE KEY', f.pkcs8Key())}\n`), file: 'sa.json' }],
+      negative: [
+        { text: sa('-----BEGIN PRIVATE KEY-----\nMIIEv...\n-----END PRIVATE KEY-----\n'), file: 'sa.json' },
+        { text: '{"type": "service_account", "private_key": "<your key>"}', file: 'sa.json' },
+      ],
+    };
+  },
+});
+
+export const gcpApiKeyRule = defineSecretRule({
+  id: 'secrets/gcp-api-key',
+  title: 'Google API key',
+  description:
+    'A Google API key (`AIza` followed by 35 characters): Gemini and Vertex AI, Maps, Firebase and other Google APIs. Unrestricted ' +
+    'keys bill to the project and can read whatever the enabled APIs expose.',
+  severity: 'high',
+  confidence: 'high',
+  tags: tags('gcp'),
+  remediation: 'Delete or rotate the key in the Google Cloud console (APIs & Services → Credentials), restrict replacement keys by API and referrer, remove it from the file and from git history.',
+  messages: { found: 'Google API key.' },
+  family: 'gcp',
+  priority: 3,
+  detectors: [prefixToken({ keywords: ['AIza'], pattern: API_KEY, prefixLength: 4, message: 'found' })],
+  patterns: [API_KEY],
+  examples: () => {
+    const f = new Fake(2323);
+    return {
+      positive: [{ text: `GOOGLE_API_KEY=AIza${f.chars('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-', 35)}`, file: '.env' }],
+      negative: [
+        { text: `GOOGLE_API_KEY=AIza${f.alnum(34)}`, file: '.env' },
+        { text: 'GOOGLE_API_KEY=AIzaSyXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX', file: '.env' },
+      ],
+    };
+  },
+});

@@ -1,0 +1,80 @@
+import { classifyName, type NameClass } from '../names.js';
+import { defineSecretRule } from '../define.js';
+import { Fake } from '../fake.js';
+import { judgeValue } from '../score.js';
+import { tags } from './kit.js';
+
+const WHAT: Readonly<Record<NameClass, string>> = {
+  password: 'password',
+  token: 'token',
+  key: 'key',
+  secret: 'secret',
+  auth: 'credential',
+  credential: 'credential',
+};
+
+/**
+ * Set by the registry: prefixes that a provider rule owns (`ghp_`, `sk-`, `AKIA`…). A value with one
+ * of them that its provider rule did not accept (bad checksum, wrong length) is a decoy, not a generic secret.
+ */
+export const ownedPrefixes: string[] = [];
+
+export const genericSecretRule = defineSecretRule({
+  id: 'secrets/generic-secret',
+  title: 'Hard-coded password or secret',
+  description:
+    'A literal value assigned to a secret-like name (`password`, `db_pass`, `api_key`, `client_secret`, `auth_token`, `SECRET_KEY`) ' +
+    'in code, notebooks, `.env`, YAML, JSON, INI/TOML, shell, Dockerfiles and CI files, when no provider rule claims it. Names are ' +
+    'judged by their words (`api_key_path`, `pad_token` and `max_tokens` are not secrets) and values by context (a string literal, ' +
+    'not an environment lookup, function call or reference such as `${{ secrets.X }}` or `${oc.env:X}`) and by character ' +
+    'statistics (length, entropy, character classes; placeholders are dropped). Random-looking values are medium severity; short or ' +
+    'word-like passwords are low severity, low confidence.',
+  severity: 'medium',
+  confidence: 'medium',
+  tags: [...tags('generic'), 'cwe:259'],
+  remediation: 'Move the value to a secret store or environment variable and read it at run time; if the value was real, rotate it and remove it from git history.',
+  messages: { found: 'Hard-coded {{what}} assigned to {{name}}.' },
+  family: 'generic',
+  priority: 1,
+  assignment: (a, _doc, mode) => {
+    if (mode !== 'name') return undefined;
+    const cls = classifyName(a.words);
+    if (cls === undefined) return undefined;
+    for (const prefix of ownedPrefixes) if (a.value.startsWith(prefix)) return undefined;
+    const confidence = judgeValue(a.value, cls);
+    if (confidence === undefined) return undefined;
+    return {
+      message: 'found',
+      data: { what: WHAT[cls], name: a.name.slice(0, 80) },
+      evidence: `${a.name}=${a.value}`,
+      ...(confidence === 'low' ? { confidence: 'low' as const, severity: 'low' as const } : {}),
+    };
+  },
+  patterns: [],
+  examples: () => {
+    const f = new Fake(3131);
+    return {
+      positive: [
+        { text: `DB_PASSWORD=${f.alnum(10)}#${f.alnum(4)}`, file: '.env' },
+        { text: `db:\n  host: db.internal\n  password: "${f.alnum(12)}!"\n`, file: 'config.yaml' },
+        { text: `{"client_secret": "${f.alnum(32)}"}`, file: 'oauth.json' },
+        { text: `self.api_key = "${f.alnum(28)}"`, file: 'client.py' },
+        { text: `[database]\npassword = ${f.alnum(9)}$${f.alnum(3)}\n`, file: 'settings.ini' },
+        { text: `ENV SERVICE_TOKEN=${f.alnum(30)}`, file: 'Dockerfile' },
+        { text: `curl -H "Authorization: Bearer ${f.alnum(40)}" https://api.internal/v1`, file: 'call.sh' },
+      ],
+      negative: [
+        { text: 'DB_PASSWORD=${DB_PASSWORD}', file: '.env' },
+        { text: 'env:\n  HF_TOKEN: ${{ secrets.HF_TOKEN }}\n', file: 'ci.yml' },
+        { text: 'wandb:\n  api_key: ${oc.env:WANDB_API_KEY}\n', file: 'conf.yaml' },
+        { text: 'api_key = os.environ["SERVICE_API_KEY"]', file: 'client.py' },
+        { text: 'password = getpass.getpass()', file: 'client.py' },
+        { text: 'tokenizer.pad_token = "<pad>"\nmax_new_tokens = 512', file: 'gen.py' },
+        { text: `api_key_path = "/etc/${f.alnum(20)}.json"`, file: 'client.py' },
+        { text: 'password: changeme', file: 'config.yaml' },
+        { text: `GITHUB_TOKEN=${f.badChecksum('ghp_')}`, file: '.env' },
+        { text: `checksum_sha256 = "${f.hex(64)}"`, file: 'manifest.py' },
+      ],
+    };
+  },
+});

@@ -1,0 +1,248 @@
+import picomatch from 'picomatch';
+import type { ResolvedConfig } from '../../core/config.js';
+import type { AnyRule, Report } from '../../core/rule.js';
+import type { ScanContext, ScanTarget } from '../../core/scanner.js';
+import { detectSecrets } from './detect.js';
+import { JsonDeadlineError, JsonSyntaxError } from './json-tree.js';
+import { baseNameOf, isNotebookName, textKindOf } from './kind.js';
+import { notebookParts, NotebookShapeError, type NotebookPart } from './notebook.js';
+import { notebookUnparsedRule, scanIncompleteRule } from './rules/meta.js';
+import type { Candidate, SecretDoc, TextKind } from './types.js';
+
+/** Text is read in windows of this size (or `limits.maxTextBytes` if smaller) so memory stays bounded. */
+export const WINDOW_BYTES = 8 * 1024 * 1024;
+/** Windows overlap by this much, so a secret across a window boundary is still seen whole. */
+export const OVERLAP_BYTES = 64 * 1024;
+/** Each window also reads this much before its start, for context (callee, YAML parents) only. */
+export const LOOKBEHIND_BYTES = 4 * 1024;
+const BINARY_SNIFF = 8 * 1024;
+
+const MAGICS: readonly Buffer[] = [
+  Buffer.from([0x89, 0x50, 0x4e, 0x47]), // PNG
+  Buffer.from([0xff, 0xd8, 0xff]), // JPEG
+  Buffer.from('GIF8'),
+  Buffer.from('%PDF'),
+  Buffer.from([0x50, 0x4b, 0x03, 0x04]), // zip
+  Buffer.from([0x1f, 0x8b]), // gzip
+  Buffer.from('BZh'),
+  Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]), // xz
+  Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), // zstd
+  Buffer.from([0x7f, 0x45, 0x4c, 0x46]), // ELF
+  Buffer.from('PAR1'),
+  Buffer.from([0x89, 0x48, 0x44, 0x46]), // HDF5
+  Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]), // numpy
+  Buffer.from('SQLite format 3'),
+  Buffer.from('GGUF'),
+  Buffer.from([0x00, 0x61, 0x73, 0x6d]), // wasm
+];
+
+/** Binary content is not text: NUL bytes in the first 8 KiB, a pickle opcode header, or a known magic number. */
+export function isBinary(head: Buffer): boolean {
+  const sniff = head.subarray(0, BINARY_SNIFF);
+  if (sniff.length >= 2 && sniff[0] === 0x80 && sniff[1]! >= 2 && sniff[1]! <= 5) return true; // pickle protocol 2–5
+  for (const magic of MAGICS) if (sniff.length >= magic.length && sniff.subarray(0, magic.length).equals(magic)) return true;
+  return sniff.includes(0);
+}
+
+interface Allow {
+  values: RegExp[];
+  paths: ((path: string) => boolean)[];
+}
+
+const allowCache = new WeakMap<ResolvedConfig, Allow>();
+
+function allowOf(config: ResolvedConfig): Allow {
+  let allow = allowCache.get(config);
+  if (!allow) {
+    allow = {
+      values: config.secrets.allowValues.map((p) => new RegExp(p, 'u')),
+      paths: config.secrets.allowPaths.map((g) => picomatch(g, { dot: true })),
+    };
+    allowCache.set(config, allow);
+  }
+  return allow;
+}
+
+/** Offsets → 1-based lines and columns, walking forward only (candidates arrive sorted). */
+class LineCounter {
+  private at = 0;
+  private line = 1;
+  private lineStart = 0;
+
+  constructor(private readonly text: string) {}
+
+  locate(offset: number): { line: number; column: number } {
+    if (offset < this.at) {
+      this.at = 0;
+      this.line = 1;
+      this.lineStart = 0;
+    }
+    const text = this.text;
+    for (let nl = text.indexOf('\n', this.at); nl >= 0 && nl < offset; nl = text.indexOf('\n', nl + 1)) {
+      this.line++;
+      this.lineStart = nl + 1;
+    }
+    this.at = offset;
+    return { line: this.line, column: offset - this.lineStart + 1 };
+  }
+
+  /** Newlines in [0, offset) of the text. */
+  static count(text: string, offset: number): number {
+    let n = 0;
+    for (let nl = text.indexOf('\n'); nl >= 0 && nl < offset; nl = text.indexOf('\n', nl + 1)) n++;
+    return n;
+  }
+}
+
+class Reporters {
+  private readonly cache = new Map<string, Report<string>>();
+  constructor(
+    private readonly context: ScanContext,
+    private readonly target: ScanTarget,
+  ) {}
+  get(rule: AnyRule): Report<string> {
+    let r = this.cache.get(rule.id);
+    if (!r) {
+      r = this.context.reporter(rule, this.target);
+      this.cache.set(rule.id, r);
+    }
+    return r;
+  }
+}
+
+function allowed(candidate: Candidate, allow: Allow): boolean {
+  return allow.values.some((re) => re.test(candidate.secret));
+}
+
+/** The secrets scanner's entry point for one target. Never throws for bad input. */
+export async function scanTargetForSecrets(target: ScanTarget, context: ScanContext): Promise<void> {
+  const allow = allowOf(context.config);
+  const shownPath = target.member === undefined ? target.path : `${target.path}!${target.member}`;
+  if (allow.paths.some((m) => m(target.path) || m(shownPath) || (target.member !== undefined && m(target.member)))) return;
+  if (target.source.size === 0 || isBinary(target.head)) return;
+  const baseName = baseNameOf(shownPath);
+  const reporters = new Reporters(context, target);
+  const maxText = context.limits.maxTextBytes;
+  if (isNotebookName(baseName)) {
+    if (target.source.size <= maxText) {
+      const done = await scanNotebook(target, context, reporters, allow, baseName);
+      if (done) return;
+    } else {
+      reporters.get(notebookUnparsedRule)({ message: 'tooLarge', data: { size: target.source.size, limit: maxText } });
+    }
+  }
+  await scanText(target, context, reporters, allow, baseName, textKindOf(baseName));
+}
+
+function reportCandidate(reporters: Reporters, c: Candidate, line: number, column: number, offset: number, properties?: Record<string, unknown>): void {
+  c.rule.check({ candidate: c, line, column, offset, ...(properties === undefined ? {} : { properties }) }, reporters.get(c.rule));
+}
+
+async function scanText(target: ScanTarget, context: ScanContext, reporters: Reporters, allow: Allow, baseName: string, kind: TextKind): Promise<void> {
+  const size = target.source.size;
+  const window = Math.max(64 * 1024, Math.min(WINDOW_BYTES, context.limits.maxTextBytes));
+  let pos = 0;
+  let linesBefore = 0; // newlines before readStart
+  let readStart = 0;
+  while (pos < size) {
+    if (Date.now() > context.deadline) {
+      reporters.get(scanIncompleteRule)({ message: 'timeout', offset: pos, data: { offset: pos, size, ms: context.limits.fileTimeoutMs } });
+      return;
+    }
+    const readEnd = Math.min(size, pos + window + OVERLAP_BYTES);
+    const bytes = await target.source.read(readStart, readEnd - readStart);
+    const text = decodeText(bytes, readStart === 0);
+    const doc: SecretDoc = { text, kind, baseName };
+    const outcome = detectSecrets(doc, context.deadline);
+    const acceptEnd = readEnd >= size ? size : pos + window;
+    const lines = new LineCounter(text);
+    for (const c of outcome.candidates) {
+      const abs = readStart + c.start;
+      if (abs < pos || abs >= acceptEnd) continue;
+      if (outcome.stoppedAt !== undefined && c.start > outcome.stoppedAt) continue;
+      if (allowed(c, allow)) continue;
+      const { line, column } = lines.locate(c.start);
+      reportCandidate(reporters, c, linesBefore + line, column, abs);
+    }
+    if (outcome.stoppedAt !== undefined) {
+      const at = readStart + outcome.stoppedAt;
+      reporters.get(scanIncompleteRule)({ message: 'timeout', offset: at, data: { offset: at, size, ms: context.limits.fileTimeoutMs } });
+      return;
+    }
+    if (acceptEnd >= size) return;
+    const nextRead = Math.max(0, acceptEnd - LOOKBEHIND_BYTES);
+    linesBefore += LineCounter.count(text, nextRead - readStart);
+    readStart = nextRead;
+    pos = acceptEnd;
+  }
+}
+
+/**
+ * Bytes as text with one character per byte (Latin-1), so that offsets are byte offsets. Secrets are
+ * ASCII; non-ASCII text stays as its bytes. UTF-16 files (with a byte-order mark) are decoded.
+ */
+function decodeText(bytes: Buffer, atStart: boolean): string {
+  if (atStart && bytes.length >= 2 && ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff))) {
+    return new TextDecoder(bytes[0] === 0xff ? 'utf-16le' : 'utf-16be').decode(bytes);
+  }
+  return bytes.toString('latin1');
+}
+
+/** Returns false when the notebook could not be parsed (reported; the caller scans it as raw text). */
+async function scanNotebook(target: ScanTarget, context: ScanContext, reporters: Reporters, allow: Allow, baseName: string): Promise<boolean> {
+  const raw = (await target.source.read(0, target.source.size)).toString('latin1');
+  let parts: NotebookPart[];
+  try {
+    parts = notebookParts(raw, { deadline: context.deadline });
+  } catch (error) {
+    if (error instanceof JsonDeadlineError) {
+      reporters.get(scanIncompleteRule)({ message: 'timeout', offset: error.offset, data: { offset: error.offset, size: raw.length, ms: context.limits.fileTimeoutMs } });
+      return true;
+    }
+    if (error instanceof JsonSyntaxError || error instanceof NotebookShapeError) {
+      reporters.get(notebookUnparsedRule)({ message: 'invalid', data: { reason: error.message.slice(0, 120) } });
+      return false;
+    }
+    throw error;
+  }
+  const lines = new LineIndex(raw);
+  for (const part of parts) {
+    const text = part.text.toString();
+    const outcome = detectSecrets({ text, kind: part.kind, baseName }, context.deadline);
+    const cellLines = new LineCounter(text);
+    for (const c of outcome.candidates) {
+      if (allowed(c, allow)) continue;
+      const rawOffset = part.text.toRaw(c.start);
+      const { line, column } = lines.locate(rawOffset);
+      const properties: Record<string, unknown> = { field: part.field };
+      if (part.cell !== undefined) properties['cell'] = part.cell;
+      if (part.field === 'source' || part.field === 'outputs') properties['cellLine'] = cellLines.locate(c.start).line;
+      if (part.output !== undefined) properties['output'] = part.output;
+      reportCandidate(reporters, c, line, column, rawOffset, properties);
+    }
+    if (outcome.stoppedAt !== undefined) {
+      const at = part.text.toRaw(outcome.stoppedAt);
+      reporters.get(scanIncompleteRule)({ message: 'timeout', offset: at, data: { offset: at, size: raw.length, ms: context.limits.fileTimeoutMs } });
+      return true;
+    }
+  }
+  return true;
+}
+
+/** Line starts of a whole text, for random-access offset → line lookups. */
+class LineIndex {
+  private readonly starts: number[] = [0];
+  constructor(text: string) {
+    for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', nl + 1)) this.starts.push(nl + 1);
+  }
+  locate(offset: number): { line: number; column: number } {
+    let lo = 0;
+    let hi = this.starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.starts[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return { line: lo + 1, column: offset - this.starts[lo]! + 1 };
+  }
+}
