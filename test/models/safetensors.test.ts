@@ -109,6 +109,14 @@ describe('safetensors format', () => {
     assert.ok(findings.some((f) => f.ruleId === 'models/safetensors-header-invalid' && f.severity === 'high'), ids(findings).join());
   });
 
+  it('stops at the deadline and reports the header as not fully checked', async () => {
+    const config = defaultConfig();
+    config.limits.fileTimeoutMs = -1_000; // a deadline already past
+    const bytes = safetensors({ w: { dtype: 'U8', shape: [1], data_offsets: [0, 1] } }, Buffer.alloc(1));
+    const findings = await scanSource('late.safetensors', new BufferSource(bytes), { scanners: [modelsScanner], config, knownRuleIds: new Set() });
+    assert.ok(findings.some((f) => f.ruleId === 'models/safetensors-header-invalid' && /time limit/.test(f.message)), findings.map((f) => f.message).join());
+  });
+
   it('gives the file offset of a tensor range finding', async () => {
     const header = JSON.stringify({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } });
     const findings = await scanBytes(safetensors(header, Buffer.alloc(12)));

@@ -24,7 +24,7 @@ export const SAFETENSORS_DTYPE_BITS: Readonly<Record<string, number>> = {
 
 const TAGS = ['cwe:20', 'owasp-ml:ML06', 'format:safetensors'] as const;
 
-export const safetensorsHeaderInvalidRule = defineRule<'tooLarge' | 'beyondFile' | 'notJson' | 'notObject' | 'tooDeep' | 'duplicateKey' | 'badEntry' | 'truncated', void>({
+export const safetensorsHeaderInvalidRule = defineRule<'tooLarge' | 'beyondFile' | 'notJson' | 'notObject' | 'tooDeep' | 'duplicateKey' | 'badEntry' | 'truncated' | 'timeout', void>({
   id: 'models/safetensors-header-invalid',
   title: 'safetensors header is malformed or oversized',
   description:
@@ -45,6 +45,7 @@ export const safetensorsHeaderInvalidRule = defineRule<'tooLarge' | 'beyondFile'
     tooDeep: 'Header JSON nests deeper than {{limit}} levels.',
     duplicateKey: 'Header defines "{{name}}" more than once; readers disagree on which definition wins.',
     badEntry: 'Tensor "{{name}}": {{reason}}',
+    timeout: 'The header was not fully checked within the time limit ({{checked}} of {{total}} entries).',
   },
   check: () => undefined,
 });
@@ -261,8 +262,12 @@ async function scanSafetensors(target: ScanTarget, context: ScanContext): Promis
   const badEntry = capped(header);
   const tensors: Tensor[] = [];
   let checked = 0;
-  for (const [name, entry] of Object.entries(parsed as Record<string, unknown>)) {
-    if ((++checked & 0x3ff) === 0 && Date.now() > context.deadline) break;
+  const entries = Object.entries(parsed as Record<string, unknown>);
+  for (const [name, entry] of entries) {
+    if ((checked++ & 0x3ff) === 0 && Date.now() > context.deadline) {
+      header({ message: 'timeout', data: { checked: checked - 1, total: entries.length } });
+      return;
+    }
     const shown = clipName(name);
     if (name === '__metadata__') {
       checkMetadata(entry, target, context);
