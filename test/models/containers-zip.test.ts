@@ -43,7 +43,7 @@ describe('zip reader building blocks', () => {
 });
 
 describe('zip: clean archives (negatives)', () => {
-  for (const name of ['torch-clean.pt', 'zipfile-stored.pt', 'handmade-zip64-clean.zip', 'utf8-flag.zip', 'descriptor-ok.zip', 'no-duplicate.zip', 'torch-big-member.pt']) {
+  for (const name of ['torch-clean.pt', 'torch-style-descriptors.pt', 'zipfile-stored.pt', 'handmade-zip64-clean.zip', 'utf8-flag.zip', 'descriptor-ok.zip', 'no-duplicate.zip', 'torch-big-member.pt']) {
     it(`reports nothing for ${name}`, async () => {
       const { findings, payloadAt, members } = await scanFixture(`zip/${name}`);
       assert.deepEqual(containerFindings(findings), [], JSON.stringify(findings, null, 1));

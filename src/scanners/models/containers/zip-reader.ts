@@ -361,16 +361,29 @@ function parseDirectory(directory: Buffer, concat: number, fileSize: number, end
   }
 }
 
-/** Length of a data descriptor at `at` (with or without its signature), or 0 when the entry has none. */
-export async function descriptorAt(source: ByteSource, at: number, zip64: boolean): Promise<{ length: number; crc: number; compressedSize: number; size: number } | undefined> {
+export interface Descriptor {
+  length: number;
+  crc: number;
+  compressedSize: number;
+  size: number;
+}
+
+/**
+ * The data descriptor at `at` (optional signature, CRC, then 4- or 8-byte sizes), in each width that
+ * fits. Writers use 8-byte sizes for ZIP64 entries, and miniz (PyTorch) also for small entries that
+ * sit beyond 4 GiB, so both readings are offered and the caller keeps the one that matches.
+ */
+export async function descriptorsAt(source: ByteSource, at: number): Promise<Descriptor[]> {
   const data = await source.read(at, 24);
-  if (data.length < 12) return undefined;
   const signed = data.length >= 4 && data.readUInt32LE(0) === SIG_DESCRIPTOR;
   const base = signed ? 4 : 0;
-  const width = zip64 ? 8 : 4;
-  if (data.length < base + 4 + 2 * width) return undefined;
-  const read = (q: number): number => (zip64 ? readU64(data, q) : data.readUInt32LE(q));
-  return { length: base + 4 + 2 * width, crc: data.readUInt32LE(base), compressedSize: read(base + 4), size: read(base + 4 + width) };
+  const out: Descriptor[] = [];
+  for (const width of [4, 8] as const) {
+    if (data.length < base + 4 + 2 * width) continue;
+    const read = (q: number): number => (width === 8 ? readU64(data, q) : data.readUInt32LE(q));
+    out.push({ length: base + 4 + 2 * width, crc: data.readUInt32LE(base), compressedSize: read(base + 4), size: read(base + 4 + width) });
+  }
+  return out;
 }
 
 /** Walks local headers from the start of the archive as a streaming extractor would, collecting orphans. */
@@ -395,7 +408,8 @@ async function walkLocalHeaders(source: ByteSource, archive: ZipArchive, options
     }
     pos = local.dataStart + length;
     if (local.flags & FLAG_DESCRIPTOR) {
-      const descriptor = await descriptorAt(source, pos, local.compressedSize === U32 || length > U32);
+      const readings = await descriptorsAt(source, pos);
+      const descriptor = readings.find((d) => d.compressedSize === length) ?? readings[0];
       if (!descriptor) return;
       pos += descriptor.length;
     }

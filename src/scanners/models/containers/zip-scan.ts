@@ -24,7 +24,7 @@ import {
   FLAG_STRONG_ENCRYPTION,
   KNOWN_FLAGS,
   METHOD_LABELS,
-  descriptorAt,
+  descriptorsAt,
   readZip,
   type LocalHeader,
   type ZipArchive,
@@ -291,13 +291,14 @@ async function checkDescriptor(state: ScanState, entry: ZipEntry, local: LocalHe
     return;
   }
   const at = local.dataStart + entry.compressedSize;
-  const zip64 = entry.compressedSize > 0xfffffffe || entry.size > 0xfffffffe;
-  const descriptor = await descriptorAt(state.target.source, at, zip64);
+  const readings = await descriptorsAt(state.target.source, at);
+  const descriptor = readings[0];
   if (!descriptor) {
     say(`no data descriptor after the data (offset ${at})`);
     return;
   }
-  if (descriptor.crc !== entry.crc || descriptor.compressedSize !== entry.compressedSize || descriptor.size !== entry.size) {
+  const agrees = readings.some((d) => d.crc === entry.crc && d.compressedSize === entry.compressedSize && d.size === entry.size);
+  if (!agrees) {
     say(`the data descriptor (CRC ${hex(descriptor.crc)}, ${descriptor.compressedSize} → ${descriptor.size} bytes) disagrees with the central directory (CRC ${hex(entry.crc)}, ${entry.compressedSize} → ${entry.size} bytes)`);
   }
 }
