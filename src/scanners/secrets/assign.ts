@@ -238,7 +238,10 @@ export function findAssignment(doc: SecretDoc, hit: number, options: FindOptions
     valueStart += scheme[0].length;
     value = value.slice(scheme[0].length);
   }
-  return { name, words, value, valueStart, valueEnd, quoted, context: contextOf(doc, left, lineStart, linePrefix) };
+  // The rest of the line can name the provider too (`… > ~/.kaggle/kaggle.json`).
+  const nl = indexWithin(text, '\n', valueEnd, 160);
+  const lineRest = text.slice(valueEnd, nl < 0 ? Math.min(text.length, valueEnd + 160) : nl);
+  return { name, words, value, valueStart, valueEnd, quoted, context: `${contextOf(doc, left, lineStart, linePrefix)} ${lineRest.toLowerCase()}` };
 }
 
 function endsUnquoted(c: number): boolean {

@@ -21,8 +21,9 @@ function isSchemeChar(c: number): boolean {
 }
 
 function endsAuthority(c: number): boolean {
-  // whitespace, quotes, path/query/fragment, brackets that close an enclosing construct
-  return c <= 32 || c === 34 || c === 39 || c === 96 || c === 47 || c === 63 || c === 35 || c === 60 || c === 62 || c === 92 || c === 41 || c === 125 || c === 59;
+  // whitespace, quotes, path and query, brackets that close an enclosing construct. `#` does not end it:
+  // people write unencoded `#` in passwords, and a scanner should read what they meant.
+  return c <= 32 || c === 34 || c === 39 || c === 96 || c === 47 || c === 63 || c === 60 || c === 62 || c === 92 || c === 41 || c === 125 || c === 59;
 }
 
 const HOST = /^[A-Za-z0-9._~%\-[\]:,]+$/;

@@ -30,7 +30,7 @@ export const snowflakeCredentialsRule = defineSecretRule({
     },
   ],
   assignment: (a, _doc, mode) => {
-    if (!pointsAt(a, ['snowflake', 'sf', 'snowsql'], ['snowflake', 'snowsql', 'sfurl'], mode)) return undefined;
+    if (!pointsAt(a, ['snowflake', 'sf', 'snowsql'], ['snowflake', 'snowsql', 'sfurl', 'connections.toml'], mode)) return undefined;
     const cls = classifyName(a.words);
     if (cls !== 'password' && cls !== 'token' && cls !== 'secret') return undefined;
     const confidence = judgeValue(a.value, cls);
