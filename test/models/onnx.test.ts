@@ -8,14 +8,18 @@ import type { Finding } from '../../src/core/finding.js';
 import type { Scanner } from '../../src/core/scanner.js';
 import { scanFile, scanSource } from '../../src/scanners/file-scan.js';
 import { analyzeOnnx, classifyLocation, onnxFormat, sniffOnnx } from '../../src/scanners/models/formats/onnx.js';
+import { tfSavedModelFormat } from '../../src/scanners/models/formats/tf-saved-model.js';
+import { sniffProtobufModel } from '../../src/scanners/models/protobuf/sniff.js';
 
 const FIXTURES = 'test/.tmp/fixtures/formats_a/onnx';
+// The protobuf formats together: files that fit both ONNX and TensorFlow shapes are read both ways by tf-saved-model.
+const formats = [onnxFormat, tfSavedModelFormat];
 const scanner: Scanner = {
   name: 'models',
-  description: 'onnx only',
-  rules: onnxFormat.rules,
+  description: 'protobuf model formats',
+  rules: formats.flatMap((f) => f.rules),
   async scan(target, context) {
-    if (onnxFormat.detect(target)) await onnxFormat.scan(target, context);
+    for (const format of formats) if (format.detect(target)) await format.scan(target, context);
   },
 };
 const options = { scanners: [scanner], config: defaultConfig(), knownRuleIds: new Set<string>() };
@@ -63,6 +67,9 @@ describe('onnx rules', () => {
     ['bad-truncated.onnx', 'models/onnx-malformed', 'runs past the end'],
     ['bad-oversized-field.onnx', 'models/onnx-malformed', 'length 1099511627776'],
     ['bad-nested-overrun.onnx', 'models/onnx-malformed', 'field 3'],
+    ['bad-big-docstring-external/model.onnx', 'models/onnx-external-data-escape', '/etc/passwd'],
+    ['bad-binary-producer-external/model.onnx', 'models/onnx-external-data-escape', '/etc/passwd'],
+    ['bad-binary-producer-external/model.onnx', 'models/onnx-malformed', 'producer_name is 70002 bytes'],
     ['warn-custom-domain.onnx', 'models/onnx-custom-domain', 'com.example.ops'],
   ];
   for (const [rel, ruleId, evidence] of expect) {
@@ -129,11 +136,20 @@ describe('classifyLocation', () => {
 });
 
 describe('onnx detection by content', () => {
-  it('recognises every fixture model whatever its name', () => {
+  it('recognises every fixture model whatever its name (as ONNX, possibly among other readings)', () => {
     for (const rel of modelFiles()) {
       const head = readFileSync(join(FIXTURES, rel)).subarray(0, 65536);
-      assert.ok(sniffOnnx(head, statSync(join(FIXTURES, rel)).size), rel);
+      assert.notEqual(sniffProtobufModel(head, statSync(join(FIXTURES, rel)).size).onnx, undefined, rel);
     }
+  });
+
+  it('reads files that also fit a TensorFlow shape both ways', () => {
+    const binary = readFileSync(join(FIXTURES, 'bad-binary-producer-external/model.onnx'));
+    assert.deepEqual(sniffProtobufModel(binary.subarray(0, 65536), binary.length), { onnx: 'loose', tf: ['saved-model'] });
+    const doc = readFileSync(join(FIXTURES, 'ok-big-docstring.onnx'));
+    assert.deepEqual(sniffProtobufModel(doc.subarray(0, 65536), doc.length), { onnx: 'loose', tf: [] });
+    const saved = readFileSync(join(FIXTURES, '../tf/ok-saved-model/saved_model.pb'));
+    assert.deepEqual(sniffProtobufModel(saved.subarray(0, 65536), saved.length), { onnx: 'loose', tf: ['saved-model'] });
   });
 
   it('does not claim SavedModels, GraphDefs, JSON, zeros or other protobufs', () => {

@@ -7,16 +7,20 @@ import { defaultConfig } from '../../src/core/config.js';
 import type { Finding } from '../../src/core/finding.js';
 import type { Scanner } from '../../src/core/scanner.js';
 import { scanFile, scanSource } from '../../src/scanners/file-scan.js';
+import { onnxFormat } from '../../src/scanners/models/formats/onnx.js';
 import { analyzeTf, sniffTf, tfSavedModelFormat } from '../../src/scanners/models/formats/tf-saved-model.js';
+import { sniffProtobufModel } from '../../src/scanners/models/protobuf/sniff.js';
 import { classifyTfFunction, classifyTfNode } from '../../src/scanners/models/keras/index.js';
 
 const FIXTURES = 'test/.tmp/fixtures/formats_a/tf';
+// The protobuf formats together: a file is read as every protobuf model format its first fields fit.
+const formats = [onnxFormat, tfSavedModelFormat];
 const scanner: Scanner = {
   name: 'models',
-  description: 'tf only',
-  rules: tfSavedModelFormat.rules,
+  description: 'protobuf model formats',
+  rules: formats.flatMap((f) => f.rules),
   async scan(target, context) {
-    if (tfSavedModelFormat.detect(target)) await tfSavedModelFormat.scan(target, context);
+    for (const format of formats) if (format.detect(target)) await format.scan(target, context);
   },
 };
 const options = { scanners: [scanner], config: defaultConfig(), knownRuleIds: new Set<string>() };
@@ -69,6 +73,7 @@ describe('tf rules', () => {
     ['bad-disguised-checkpoint/saved_model.pb', 'models/tf-file-write', 'critical', '__inference__traced_save_20 → SaveV2 (node "SaveV2")'],
     ['bad-disguised-checkpoint/saved_model.pb', 'models/tf-file-write', 'critical', '(graph) → SaveV2 (node "stray_save")'],
     ['warn-vocab-table/saved_model.pb', 'models/tf-file-read', 'medium', 'InitializeTableFromTextFileV2'],
+    ['bad-library-first.pb', 'models/tf-file-write', 'critical', '(graph) → writer_fn → WriteFile (node "w")'],
   ];
   for (const [rel, ruleId, severity, evidence] of expect) {
     it(`${rel} → ${ruleId}`, async () => {
@@ -122,6 +127,8 @@ describe('tf detection by content', () => {
     assert.equal(kinds['ok-saved-model/saved_model.pb'], 'saved-model');
     assert.equal(kinds['bad-truncated/saved_model.pb'], 'saved-model');
     assert.equal(kinds['ok-frozen-graph.pb'], 'graph-def');
+    const libraryFirst = readFileSync(join(FIXTURES, 'bad-library-first.pb'));
+    assert.deepEqual(sniffProtobufModel(libraryFirst.subarray(0, 65536), libraryFirst.length).tf, ['saved-model', 'graph-def']);
     assert.equal(kinds['ok-saved-model/keras_metadata.pb'], 'keras-metadata');
     assert.ok(Object.values(kinds).every((k) => k !== 'none'), JSON.stringify(kinds));
   });

@@ -6,7 +6,8 @@ import { clip } from '../../../core/redact.js';
 import { defineRule } from '../../../core/rule.js';
 import type { ScanContext, ScanTarget } from '../../../core/scanner.js';
 import type { ModelFormat } from '../format.js';
-import { ProtoMessage, WIRE, headBytes, malformedProto, sniffFields, type ProtoField } from '../protobuf/index.js';
+import { ProtoMessage, WIRE, malformedProto, type ProtoField } from '../protobuf/index.js';
+import { ONNX_MODEL_FIELDS, sniffProtobufModel } from '../protobuf/sniff.js';
 
 /**
  * ONNX models (onnx/onnx.proto ModelProto), recognised by content. The whole model is walked —
@@ -93,38 +94,7 @@ export const onnxMalformedRule = defineRule<'malformed' | 'limit' | 'oversized',
 
 // ------------------------------------------------------------------------------------------ detection
 
-/** ModelProto field → wire type. */
-const MODEL_FIELDS: ReadonlyMap<number, number> = new Map([
-  [1, WIRE.VARINT], [2, WIRE.LEN], [3, WIRE.LEN], [4, WIRE.LEN], [5, WIRE.VARINT], [6, WIRE.LEN], [7, WIRE.LEN], [8, WIRE.LEN],
-  [14, WIRE.LEN], [20, WIRE.LEN], [21, WIRE.LEN], [25, WIRE.LEN], [26, WIRE.LEN], [30, WIRE.LEN],
-]);
-
-/** True when `head` starts like an ONNX ModelProto: ir_version first, then ModelProto fields, a graph or opset. */
-export function sniffOnnx(head: Buffer, size: number): boolean {
-  const fields = sniffFields(head, size, 16);
-  if (!fields || fields.length < 2) return false;
-  const first = fields[0] as ProtoField;
-  if (first.number !== 1 || first.wireType !== WIRE.VARINT || first.value < 1 || first.value > 64) return false;
-  for (const field of fields) if (MODEL_FIELDS.get(field.number) !== field.wireType) return false;
-  if (!fields.some((f) => f.number === 7 || f.number === 8)) return false;
-  for (const field of fields) {
-    if (field.number !== 2 && field.number !== 3 && field.number !== 4) continue;
-    const text = headBytes(head, field);
-    if (text !== undefined && !isText(text)) return false;
-  }
-  // A SavedModel also starts with field 1 (schema version) and 2 (meta graphs, a message not text).
-  const second = fields[1] as ProtoField;
-  if (second.number === 2) {
-    const text = headBytes(head, second) ?? head.subarray(second.offset, Math.min(head.length, second.offset + 64));
-    if (!isText(text)) return false;
-  }
-  return true;
-}
-
-function isText(bytes: Buffer): boolean {
-  for (const byte of bytes) if (byte < 0x20 && byte !== 0x09) return false;
-  return true;
-}
+export { sniffOnnx } from '../protobuf/sniff.js';
 
 // ------------------------------------------------------------------------------------------ analysis
 
@@ -187,7 +157,7 @@ class OnnxWalker {
 
   async model(msg: ProtoMessage): Promise<void> {
     await msg.forEach(async (field) => {
-      const expected = MODEL_FIELDS.get(field.number);
+      const expected = ONNX_MODEL_FIELDS.get(field.number);
       if (expected !== undefined && expected !== field.wireType) this.fail(field, `ModelProto field ${field.number} has wire type ${field.wireType}`);
       switch (field.number) {
         case 1:
@@ -540,18 +510,23 @@ async function inspectFile(realDir: string, path: string): Promise<{ size: numbe
 
 // ------------------------------------------------------------------------------------------ format
 
-async function scanOnnx(target: ScanTarget, context: ScanContext): Promise<void> {
-  const facts = await analyzeOnnx(target.source, { deadline: context.deadline });
-  const malformed = context.reporter(onnxMalformedRule, target);
-  for (const problem of facts.problems) {
-    if (problem.kind === 'oversized') {
-      malformed({ message: 'oversized', data: { what: problem.what ?? 'field', size: problem.size ?? 0 }, offset: problem.offset, key: `oversized\0${problem.offset}` });
-    } else {
-      malformed({ message: problem.kind, data: { reason: problem.reason }, offset: problem.offset, evidence: problem.reason, key: problem.kind });
+/**
+ * Reports what `analyzeOnnx` found. `problems: false` leaves parse problems out — used when the file
+ * was also read as another protobuf format that parsed (see protobuf/sniff.ts).
+ */
+export async function reportOnnx(facts: OnnxFacts, target: ScanTarget, context: ScanContext, options: { problems: boolean } = { problems: true }): Promise<void> {
+  if (options.problems) {
+    const malformed = context.reporter(onnxMalformedRule, target);
+    for (const problem of facts.problems) {
+      if (problem.kind === 'oversized') {
+        malformed({ message: 'oversized', data: { what: problem.what ?? 'field', size: problem.size ?? 0 }, offset: problem.offset, key: `oversized\0${problem.offset}` });
+      } else {
+        malformed({ message: problem.kind, data: { reason: problem.reason }, offset: problem.offset, evidence: problem.reason, key: problem.kind });
+      }
     }
-  }
-  if (target.source.size > MAX_PROTO_BYTES) {
-    malformed({ message: 'oversized', data: { what: 'ModelProto', size: target.source.size }, key: 'model-size' });
+    if (target.source.size > MAX_PROTO_BYTES) {
+      malformed({ message: 'oversized', data: { what: 'ModelProto', size: target.source.size }, key: 'model-size' });
+    }
   }
   await checkExternal(facts, target, context);
   const domains = context.reporter(onnxCustomDomainRule, target);
@@ -563,10 +538,14 @@ async function scanOnnx(target: ScanTarget, context: ScanContext): Promise<void>
 export const onnxFormat: ModelFormat = {
   name: 'onnx',
   rules: [onnxCustomDomainRule, onnxExternalDataEscapeRule, onnxExternalDataRangeRule, onnxMalformedRule],
-  detect: (target) => sniffOnnx(target.head, target.source.size),
+  // Files that could also be TensorFlow protobufs are read both ways by the tf-saved-model format.
+  detect: (target) => {
+    const kinds = sniffProtobufModel(target.head, target.source.size);
+    return kinds.onnx !== undefined && kinds.tf.length === 0;
+  },
   scan: async (target, context) => {
     try {
-      await scanOnnx(target, context);
+      await reportOnnx(await analyzeOnnx(target.source, { deadline: context.deadline }), target, context);
     } catch (error) {
       context.reporter(onnxMalformedRule, target)({ message: 'malformed', data: { reason: `unexpected: ${clip(String(error), 160)}` }, key: 'unexpected' });
     }

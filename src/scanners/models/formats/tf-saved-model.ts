@@ -5,7 +5,9 @@ import { defineRule, type Report } from '../../../core/rule.js';
 import type { ScanContext, ScanTarget } from '../../../core/scanner.js';
 import type { ModelFormat } from '../format.js';
 import { analyzeKerasConfig, classifyTfNode, kerasRules, reportKerasIssues, TF_ATTRS_OF_INTEREST, TF_CHECKPOINT_OPS, type KerasIssue, type TfOpCategory, type TfOpInfo } from '../keras/index.js';
-import { ProtoMessage, WIRE, headBytes, malformedProto, sniffFields, type ProtoField } from '../protobuf/index.js';
+import { ProtoMessage, WIRE, malformedProto, type ProtoField } from '../protobuf/index.js';
+import { sniffProtobufModel, type TfKind } from '../protobuf/sniff.js';
+import { analyzeOnnx, onnxFormat, reportOnnx } from './onnx.js';
 
 /**
  * TensorFlow SavedModel (`saved_model.pb`), frozen GraphDef (`.pb`) and tf.keras `keras_metadata.pb`,
@@ -104,72 +106,7 @@ const RULE_BY_CATEGORY: Readonly<Record<TfOpCategory, typeof tfFileWriteRule>> =
 
 // ------------------------------------------------------------------------------------------ detection
 
-export type TfKind = 'saved-model' | 'graph-def' | 'keras-metadata';
-
-const NODE_NAME = /^[A-Za-z0-9._][A-Za-z0-9_./>-]*$/;
-const OP_NAME = /^[A-Za-z_][A-Za-z0-9_>.]*$/;
-
-/** Recognises a SavedModel, a GraphDef or a keras_metadata.pb by the shape of its first fields. */
-export function sniffTf(head: Buffer, size: number): TfKind | undefined {
-  const fields = sniffFields(head, size, 16);
-  if (!fields || fields.length === 0) return undefined;
-  const numbers = new Set(fields.map((f) => f.number));
-  const only = (allowed: ReadonlyMap<number, number>): boolean => fields.every((f) => allowed.get(f.number) === f.wireType);
-
-  if (only(SAVED_MODEL_FIELDS) && numbers.has(2)) {
-    const version = fields.find((f) => f.number === 1);
-    if (version !== undefined && (version.value < 1 || version.value > 16)) return undefined;
-    const meta = fields.find((f) => f.number === 2) as ProtoField;
-    const first = head[meta.offset];
-    if (meta.length > 0 && (first === 0x0a || first === 0x12)) return 'saved-model';
-    return undefined;
-  }
-  if (only(KERAS_METADATA_FIELDS) && head.includes('_tf_keras_')) {
-    const first = fields[0] as ProtoField;
-    const inner = head[first.offset];
-    if (inner === 0x10 || inner === 0x1a || inner === 0x22) return 'keras-metadata';
-  }
-  if (only(GRAPH_DEF_FIELDS) && (numbers.has(1) || numbers.has(2))) {
-    const first = fields[0] as ProtoField;
-    if (first.number === 1 && looksLikeNode(payloadPrefix(head, first), first.length)) return 'graph-def';
-    if (first.number === 2 && looksLikeLibrary(payloadPrefix(head, first), first.length)) return 'graph-def';
-  }
-  return undefined;
-}
-
-const SAVED_MODEL_FIELDS: ReadonlyMap<number, number> = new Map([[1, WIRE.VARINT], [2, WIRE.LEN]]);
-const KERAS_METADATA_FIELDS: ReadonlyMap<number, number> = new Map([[1, WIRE.LEN]]);
-const GRAPH_DEF_FIELDS: ReadonlyMap<number, number> = new Map([[1, WIRE.LEN], [2, WIRE.LEN], [3, WIRE.VARINT], [4, WIRE.LEN], [5, WIRE.LEN]]);
-
-function payloadPrefix(head: Buffer, field: ProtoField): Buffer {
-  return head.subarray(field.offset, Math.min(head.length, field.offset + field.length));
-}
-
-function looksLikeNode(prefix: Buffer, size: number): boolean {
-  const fields = sniffFields(prefix, size, 2);
-  if (!fields || fields.length < 2) return false;
-  const [name, op] = fields as [ProtoField, ProtoField];
-  if (name.number !== 1 || name.wireType !== WIRE.LEN || op.number !== 2 || op.wireType !== WIRE.LEN) return false;
-  const nameText = headBytes(prefix, name);
-  const opText = headBytes(prefix, op);
-  return nameText !== undefined && opText !== undefined && NODE_NAME.test(nameText.toString('latin1')) && OP_NAME.test(opText.toString('latin1'));
-}
-
-function looksLikeLibrary(prefix: Buffer, size: number): boolean {
-  let bytes = prefix;
-  let total = size;
-  for (let level = 0; level < 3; level += 1) {
-    const [field] = sniffFields(bytes, total, 1) ?? [];
-    if (field === undefined || field.number !== 1 || field.wireType !== WIRE.LEN) return false;
-    if (level === 2) {
-      const name = headBytes(bytes, field);
-      return name !== undefined && OP_NAME.test(name.toString('latin1'));
-    }
-    bytes = payloadPrefix(bytes, field);
-    total = field.length;
-  }
-  return false;
-}
+export { sniffTf, type TfKind } from '../protobuf/sniff.js';
 
 // ------------------------------------------------------------------------------------------ analysis
 
@@ -529,8 +466,7 @@ function assetEscapes(filename: string): boolean {
   return filename.startsWith('/') || filename.startsWith('\\') || /^[A-Za-z]:/.test(filename) || filename.includes('\0') || filename.split(/[\\/]+/).includes('..');
 }
 
-async function scanTf(target: ScanTarget, context: ScanContext, kind: TfKind): Promise<void> {
-  const facts = await analyzeTf(target.source, kind, { deadline: context.deadline });
+function reportTf(facts: TfFacts, target: ScanTarget, context: ScanContext, options: { problems: boolean }): void {
   const reporters = new Map<typeof tfFileWriteRule, Report<OpMessages>>();
   const reporterFor = (rule: typeof tfFileWriteRule): Report<OpMessages> => {
     let report = reporters.get(rule);
@@ -567,21 +503,40 @@ async function scanTf(target: ScanTarget, context: ScanContext, kind: TfKind): P
     });
   }
   reportKerasIssues(facts.keras, target, context);
+  if (!options.problems) return;
   const malformed = context.reporter(tfMalformedRule, target);
   for (const problem of facts.problems) {
     malformed({ message: problem.kind, data: { reason: problem.reason }, offset: problem.offset, evidence: problem.reason, key: problem.kind });
   }
 }
 
+/**
+ * Reads the file as every protobuf model format its first fields fit (see protobuf/sniff.ts) and
+ * reports what each reading finds. Parse problems are reported only when no reading parsed cleanly,
+ * through the first reading's rule: a file that is valid as one format is not malformed.
+ */
+async function scanProtobufModel(target: ScanTarget, context: ScanContext): Promise<void> {
+  const kinds = sniffProtobufModel(target.head, target.source.size);
+  const tf: TfFacts[] = [];
+  for (const kind of kinds.tf) tf.push(await analyzeTf(target.source, kind, { deadline: context.deadline }));
+  const onnx = kinds.onnx === undefined ? undefined : await analyzeOnnx(target.source, { deadline: context.deadline });
+  // A reading counts as clean when it parsed and found the structure its format needs; the first clean
+  // reading (or, when none is, the most likely one) reports its parse problems, the others do not.
+  const tfClean = (f: TfFacts): boolean => f.problems.length === 0 && (f.kind === 'keras-metadata' || f.nodes > 0 || f.functions > 0);
+  const onnxClean = onnx !== undefined && onnx.graphs > 0 && onnx.problems.every((p) => p.kind === 'oversized');
+  const cleanTf = tf.findIndex(tfClean);
+  const winner = cleanTf >= 0 ? cleanTf : onnxClean || tf.length === 0 ? 'onnx' : 0;
+  tf.forEach((facts, i) => reportTf(facts, target, context, { problems: winner === i }));
+  if (onnx !== undefined) await reportOnnx(onnx, target, context, { problems: winner === 'onnx' });
+}
+
 export const tfSavedModelFormat: ModelFormat = {
   name: 'tf-saved-model',
-  rules: [tfFileReadRule, tfFileWriteRule, tfMalformedRule, tfPythonOpRule, tfSystemOpRule, ...kerasRules],
-  detect: (target) => sniffTf(target.head, target.source.size) !== undefined,
+  rules: [tfFileReadRule, tfFileWriteRule, tfMalformedRule, tfPythonOpRule, tfSystemOpRule, ...kerasRules, ...onnxFormat.rules],
+  detect: (target) => sniffProtobufModel(target.head, target.source.size).tf.length > 0,
   scan: async (target, context) => {
-    const kind = sniffTf(target.head, target.source.size);
-    if (kind === undefined) return;
     try {
-      await scanTf(target, context, kind);
+      await scanProtobufModel(target, context);
     } catch (error) {
       context.reporter(tfMalformedRule, target)({ message: 'malformed', data: { reason: `unexpected: ${clip(String(error), 160)}` }, key: 'unexpected' });
     }

@@ -13,3 +13,4 @@ export {
   type ProtoSourceOptions,
   type WireType,
 } from './reader.js';
+export { ONNX_MODEL_FIELDS, sniffOnnx, sniffProtobufModel, sniffTf, type ProtobufModelKinds, type TfKind } from './sniff.js';
