@@ -24,6 +24,22 @@ describe('bounded decoders', () => {
     assert.throws(() => decodeLz4Frames(frame, () => undefined), /before the data/);
   });
 
+  it('decodes LZMA-alone streams with any lc/lp/pb, and stops at damage with the decoded part', async () => {
+    const plain = readFileSync(`${FIXTURES}/compressed/lzma-plain.bin`);
+    for (const file of ['lzma-lc0-lp2-pb0.lzma', 'lzma-lc4-pb4.lzma']) {
+      const data = readFileSync(`${FIXTURES}/compressed/${file}`);
+      const whole = await decodeBounded('lzma-alone', data, { maxOutput: 1 << 30, deadline: far() });
+      assert.equal(whole.complete, true, file);
+      assert.ok(whole.output.equals(plain), file);
+      const cut = await decodeBounded('lzma-alone', data.subarray(0, data.length >> 1), { maxOutput: 1 << 30, deadline: far() });
+      assert.match(cut.error ?? '', /end of LZMA input/);
+      assert.ok(cut.output.length > 0 && plain.subarray(0, cut.output.length).equals(cut.output));
+      const capped = await decodeBounded('lzma-alone', data, { maxOutput: 1000, deadline: far() });
+      assert.equal(capped.stopped, 'limit');
+      assert.ok(capped.output.equals(plain.subarray(0, 1000)));
+    }
+  });
+
   it('stops at maxOutput and says so', async () => {
     const big = gzipSync(Buffer.alloc(4 * 1024 * 1024));
     const result = await decodeBounded('gzip', big, { maxOutput: 1000, deadline: far() });
@@ -63,6 +79,7 @@ describe('compressed wrappers: the pickle inside is scanned', () => {
     ['payload.pkl.xz', 'payload.pkl'],
     ['payload.pkl.zst', 'payload.pkl'],
     ['payload.pkl.lz4', 'payload.pkl'],
+    ['payload.pkl.lzma', 'payload.pkl'],
     ['payload.joblib.z', 'payload.joblib'],
     ['payload-zf.pkl', 'zlib content'],
     ['double.pkl.bz2.gz', 'double.pkl.bz2!double.pkl'],
@@ -86,7 +103,7 @@ describe('compressed wrappers: the pickle inside is scanned', () => {
 });
 
 describe('compressed-stream-damaged', () => {
-  for (const file of ['truncated.pkl.gz', 'truncated.pkl.bz2', 'truncated.pkl.xz', 'truncated.pkl.lz4', 'corrupt.pkl.gz']) {
+  for (const file of ['truncated.pkl.gz', 'truncated.pkl.bz2', 'truncated.pkl.xz', 'truncated.pkl.lz4', 'truncated.pkl.lzma', 'corrupt.pkl.gz']) {
     it(`${file}: reported high, and the payload before the damage is scanned`, async () => {
       const outcome = await scanFixture(`compressed/${file}`);
       assert.ok(hasHigh(outcome.findings, 'models/compressed-stream-damaged'), JSON.stringify(outcome.findings));

@@ -113,7 +113,7 @@ describe('container fuzzing (fixed seed, bounded)', () => {
     config.limits.maxMemberBytes = 4 * 1024 * 1024;
     config.limits.fileTimeoutMs = 5_000;
     const knownRuleIds = new Set(modelsScanner.rules.map((r) => r.id));
-    const magics = ['PK\x03\x04', 'PK\x05\x06', '\x93NUMPY\x01\x00', '\x93NUMPY\x03\x00', '\x1f\x8b\x08', 'BZh91AY&SY', '\xfd7zXZ\x00', '\x04\x22\x4d\x18', '\x28\xb5\x2f\xfd', 'ZF0x10              ', '\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19.', '7z\xbc\xaf\x27\x1c'];
+    const magics = ['PK\x03\x04', 'PK\x05\x06', '\x93NUMPY\x01\x00', '\x93NUMPY\x03\x00', '\x1f\x8b\x08', 'BZh91AY&SY', '\xfd7zXZ\x00', '\x04\x22\x4d\x18', '\x28\xb5\x2f\xfd', 'ZF0x10              ', '\x5d\x00\x00\x80\x00\xff\xff\xff\xff\xff\xff\xff\xff\x00', '\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19.', '7z\xbc\xaf\x27\x1c'];
     for (let i = 0; i < 120; i++) {
       const magic = Buffer.from(magics[i % magics.length] ?? '', 'latin1');
       const body = Buffer.from(Array.from({ length: Math.floor(random() * 3000) }, () => Math.floor(random() * 256)));

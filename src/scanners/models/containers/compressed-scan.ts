@@ -26,7 +26,7 @@ function startsWith(head: Buffer, bytes: readonly number[], at = 0): boolean {
   return true;
 }
 
-/** Recognises gzip, zlib, joblib's `ZF`, bzip2, xz, zstd and LZ4-frame streams by their first bytes. */
+/** Recognises gzip, zlib, joblib's `ZF`, bzip2, xz, zstd, LZ4-frame and LZMA-alone streams by their first bytes. */
 export function sniffWrapper(head: Buffer): Wrapper | undefined {
   if (startsWith(head, [0x1f, 0x8b, 0x08])) return { codec: 'gzip', label: 'gzip', skip: 0, strong: true };
   if (startsWith(head, [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00])) return { codec: 'xz', label: 'xz', skip: 0, strong: true };
@@ -41,6 +41,7 @@ export function sniffWrapper(head: Buffer): Wrapper | undefined {
   if (head.length > ZF_HEADER && head.subarray(0, 4).toString('latin1') === 'ZF0x' && /^ZF0x[0-9a-fA-F]+L? *$/.test(head.subarray(0, ZF_HEADER).toString('latin1'))) {
     return { codec: 'zlib', label: 'joblib ZF (zlib)', skip: head[ZF_HEADER] === 0x20 ? ZF_HEADER + 1 : ZF_HEADER, strong: true };
   }
+  if (isLzmaAlone(head)) return { codec: 'lzma-alone', label: 'LZMA', skip: 0, strong: false };
   const cmf = head[0] ?? 0;
   const flg = head[1] ?? 0;
   if (cmf === 0x78 && (flg === 0x01 || flg === 0x5e || flg === 0x9c || flg === 0xda) && ((cmf << 8) | flg) % 31 === 0) {
@@ -49,7 +50,23 @@ export function sniffWrapper(head: Buffer): Wrapper | undefined {
   return undefined;
 }
 
-const EXTENSIONS = /\.(gz|gzip|z|bz2|bz|xz|zst|zstd|lz4|zlib)$/i;
+/**
+ * LZMA "alone" (.lzma, joblib `compress='lzma'`): the properties byte 0x5D (lc=3 lp=0 pb=2, what every
+ * xz/Python preset writes), a dictionary size that is a power of two or 3×2^n, and an uncompressed size that is -1 or sane.
+ */
+export function isLzmaAlone(head: Buffer): boolean {
+  if (head.length < 14 || head[0] !== 0x5d) return false;
+  const dict = head.readUInt32LE(1);
+  const pow2 = dict > 0 && (dict & (dict - 1)) === 0;
+  const third = dict / 3;
+  const three = Number.isInteger(third) && third > 0 && (third & (third - 1)) === 0;
+  if (!(pow2 || three) || dict < 4096) return false;
+  const size = head.readBigUInt64LE(5);
+  // The range coder's first byte is always 0.
+  return (size === 0xffffffffffffffffn || size < 1n << 48n) && head[13] === 0;
+}
+
+const EXTENSIONS = /\.(gz|gzip|z|bz2|bz|xz|zst|zstd|lz4|zlib|lzma)$/i;
 
 function memberName(target: ScanTarget, wrapper: Wrapper): string {
   const outer = target.member ?? target.path;

@@ -4,9 +4,10 @@ import * as fzstd from 'fzstd';
 import Bunzip from 'seek-bzip';
 import xzDecompress from 'xz-decompress';
 import { decodeLz4Frames } from './lz4.js';
+import { decodeLzmaAlone, decodeZipLzma, type LzmaResult } from './lzma.js';
 
 /** Compression codecs we can open. `deflate-raw` is zip's method 8; `zlib` is RFC 1950; `gzip` RFC 1952. */
-export const CODECS = ['deflate-raw', 'zlib', 'gzip', 'bzip2', 'xz', 'zstd', 'lz4'] as const;
+export const CODECS = ['deflate-raw', 'zlib', 'gzip', 'bzip2', 'xz', 'zstd', 'lz4', 'lzma-alone', 'zip-lzma'] as const;
 export type Codec = (typeof CODECS)[number];
 
 export interface DecodeOptions {
@@ -14,6 +15,8 @@ export interface DecodeOptions {
   maxOutput: number;
   /** Epoch ms after which decoding stops. */
   deadline: number;
+  /** Uncompressed size, when the container records it (zip LZMA streams need it). */
+  size?: number;
 }
 
 export interface DecodeResult {
@@ -91,7 +94,18 @@ export async function decodeBounded(codec: Codec, input: Buffer, options: Decode
       return decodeZstd(input, options);
     case 'lz4':
       return decodeLz4(input, options);
+    case 'lzma-alone':
+      return fromLzma(decodeLzmaAlone(input, options));
+    case 'zip-lzma':
+      return fromLzma(decodeZipLzma(input, options.size ?? Number.MAX_SAFE_INTEGER, options));
   }
+}
+
+function fromLzma(result: LzmaResult): DecodeResult {
+  const out: DecodeResult = { output: result.output, complete: result.error === undefined && result.stopped === undefined };
+  if (result.stopped) out.stopped = result.stopped;
+  if (result.error !== undefined) out.error = result.error;
+  return out;
 }
 
 const SYNC = { 'deflate-raw': zlib.inflateRawSync, zlib: zlib.inflateSync, gzip: zlib.gunzipSync } as const;

@@ -85,7 +85,7 @@ export const zipUnsupportedCompressionRule = defineRule<'method', void>({
   id: 'models/zip-unsupported-compression',
   title: 'Zip entry compressed with a method Custody cannot decode',
   description:
-    'An entry uses a compression method Custody does not decode (for example Deflate64, PPMd or LZMA). Its content ' +
+    'An entry uses a compression method Custody does not decode (for example Deflate64, PPMd or AES). Its content ' +
     'was not inspected, so whatever it holds is unknown; an unusual method is also a way to make scanners skip a member.',
   severity: 'high',
   confidence: 'high',
@@ -250,7 +250,7 @@ export const compressedStreamDamagedRule = defineRule<'damaged', void>({
   id: 'models/compressed-stream-damaged',
   title: 'Compressed stream is truncated or corrupt',
   description:
-    'A gzip, zlib, bzip2, xz, zstd or LZ4 stream (as joblib and .pkl.gz files use) ends early or is corrupt. Loaders ' +
+    'A gzip, zlib, bzip2, xz, zstd, LZ4 or LZMA stream (as joblib and .pkl.gz files use) ends early or is corrupt. Loaders ' +
     'that stream decode and act on the bytes before the damage — a pickle runs opcode by opcode — so Custody scans ' +
     'what decoded and reports the rest as unread.',
   severity: 'high',
@@ -265,7 +265,7 @@ export const unscannableContainerRule = defineRule<'archive' | 'compression', vo
   id: 'models/unscannable-container',
   title: 'Archive or compressed stream Custody cannot open',
   description:
-    'The file is an archive or compressed stream in a format Custody does not read (7z, RAR, CAB, ar, LZMA-alone…). ' +
+    'The file is an archive or compressed stream in a format Custody does not read (7z, RAR, CAB, ar, cpio…). ' +
     'Whatever it contains — possibly a pickle that a pipeline unpacks and loads — was not inspected, so it is ' +
     'reported rather than passed.',
   severity: 'high',

@@ -278,7 +278,7 @@ export async function readZip(source: ByteSource, head: Buffer, options: ReadZip
       problems.push({ kind: 'badDirectory', detail: `it is said to be ${end.directorySize} bytes at offset ${end.directoryOffset}, outside the file` });
     } else {
       const directory = await source.read(directoryStart, end.directorySize);
-      if (end.directorySize > 0 && directory.readUInt32LE(0) !== SIG_CENTRAL) {
+      if (end.directorySize > 0 && (directory.length < 4 || directory.readUInt32LE(0) !== SIG_CENTRAL)) {
         if (!claims) return undefined;
         problems.push({ kind: 'badDirectory', detail: `no central directory header at offset ${directoryStart}` });
       } else {

@@ -38,7 +38,7 @@ const INLINE_STORED = 1024 * 1024;
 /** Larger stored members are still read whole to check their CRC when they start like a pickle. */
 const CRC_PICKLE_LIMIT = 64 * 1024 * 1024;
 
-const CODEC_BY_METHOD: Readonly<Record<number, Codec>> = { 8: 'deflate-raw', 12: 'bzip2', 93: 'zstd', 95: 'xz' };
+const CODEC_BY_METHOD: Readonly<Record<number, Codec>> = { 8: 'deflate-raw', 12: 'bzip2', 14: 'zip-lzma', 93: 'zstd', 95: 'xz' };
 
 /** How one reading of an entry locates its bytes: the central directory's view or the local header's. */
 interface Reading {
@@ -48,6 +48,8 @@ interface Reading {
   method: number;
   compressedSize: number;
   crc: number;
+  /** Uncompressed size as recorded (LZMA streams need it). */
+  size: number;
   flags: number;
   /** CRC is known and should be checked. */
   checkCrc: boolean;
@@ -135,6 +137,7 @@ export async function scanZip(target: ScanTarget, context: ScanContext): Promise
       method: orphan.method,
       compressedSize: orphan.compressedSize,
       crc: orphan.crc,
+      size: orphan.size,
       flags: orphan.flags,
       checkCrc: (orphan.flags & FLAG_DESCRIPTOR) === 0,
     });
@@ -265,6 +268,7 @@ async function scanEntry(state: ScanState, entry: ZipEntry, label: string): Prom
     method: entry.method,
     compressedSize: entry.compressedSize,
     crc: entry.crc,
+    size: entry.size,
     flags: entry.flags,
     checkCrc: true,
   });
@@ -276,6 +280,7 @@ async function scanEntry(state: ScanState, entry: ZipEntry, label: string): Prom
       method: local.method,
       compressedSize: localSizeKnown ? local.compressedSize : entry.compressedSize,
       crc: local.crc,
+      size: localSizeKnown ? local.size : entry.size,
       flags: local.flags,
       checkCrc: !localDeferred,
     });
@@ -356,7 +361,7 @@ async function scanReading(state: ScanState, reading: Reading): Promise<void> {
   }
   const compressed = await source.read(reading.dataStart, input);
   const maxOutput = Math.min(maxMember, remaining);
-  const result = await decodeBounded(codec, compressed, { maxOutput, deadline: context.deadline });
+  const result = await decodeBounded(codec, compressed, { maxOutput, deadline: context.deadline, size: reading.size });
   state.decoded += result.output.length;
   if (result.stopped === 'limit') {
     if (maxOutput < maxMember) {

@@ -4,7 +4,7 @@ import { archiveLimitExceededRule, compressedStreamDamagedRule } from '../contai
 
 /**
  * Compressed wrappers around model files: gzip and zlib (joblib `compress=True`, `.pkl.gz`), joblib's
- * old `ZF` format, bzip2, xz, zstd and LZ4 frames. The decoded content is scanned as a member by
+ * old `ZF` format, bzip2, xz, zstd, LZ4 frames and LZMA-alone (joblib `compress='lzma'`). The decoded content is scanned as a member by
  * every scanner, so a pickle inside a gzip inside a zip is still analysed.
  */
 export const compressedFormat: ModelFormat = {

@@ -36,30 +36,15 @@ function matches(head: Buffer, magic: Magic): boolean {
   return true;
 }
 
-/**
- * LZMA "alone" (.lzma, joblib `compress='lzma'`): properties byte 0x5D (the usual lc=3 lp=0 pb=2),
- * a dictionary size that is a power of two or 3×2^n, and an uncompressed size that is -1 or sane.
- */
-function isLzmaAlone(head: Buffer): boolean {
-  if (head.length < 13 || head[0] !== 0x5d) return false;
-  const dict = head.readUInt32LE(1);
-  const pow2 = dict > 0 && (dict & (dict - 1)) === 0;
-  const three = dict % 3 === 0 && ((dict / 3) & (dict / 3 - 1)) === 0;
-  if (!(pow2 || three) || dict < 4096) return false;
-  const size = head.readBigUInt64LE(5);
-  return size === 0xffffffffffffffffn || size < 1n << 48n;
-}
-
 function identify(target: ScanTarget): { format: string; kind: 'archive' | 'compression'; detail?: string } | undefined {
   for (const magic of MAGICS) if (matches(target.head, magic)) return { format: magic.format, kind: magic.kind, detail: 'Custody cannot decode it' };
-  if (isLzmaAlone(target.head)) return { format: 'LZMA-alone', kind: 'compression', detail: 'raw LZMA (.lzma, joblib lzma) is not decoded' };
   return undefined;
 }
 
 /**
  * Archives and compressed streams we cannot open are never passed silently: a 7z or RAR may carry a
- * pickle that a pipeline unpacks and loads. Zip, tar (legacy PyTorch), gzip, bzip2, xz, zstd and LZ4
- * are opened by their own formats.
+ * pickle that a pipeline unpacks and loads. Zip, tar (legacy PyTorch), gzip, bzip2, xz, zstd, LZ4 and
+ * LZMA are opened by their own formats.
  */
 export const unsupportedFormat: ModelFormat = {
   name: 'unsupported',
@@ -70,7 +55,7 @@ export const unsupportedFormat: ModelFormat = {
     if (found) {
       const report = context.reporter(unscannableContainerRule, target);
       if (found.kind === 'archive') report({ message: 'archive', data: { format: found.format } });
-      else report({ message: 'compression', ...(found.format === 'LZMA-alone' ? { confidence: 'medium' as const } : {}), data: { format: found.format, detail: found.detail ?? '' } });
+      else report({ message: 'compression', data: { format: found.format, detail: found.detail ?? '' } });
     }
     return Promise.resolve();
   },
