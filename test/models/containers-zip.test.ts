@@ -6,7 +6,7 @@ import { crc32, crc32Table } from '../../src/scanners/models/containers/crc32.js
 import { SliceSource } from '../../src/scanners/models/containers/slice-source.js';
 import { describeZipKind } from '../../src/scanners/models/containers/zip-scan.js';
 import { readZip } from '../../src/scanners/models/containers/zip-reader.js';
-import { caught, containerFindings, hasHigh, ruleIds, scanFixture, withRule } from './containers-support.js';
+import { caught, containerFindings, hasHigh, ruleIds, scanBuffer, scanFixture, withRule } from './containers-support.js';
 
 const DEADLINE = (): number => Date.now() + 60_000;
 
@@ -175,5 +175,26 @@ describe('zip tricks: each reported, and the hidden payload still caught', () =>
     assert.equal(hits.length, 1);
     assert.equal(hits[0]?.severity, 'medium');
     assert.match(hits[0]?.message ?? '', /compression bomb/);
+  });
+});
+
+describe('zip: end-record look-alikes in other files', () => {
+  it('an empty end record in the tail of a non-zip file is not an archive', async () => {
+    const eocd = Buffer.alloc(22);
+    eocd.writeUInt32LE(0x06054b50, 0);
+    eocd.writeUInt16LE(7, 8); // claims 7 entries in a 0-byte directory
+    eocd.writeUInt16LE(7, 10);
+    const data = Buffer.concat([Buffer.alloc(100_000, 0x41), eocd]);
+    const { findings } = await scanBuffer('tensor.bin', data);
+    assert.deepEqual(containerFindings(findings), []);
+  });
+
+  it('the same end record at the start of a file that claims to be a zip is malformed', async () => {
+    const eocd = Buffer.alloc(22);
+    eocd.writeUInt32LE(0x06054b50, 0);
+    eocd.writeUInt16LE(7, 8);
+    eocd.writeUInt16LE(7, 10);
+    const { findings } = await scanBuffer('x.zip', eocd);
+    assert.match(withRule(findings, 'models/zip-malformed')[0]?.message ?? '', /announces 7 entries/);
   });
 });

@@ -273,6 +273,9 @@ export async function readZip(source: ByteSource, head: Buffer, options: ReadZip
     if (end.zip64) concat -= END64_SIZE + LOCATOR64_SIZE;
     const directoryStart = end.directoryOffset + concat;
     const valid = directoryStart >= 0 && directoryStart + end.directorySize <= end.offset && end.directorySize <= MAX_CENTRAL_DIRECTORY;
+    // Without a zip signature at the start, an end record counts only if it leads to a real directory:
+    // four bytes "PK\x05\x06" in the tail of a tensor file are not an archive.
+    if (!claims && end.directorySize === 0) return undefined;
     if (!valid) {
       if (!claims) return undefined;
       problems.push({ kind: 'badDirectory', detail: `it is said to be ${end.directorySize} bytes at offset ${end.directoryOffset}, outside the file` });
