@@ -69,6 +69,7 @@ describe('onnx rules', () => {
     ['bad-nested-overrun.onnx', 'models/onnx-malformed', 'field 3'],
     ['bad-big-docstring-external/model.onnx', 'models/onnx-external-data-escape', '/etc/passwd'],
     ['bad-binary-producer-external/model.onnx', 'models/onnx-external-data-escape', '/etc/passwd'],
+    ['bad-reordered-external/model.onnx', 'models/onnx-external-data-escape', '/etc/passwd'],
     ['bad-binary-producer-external/model.onnx', 'models/onnx-malformed', 'producer_name is 70002 bytes'],
     ['warn-custom-domain.onnx', 'models/onnx-custom-domain', 'com.example.ops'],
   ];

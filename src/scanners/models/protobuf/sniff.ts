@@ -48,9 +48,16 @@ export function sniffTf(head: Buffer, size: number): TfKind | undefined {
 }
 
 function onnxShape(head: Buffer, fields: readonly ProtoField[]): 'strict' | 'loose' | undefined {
-  const first = fields[0] as ProtoField;
-  if (fields.length < 2 || first.number !== 1 || first.wireType !== WIRE.VARINT || first.value < 1 || first.value > 64) return undefined;
   for (const field of fields) if (ONNX_MODEL_FIELDS.get(field.number) !== field.wireType) return undefined;
+  const first = fields[0] as ProtoField;
+  const irVersion = (f: ProtoField): boolean => f.number === 1 && f.value >= 1 && f.value <= 64;
+  if (!irVersion(first)) {
+    // Writers put ir_version first, but readers accept any order: a model reordered to dodge this
+    // check still counts when an ir_version is in view or its first field is a graph of ONNX nodes.
+    if (fields.some(irVersion) || (first.number === 7 && looksLikeOnnxGraph(payloadPrefix(head, first), first.length))) return 'loose';
+    return undefined;
+  }
+  if (fields.length < 2) return undefined;
   let textual = true;
   for (const field of fields) {
     if (field.number !== 2 && field.number !== 3 && field.number !== 4) continue;
@@ -84,6 +91,23 @@ function tfShapes(head: Buffer, fields: readonly ProtoField[]): TfKind[] {
     if (inner === 0x10 || inner === 0x1a || inner === 0x22) kinds.push('keras-metadata');
   }
   return kinds;
+}
+
+/** GraphProto whose first field is a node (NodeProto: inputs, outputs, name, op_type… as strings, attributes). */
+function looksLikeOnnxGraph(prefix: Buffer, size: number): boolean {
+  const [node] = sniffFields(prefix, size, 1) ?? [];
+  if (node === undefined || node.number !== 1 || node.wireType !== WIRE.LEN) return false;
+  const fields = sniffFields(payloadPrefix(prefix, node), node.length, 16);
+  if (!fields || fields.length === 0) return false;
+  let opType = false;
+  for (const field of fields) {
+    if (field.number < 1 || field.number > 10 || field.wireType !== WIRE.LEN) return false;
+    if (field.number === 4) {
+      const text = headBytes(payloadPrefix(prefix, node), field);
+      opType = text !== undefined && OP_NAME.test(text.toString('latin1'));
+    }
+  }
+  return opType;
 }
 
 function payloadPrefix(head: Buffer, field: ProtoField): Buffer {
