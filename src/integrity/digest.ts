@@ -1,5 +1,4 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { createBLAKE3, type IHasher } from 'hash-wasm';
 import { CustodyError } from '../core/errors.js';
 
 /** Hash algorithms for file contents, by their OMS identifiers. The root digest is always SHA-256. */
@@ -24,7 +23,9 @@ export async function createHasher(type: HashType): Promise<StreamHasher> {
     const hash = createHash('sha256');
     return { update: (data) => void hash.update(data), digest: () => hash.digest() };
   }
-  const hasher: IHasher = await createBLAKE3();
+  // Loaded on first use: the library is large, and worker threads hashing SHA-256 never need it.
+  const { createBLAKE3 } = await import('hash-wasm');
+  const hasher = await createBLAKE3();
   hasher.init();
   return { update: (data) => void hasher.update(data), digest: () => Buffer.from(hasher.digest('binary')) };
 }

@@ -28,7 +28,7 @@ export interface HashFailure {
 }
 
 /** Large reads into one reused buffer: throughput close to `openssl dgst`, memory bounded. */
-export const READ_CHUNK_BYTES = 8 * 1024 * 1024;
+export const READ_CHUNK_BYTES = 4 * 1024 * 1024;
 
 /**
  * Hashes each unit by reading it in large chunks into `buffer` (synchronous reads: this runs in a

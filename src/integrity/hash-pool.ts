@@ -29,12 +29,13 @@ function unitBytes(unit: HashUnit): number {
 }
 
 function startWorker(): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./hash-worker.js', import.meta.url));
+  // The worker needs no flag of ours, and some (--input-type, --eval) would break it.
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./hash-worker.js', import.meta.url), { execArgv: [] });
   // Under tsx (tests, benchmarks) this module and its worker are TypeScript. tsx registers its
   // loader in the main thread only, so the worker registers it first, then loads the .ts file.
   const api = import.meta.resolve('tsx/esm/api');
   const worker = new URL('./hash-worker.ts', import.meta.url).href;
-  return new Worker(`import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(worker)}); })`, { eval: true });
+  return new Worker(`import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(worker)}); })`, { eval: true, execArgv: [] });
 }
 
 /**
