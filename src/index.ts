@@ -13,3 +13,4 @@ export { renderReport, REPORT_FORMATS, type ReportFormat, type ReportOptions } f
 export { runScan, type ScanOptions, type ScanProgress, type ScanResult, type ScanSummary } from './scanners/engine.js';
 export { scanSource } from './scanners/file-scan.js';
 export { SCANNERS, allRules } from './scanners/index.js';
+export * from './integrity/index.js';
