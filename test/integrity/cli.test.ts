@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { progressBar } from '../../src/cli/commands/hash.js';
 import { hashArtifact } from '../../src/integrity/index.js';
 import { cli, workDir, writeTree } from './helpers.js';
 
@@ -24,6 +25,21 @@ describe('custody keygen', () => {
     assert.equal((await cli(['keygen', '--out', 'signer', '--force', '--type', 'ed25519'], dir)).code, 0);
     assert.match((await cli(['keygen', '--type', 'rsa'], dir)).stderr, /error USAGE/);
     assert.equal((await cli(['keygen', '--out', 'p384', '--type', 'P-384'], dir)).code, 0);
+  });
+});
+
+describe('progress on a terminal', () => {
+  it('draws a bar on a TTY for inputs of 64 MiB or more, nothing otherwise, and clears it', () => {
+    let err = '';
+    const io = { stdout: { write: () => true }, stderr: { write: (t: string) => (err += t) }, stdoutIsTTY: false, stderrIsTTY: true, cwd: '.', env: {} };
+    const bar = progressBar(io, 'hashing');
+    bar.onProgress?.({ bytesDone: 1024, bytesTotal: 1024 * 1024, files: 1 });
+    assert.equal(err, '', 'small inputs: no bar');
+    bar.onProgress?.({ bytesDone: 64 * 1024 * 1024, bytesTotal: 128 * 1024 * 1024, files: 3 });
+    assert.match(err, /hashing \[#{15}\.{15}\] 50% 64\.0 MiB\/128\.0 MiB/);
+    bar.done();
+    assert.ok(err.endsWith('\r\u001b[2K'), 'cleared');
+    assert.equal(progressBar({ ...io, stderrIsTTY: false }, 'x').onProgress, undefined, 'not a terminal: no bar');
   });
 });
 
