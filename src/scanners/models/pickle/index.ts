@@ -1,0 +1,148 @@
+/**
+ * The pickle analyser: a symbolic stack machine for every opcode of pickle protocols 0–5 that reports
+ * what loading a pickle would reach, without ever executing, importing or deserialising anything.
+ *
+ * STABLE API (the container formats — zip/PyTorch zip, legacy torch, npy/npz, compressed streams —
+ * call it; change only compatibly):
+ *
+ *   scanPickleStream(data, start, target, context, { offsetBase })
+ *     Analyses ONE pickle stream starting at byte `start` of `data` and reports findings through the
+ *     pickle rules against `target` (offsets are positions in `data` plus `offsetBase`). Resolves to
+ *     `{ end, complete, opcodes }`: where the stream ended (the offset after STOP, or where it broke),
+ *     whether it reached STOP, and how many opcodes it read — so callers can look for concatenated or
+ *     stacked pickles at `end`. Never throws for bad input: damage is a finding (models/pickle-malformed).
+ *     joblib's NumpyArrayWrapper array bytes and object-array pickles inside the stream are handled
+ *     inline; pickles nested in loader arguments (pickle.loads(b'...'), torch.storage._load_from_bytes…)
+ *     are analysed as members named `pickle@<offset>` of `target`.
+ *
+ *   looksLikePickle(data, start = 0)
+ *     Cheap test: could a pickle stream start at data[start]? PROTO 0x80 with a version 0–5, or a
+ *     protocol-0/1 opcode that starts streams (`(` `]` `}` `c` `I` `N` …) followed by well-formed opcodes.
+ *
+ *   pickleRules
+ *     Every rule the analyser reports (list them in a format's `rules`).
+ *
+ *   scanPickleBuffer(data, target, context)
+ *     The whole-target reading formats/pickle.ts uses: streams from offset 0, then every concatenated
+ *     pickle after each STOP while looksLikePickle holds (loaders such as torch's legacy format read
+ *     several pickles in sequence, and attackers hide a second payload pickle after the first).
+ */
+import { BufferSource } from '../../../core/byte-source.js';
+import type { AnyRule } from '../../../core/rule.js';
+import { HEAD_BYTES, type ScanContext, type ScanTarget } from '../../../core/scanner.js';
+import { analyseStream, DEFAULT_ANALYSER_LIMITS, type StreamOptions } from './analyser.js';
+import { compileAllow, type AllowConfig } from './classify.js';
+import { PickleCollector } from './collector.js';
+import { analysisRules, checkAnalysis, pickleTooLargeRule, type NestedOutcome } from './rules.js';
+import { looksLikePickle } from './sniff.js';
+
+export { looksLikePickle } from './sniff.js';
+export { pickleTooLargeRule } from './rules.js';
+
+export interface PickleScanOptions {
+  /** Added to every reported offset (where `data` sits in the target, for container members). */
+  offsetBase?: number;
+}
+
+export interface PickleStreamResult {
+  end: number;
+  complete: boolean;
+  opcodes: number;
+}
+
+/** Every pickle rule, sorted by id. */
+export const pickleRules: readonly AnyRule[] = [...analysisRules, pickleTooLargeRule].sort((a, b) => (a.id < b.id ? -1 : 1));
+
+/** Concatenated streams read from one buffer before the rest is reported as not analysed. */
+const MAX_STREAMS = 256;
+/** Nested pickles (loader arguments) analysed per buffer, and per top-level file in all. */
+const MAX_NESTED = 8;
+const MAX_NESTED_PER_FILE = 64;
+const nestedBudget = new WeakMap<ScanContext, { left: number }>();
+
+const allowCache = new WeakMap<readonly string[], AllowConfig>();
+function allowFor(context: ScanContext): AllowConfig {
+  const entries = context.config.models.allow;
+  let compiled = allowCache.get(entries);
+  if (compiled === undefined) {
+    compiled = compileAllow(entries);
+    allowCache.set(entries, compiled);
+  }
+  return compiled;
+}
+
+export function scanPickleStream(data: Buffer, start: number, target: ScanTarget, context: ScanContext, options: PickleScanOptions = {}): Promise<PickleStreamResult> {
+  return analyseAndReport(data, start, target, context, options.offsetBase ?? 0, false, undefined);
+}
+
+export interface PickleBufferOptions {
+  /** Only a prefix of the target is in `data` (it is larger than limits.maxMemberBytes). */
+  partialEnd?: number;
+  /** Read only the first stream (another format walks the rest, as for legacy PyTorch files). */
+  firstOnly?: boolean;
+}
+
+export async function scanPickleBuffer(data: Buffer, target: ScanTarget, context: ScanContext, options: PickleBufferOptions = {}): Promise<PickleStreamResult> {
+  return analyseAndReport(data, 0, target, context, 0, options.firstOnly !== true, options.partialEnd);
+}
+
+async function analyseAndReport(
+  data: Buffer, start: number, target: ScanTarget, context: ScanContext, offsetBase: number, multi: boolean, partialEnd: number | undefined,
+): Promise<PickleStreamResult> {
+  const collector = new PickleCollector(allowFor(context));
+  const options: StreamOptions = { deadline: context.deadline, limits: DEFAULT_ANALYSER_LIMITS, joblib: true, depth: 0, lenient: false };
+  const first = analyseStream(data, start, collector, options);
+  let last = first;
+  let opcodes = first.opcodes;
+  if (multi) {
+    for (let streams = 1; last.complete && last.end < data.length && looksLikePickle(data, last.end); streams++) {
+      if (streams >= MAX_STREAMS) {
+        collector.add(collector.limits, { offset: last.end, kind: 'streams', limit: MAX_STREAMS });
+        break;
+      }
+      if (Date.now() > context.deadline) {
+        collector.add(collector.limits, { offset: last.end, kind: 'deadline', limit: 0 });
+        break;
+      }
+      last = analyseStream(data, last.end, collector, options);
+      opcodes += last.opcodes;
+    }
+  }
+  const nested = await scanNested(collector, target, context, offsetBase);
+  await checkAnalysis({ collector, offsetBase, nested, partialEnd }, (rule) => (context.isEnabled(rule.id) ? context.reporter(rule, target) : undefined));
+  return multi ? { end: last.end, complete: last.complete, opcodes } : { end: first.end, complete: first.complete, opcodes: first.opcodes };
+}
+
+/** Analyses the pickles passed to loaders inside the pickle (pickle.loads(b'...'), torch.storage._load_from_bytes…). */
+async function scanNested(collector: PickleCollector, target: ScanTarget, context: ScanContext, offsetBase: number): Promise<NestedOutcome[]> {
+  const out: NestedOutcome[] = [];
+  let budget = nestedBudget.get(context);
+  if (budget === undefined) {
+    budget = { left: MAX_NESTED_PER_FILE };
+    nestedBudget.set(context, budget);
+  }
+  for (const [i, blob] of collector.nested.entries()) {
+    const name = `pickle@${blob.offset + offsetBase}`;
+    const member = target.member === undefined ? name : `${target.member}!${name}`;
+    if (i >= MAX_NESTED || budget.left <= 0 || Date.now() > context.deadline) {
+      out.push({ blob, member, outcome: 'dropped' });
+      continue;
+    }
+    budget.left -= 1;
+    if (target.depth + 1 > context.limits.maxNesting) {
+      out.push({ blob, member, outcome: 'tooDeep' });
+      continue;
+    }
+    const bytes = blob.bytes;
+    if (bytes.length >= 4 && bytes.readUInt32BE(0) === 0x504b0304) {
+      // torch.load of bytes holding a zip (the PyTorch zip format): the zip format reads it.
+      await context.scanMember(target, name, new BufferSource(bytes));
+      out.push({ blob, member, outcome: 'handedOff' });
+      continue;
+    }
+    const nestedTarget: ScanTarget = { path: target.path, member, source: new BufferSource(bytes), head: bytes.subarray(0, HEAD_BYTES), depth: target.depth + 1 };
+    await analyseAndReport(bytes, 0, nestedTarget, context, 0, true, undefined);
+    out.push({ blob, member, outcome: 'analysed' });
+  }
+  return out;
+}
