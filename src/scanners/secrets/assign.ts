@@ -100,11 +100,9 @@ export function findAssignment(doc: SecretDoc, hit: number, options: FindOptions
   if (before === 36 /* $ */ || before === 123 /* { as in ${NAME} */) return undefined;
   const rawName = text.slice(left, right);
   const flag = rawName.startsWith('-');
-  const name = rawName.replace(/^[-.]+/, '');
-  const words = splitName(name);
-  const cls = classifyName(words);
-  const bareKey = words.length === 1 && words[0] === 'key';
-  if (cls === undefined && !(bareKey && options.allowBareKey) && !providerKeyName(words)) return undefined;
+  const info = nameInfo(rawName);
+  if (!info.candidate && !(info.bareKey && options.allowBareKey)) return undefined;
+  const { name, words } = info;
 
   const lineStart = lineStartOf(text, left, 512);
   const linePrefix = text.slice(lineStart, left);
@@ -242,6 +240,30 @@ export function findAssignment(doc: SecretDoc, hit: number, options: FindOptions
   const nl = indexWithin(text, '\n', valueEnd, 160);
   const lineRest = text.slice(valueEnd, nl < 0 ? Math.min(text.length, valueEnd + 160) : nl);
   return { name, words, value, valueStart, valueEnd, quoted, context: `${contextOf(doc, left, lineStart, linePrefix)} ${lineRest.toLowerCase()}` };
+}
+
+interface NameInfo {
+  readonly name: string;
+  readonly words: readonly string[];
+  /** Secret-like (`api_key`, `password`) or a provider key name (`WANDB_KEY`). */
+  readonly candidate: boolean;
+  readonly bareKey: boolean;
+}
+
+/** Names repeat across a file and a scan (`api_key`, `tokenizer`, `PRNGKey`): their verdicts are cached. */
+const NAME_CACHE = new Map<string, NameInfo>();
+const NAME_CACHE_LIMIT = 20_000;
+
+function nameInfo(rawName: string): NameInfo {
+  let info = NAME_CACHE.get(rawName);
+  if (info === undefined) {
+    const name = rawName.replace(/^[-.]+/, '');
+    const words = splitName(name);
+    info = { name, words, candidate: classifyName(words) !== undefined || providerKeyName(words), bareKey: words.length === 1 && words[0] === 'key' };
+    if (NAME_CACHE.size >= NAME_CACHE_LIMIT) NAME_CACHE.clear();
+    NAME_CACHE.set(rawName, info);
+  }
+  return info;
 }
 
 function endsUnquoted(c: number): boolean {
