@@ -167,7 +167,7 @@ process.stdout.write(JSON.stringify({ ms, maxRssMb: process.resourceUsage().maxR
     `| hashArtifact, files (default) | ${(best.files / 1000).toFixed(2)} s | ${gbps(best.files)} GB/s | **${ratio(best.files, best.parallel)}** | ${ratio(best.files, best.single)} | ${cpuCell(cpu.files)} | ${rss.files.toFixed(0)} MB |`,
     `| hashArtifact, shards of 1 GB | ${(best.shards / 1000).toFixed(2)} s | ${gbps(best.shards)} GB/s | ${ratio(best.shards, best.parallel)} | ${ratio(best.shards, best.single)} | ${cpuCell(cpu.shards)} | ${rss.shards.toFixed(0)} MB |`,
     '',
-    'CPU time is user + system time of the processes, start-up included (for ours: Node, module loading, worker threads); it does not depend on what else the machine runs.',
+    `CPU time is user + system time of the processes, start-up included (for ours: Node, module loading, worker threads); unlike wall time it does not depend on what else the shared machine runs. Per byte, hashArtifact costs ${(cpu.files / cpu.parallel).toFixed(2)}× the CPU of openssl (files) and ${(cpu.shards / cpu.parallel).toFixed(2)}× (shards): with both cores free, its throughput is openssl ×2's divided by that.`,
     '',
     `Root digest (files): \`${digest.slice(0, 16)}…\`. Bar: ratio vs openssl ×2 ≥ 0.85 — ${best.parallel / best.files >= 0.85 ? 'met' : 'NOT met'}; peak RSS < 200 MB — ${Math.max(rss.files, rss.shards) < 200 ? 'met' : 'NOT met'}.`,
     '',
