@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { createKeySigner, readPrivateKeyFile, readPublicKeyFile, serializeBundle, signArtifact, verifyArtifact } from '../../src/integrity/index.js';
+import { createKeySigner, encodePae, readPrivateKeyFile, readPublicKeyFile, serializeBundle, signArtifact, verifyArtifact } from '../../src/integrity/index.js';
 import { copyModel, ensureFixtures, FIXTURES, pythonVerify, readJson, rejectsWithCode, workDir, writeTree } from './helpers.js';
 
 const KEY_NAMES = ['p256', 'p384', 'ed25519'] as const;
@@ -87,6 +88,26 @@ describe('interoperability: Custody signs, an independent implementation verifie
       writeFileSync(signature, serializeBundle((await signArtifact(join(dir, target), { signer })).bundle));
       const run = pythonVerify(pub('p256'), signature, join(dir, target));
       assert.equal(run.status, 0, `${target}: ${run.stderr}`);
+    }
+  });
+});
+
+describe('interoperability: keys and signatures as openssl makes and checks them', () => {
+  it('signs with keys from `openssl genpkey` / `openssl ecparam` and `openssl dgst -verify` accepts the DSSE signature', async () => {
+    const dir = writeTree(workDir('openssl'), { 'model/w.bin': Buffer.alloc(2048, 6) });
+    const openssl = (...args: string[]): void => {
+      const run = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
+      assert.equal(run.status, 0, `openssl ${args.join(' ')}: ${run.stderr}`);
+    };
+    openssl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', 'pkcs8.pem');
+    openssl('ecparam', '-name', 'secp384r1', '-genkey', '-noout', '-out', 'sec1.pem');
+    for (const [key, digest] of [['pkcs8.pem', '-sha256'], ['sec1.pem', '-sha384']] as const) {
+      openssl('pkey', '-in', key, '-pubout', '-out', `${key}.pub`);
+      const { bundle } = await signArtifact(join(dir, 'model'), { signer: createKeySigner(await readPrivateKeyFile(join(dir, key))) });
+      await verifyArtifact(join(dir, 'model'), { bundle, publicKeys: [await readPublicKeyFile(join(dir, `${key}.pub`))] });
+      writeFileSync(join(dir, 'pae.bin'), encodePae(bundle.dsseEnvelope.payloadType, Buffer.from(bundle.dsseEnvelope.payload, 'base64')));
+      writeFileSync(join(dir, 'sig.der'), Buffer.from(bundle.dsseEnvelope.signatures[0]?.sig ?? '', 'base64'));
+      openssl('dgst', digest, '-verify', `${key}.pub`, '-signature', 'sig.der', 'pae.bin');
     }
   });
 });
