@@ -83,7 +83,7 @@ export async function runScan(options: ScanOptions): Promise<ScanResult> {
   if (options.history) {
     const knownRuleIds = new Set(allRules().map((r) => r.id));
     for (const path of options.paths) {
-      findings = findings.concat(await scanHistory({ repo: path, displayRoot: path, scanners, config, knownRuleIds }));
+      findings = findings.concat(await scanHistory({ repo: path, displayRoot: path, scanners, config, knownRuleIds, exclude: options.exclude }));
     }
   }
 
