@@ -160,6 +160,11 @@ export interface LimitEvent extends OffsetEvent {
   kind: 'opcodes' | 'memo' | 'stack' | 'marks' | 'deadline' | 'depth' | 'streams' | 'shadow';
   limit: number;
 }
+export interface TrailingEvent extends OffsetEvent {
+  bytes: number;
+  /** Pickles found (and analysed) in them. */
+  found: number;
+}
 export interface LeftoverEvent extends OffsetEvent {
   items: number;
   marks: number;
@@ -177,6 +182,7 @@ export class PickleCollector {
   readonly errors: StreamError[] = [];
   readonly limits: LimitEvent[] = [];
   readonly leftovers: LeftoverEvent[] = [];
+  readonly trailing: TrailingEvent[] = [];
   /** Events not kept because a list was full. */
   dropped = 0;
   /** Total opcodes read, across the main stream and inline streams. */

@@ -108,9 +108,51 @@ async function analyseAndReport(
       opcodes += last.opcodes;
     }
   }
+  // Legacy PyTorch tar members interleave pickles with raw storage bytes by design; the torch-legacy
+  // format walks them pickle by pickle, so their bytes after STOP are not searched here.
+  const legacyTarMember = target.depth > 0 && /(^|[!/])(storages|tensors)$/.test(target.member ?? '');
+  if (multi && last.complete && last.end < data.length && partialEnd === undefined && !legacyTarMember) {
+    opcodes += searchTrailing(data, last.end, collector, options);
+  }
   const nested = await scanNested(collector, target, context, offsetBase);
   await checkAnalysis({ collector, offsetBase, nested, partialEnd }, (rule) => (context.isEnabled(rule.id) ? context.reporter(rule, target) : undefined));
   return multi ? { end: last.end, complete: last.complete, opcodes } : { end: first.end, complete: first.complete, opcodes: first.opcodes };
+}
+
+/** Bytes after the last pickle searched for hidden pickles, candidates tried, and pickles analysed there. */
+const TRAILING_WINDOW = 64 * 1024 * 1024;
+const TRAILING_CANDIDATES = 100_000;
+const TRAILING_STREAMS = 32;
+const GLOBAL_START = /c[A-Za-z_][\w.]{0,200}\n[A-Za-z_][\w.]{0,200}\n/g;
+
+/**
+ * Loaders ignore bytes after STOP, but a payload pickle parked there (after padding, say) is one seek
+ * away for a custom loader and invisible to scanners that stop at STOP. The bytes are reported, and
+ * searched for pickle starts (PROTO, or a protocol-0 GLOBAL), each of which is analysed.
+ */
+function searchTrailing(data: Buffer, from: number, collector: PickleCollector, options: StreamOptions): number {
+  const end = Math.min(data.length, from + TRAILING_WINDOW);
+  const candidates: number[] = [];
+  for (let at = data.indexOf(0x80, from); at >= 0 && at < end - 1 && candidates.length < TRAILING_CANDIDATES; at = data.indexOf(0x80, at + 1)) {
+    if (data[at + 1]! <= 5) candidates.push(at);
+  }
+  const text = data.toString('latin1', from, end);
+  GLOBAL_START.lastIndex = 0;
+  for (let m = GLOBAL_START.exec(text); m !== null && candidates.length < TRAILING_CANDIDATES; m = GLOBAL_START.exec(text)) candidates.push(from + m.index);
+  candidates.sort((x, y) => x - y);
+  let found = 0;
+  let opcodes = 0;
+  let resumeAt = from;
+  for (const at of candidates) {
+    if (found >= TRAILING_STREAMS || Date.now() > options.deadline) break;
+    if (at < resumeAt || !looksLikePickle(data, at)) continue;
+    const r = analyseStream(data, at, collector, options);
+    opcodes += r.opcodes;
+    found += 1;
+    resumeAt = Math.max(at + 1, r.end);
+  }
+  collector.add(collector.trailing, { offset: from, bytes: data.length - from, found });
+  return opcodes;
 }
 
 /** Analyses the pickles passed to loaders inside the pickle (pickle.loads(b'...'), torch.storage._load_from_bytes…). */

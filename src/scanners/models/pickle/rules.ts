@@ -209,7 +209,7 @@ export const pickleNestedRule = defineRule<'analysed' | 'handedOff' | 'tooDeep' 
   },
 });
 
-export const pickleMalformedRule = defineRule<'broken' | 'leftover', PickleCheckContext>({
+export const pickleMalformedRule = defineRule<'broken' | 'leftover' | 'trailing', PickleCheckContext>({
   id: 'models/pickle-malformed',
   title: 'Malformed pickle stream',
   description:
@@ -224,6 +224,7 @@ export const pickleMalformedRule = defineRule<'broken' | 'leftover', PickleCheck
   messages: {
     broken: 'The pickle breaks at offset {{offset}}: {{detail}} ({{kind}}). {{reached}}',
     leftover: 'The pickle stops with {{items}} value(s) and {{marks}} MARK(s) left on the stack; pickle writers never leave any.',
+    trailing: '{{bytes}} byte(s) that are not a pickle follow the last STOP (offset {{offset}}); loaders ignore them, but they were searched for hidden pickles: {{found}} found and analysed.',
   },
   check(ctx, report) {
     for (const e of ctx.collector.errors) {
@@ -233,6 +234,9 @@ export const pickleMalformedRule = defineRule<'broken' | 'leftover', PickleCheck
     }
     for (const e of ctx.collector.leftovers) {
       report({ message: 'leftover', data: { items: e.items, marks: e.marks }, offset: e.offset + ctx.offsetBase, severity: 'medium', key: `leftover@${e.offset}` });
+    }
+    for (const e of ctx.collector.trailing) {
+      report({ message: 'trailing', data: { bytes: e.bytes, offset: e.offset + ctx.offsetBase, found: e.found }, offset: e.offset + ctx.offsetBase, severity: e.found > 0 ? 'high' : 'medium', key: 'trailing' });
     }
   },
 });
