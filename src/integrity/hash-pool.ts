@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../core/workers.js';
 import { CustodyError } from '../core/errors.js';
 import type { HashType } from './digest.js';
 import { fromFailure, hashUnits, type HashUnit } from './hash-io.js';
@@ -28,15 +29,6 @@ function unitBytes(unit: HashUnit): number {
   return unit.end - unit.start;
 }
 
-function startWorker(): Worker {
-  // The worker needs no flag of ours, and some (--input-type, --eval) would break it.
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./hash-worker.js', import.meta.url), { execArgv: [] });
-  // Under tsx (tests, benchmarks) this module and its worker are TypeScript. tsx registers its
-  // loader in the main thread only, so the worker registers it first, then loads the .ts file.
-  const api = import.meta.resolve('tsx/esm/api');
-  const worker = new URL('./hash-worker.ts', import.meta.url).href;
-  return new Worker(`import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(worker)}); })`, { eval: true, execArgv: [] });
-}
 
 /**
  * Hashes every unit and returns the hex digests in the units' order. Work is spread over worker
@@ -78,7 +70,7 @@ export async function hashInParallel(units: readonly HashUnit[], options: HashPo
   const workers: Worker[] = [];
 
   const runLane = async (): Promise<void> => {
-    const worker = startWorker();
+    const worker = startWorker(import.meta.url, 'hash-worker');
     workers.push(worker);
     let taskId = 0;
     while (failure === undefined && next < tasks.length) {

@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Baseline } from '../core/baseline.js';
 import { defaultConfig, type ResolvedConfig } from '../core/config.js';
 import { CustodyError } from '../core/errors.js';
@@ -7,6 +7,7 @@ import { compareFindings, type Finding } from '../core/finding.js';
 import { SEVERITIES, type Severity } from '../core/severity.js';
 import type { Scanner } from '../core/scanner.js';
 import { walkFiles, type WalkedFile } from '../core/walk.js';
+import { startWorker } from '../core/workers.js';
 import { scanErrorRule } from './core/rules.js';
 import { buildFinding, scanFile } from './file-scan.js';
 import { scanHistory } from './history/index.js';
@@ -129,11 +130,6 @@ export interface WorkerInit {
 export type WorkerRequest = { id: number; file: WalkedFile };
 export type WorkerResponse = { id: number; findings: Finding[] } | { id: number; error: string };
 
-function workerUrl(): URL {
-  // Under tsx (tests) this module is .ts and so is its worker; built, both are .js.
-  return new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url);
-}
-
 /**
  * Spreads files over worker threads, one file at a time per worker (largest first). A worker that
  * does not answer within twice the per-file timeout is terminated: its file is reported as not
@@ -149,7 +145,7 @@ async function scanInWorkers(files: readonly WalkedFile[], scanners: string[], c
   const runLane = async (): Promise<void> => {
     let worker: Worker | undefined;
     const start = (): Worker => {
-      const w = new Worker(workerUrl(), { workerData: init, execArgv: process.execArgv });
+      const w = startWorker(import.meta.url, 'worker', { workerData: init });
       w.unref();
       return w;
     };
