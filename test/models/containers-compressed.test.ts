@@ -6,7 +6,7 @@ import { defaultConfig } from '../../src/core/config.js';
 import { sniffWrapper } from '../../src/scanners/models/containers/compressed-scan.js';
 import { decodeBounded, zstdWindowSize } from '../../src/scanners/models/containers/decompress.js';
 import { decodeLz4Frames } from '../../src/scanners/models/containers/lz4.js';
-import { FIXTURES, caught, containerFindings, hasHigh, scanBuffer, scanFixture, withRule } from './containers-support.js';
+import { FIXTURES, analysed, caught, containerFindings, hasHigh, scanBuffer, scanFixture, withRule } from './containers-support.js';
 
 const far = (): number => Date.now() + 60_000;
 
@@ -90,6 +90,7 @@ describe('compressed wrappers: the pickle inside is scanned', () => {
       const outcome = await scanFixture(`compressed/${file}`);
       assert.deepEqual(outcome.payloadAt, [member]);
       assert.deepEqual(containerFindings(outcome.findings), []);
+      assert.ok(analysed(outcome));
     });
   }
 
@@ -108,7 +109,7 @@ describe('compressed-stream-damaged', () => {
       const outcome = await scanFixture(`compressed/${file}`);
       assert.ok(hasHigh(outcome.findings, 'models/compressed-stream-damaged'), JSON.stringify(outcome.findings));
       assert.equal(outcome.payloadAt.length, 1);
-      assert.ok(caught(outcome));
+      assert.ok(caught(outcome) && analysed(outcome));
     });
   }
 

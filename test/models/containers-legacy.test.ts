@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { pickleExtent } from '../../src/scanners/models/containers/pickle-extent.js';
 import { isLegacyStacked } from '../../src/scanners/models/containers/torch-legacy-scan.js';
-import { FIXTURES, caught, containerFindings, hasHigh, scanBuffer, scanFixture, withRule } from './containers-support.js';
+import { FIXTURES, analysed, caught, containerFindings, hasHigh, scanBuffer, scanFixture, withRule } from './containers-support.js';
 
 const legacy = (name: string): Buffer => readFileSync(`${FIXTURES}/legacy/${name}`);
 
@@ -36,21 +36,25 @@ describe('legacy stacked PyTorch files', () => {
   it('clean files: nothing reported, every pickle after the first scanned', async () => {
     for (const file of ['legacy-clean.pt', 'legacy-two-storages.pt']) {
       const { findings, members } = await scanFixture(`legacy/${file}`);
-      assert.deepEqual(containerFindings(findings), [], file);
+      assert.deepEqual(findings, [], file);
       for (const n of [2, 3, 4, 5]) assert.ok(members.some((m) => m.startsWith(`pickle ${n} `)), `${file}: pickle ${n} scanned`);
     }
   });
 
   it('a payload in any pickle of the sequence reaches the pickle analyser', async () => {
-    assert.deepEqual((await scanFixture('legacy/legacy-payload-main.pt')).payloadAt, ['pickle 4 (object)@137']);
-    assert.deepEqual((await scanFixture('legacy/legacy-payload-sysinfo.pt')).payloadAt, ['pickle 3 (sys_info)@21']);
+    const main = await scanFixture('legacy/legacy-payload-main.pt');
+    assert.deepEqual(main.payloadAt, ['pickle 4 (object)@137']);
+    assert.ok(analysed(main));
+    const sysinfo = await scanFixture('legacy/legacy-payload-sysinfo.pt');
+    assert.deepEqual(sysinfo.payloadAt, ['pickle 3 (sys_info)@21']);
+    assert.ok(analysed(sysinfo));
   });
 
   it('a pickle after the storages: torch-legacy-extra-pickle (high), analysed', async () => {
     const outcome = await scanFixture('legacy/legacy-payload-after.pt');
     assert.ok(hasHigh(outcome.findings, 'models/torch-legacy-extra-pickle'));
     assert.equal(outcome.payloadAt.length, 1);
-    assert.ok(caught(outcome));
+    assert.ok(caught(outcome) && analysed(outcome));
   });
 
   it('non-pickle bytes after the storages: medium torch-legacy-malformed, not extra-pickle', async () => {
@@ -68,21 +72,33 @@ describe('legacy stacked PyTorch files', () => {
 });
 
 describe('legacy tar PyTorch files', () => {
-  it('clean tar: nothing reported, members and every storages pickle scanned', async () => {
+  it('clean tar: nothing reported; members scanned whole, pickles after raw storage bytes handed over', async () => {
     const { findings, members } = await scanFixture('legacy/legacy-tar-clean.tar');
     assert.deepEqual(containerFindings(findings), []);
-    for (const m of ['sys_info', 'pickle']) assert.ok(members.includes(m), m);
-    assert.equal(members.filter((m) => m.startsWith('storages: pickle')).length, 3);
-    assert.equal(members.filter((m) => m.startsWith('tensors: pickle')).length, 1);
+    assert.deepEqual(findings, []);
+    for (const m of ['sys_info', 'pickle', 'tensors', 'storages']) assert.ok(members.includes(m), m);
+    // count and first arguments lead the member (the pickle format reads them); the views pickle follows raw bytes.
+    assert.deepEqual(members.filter((m) => m.startsWith('storages: ')).map((m) => m.replace(/@\d+$/, '')), ['storages: pickle 3 (storage views)']);
+    assert.deepEqual(members.filter((m) => m.startsWith('tensors: ')), []);
   });
 
-  it('a payload as a storage-arguments pickle (loaded before the main pickle) is found', async () => {
+  it('a payload as the first storage-arguments pickle is analysed once, in the storages member', async () => {
     const outcome = await scanFixture('legacy/legacy-tar-payload.tar');
-    assert.deepEqual(outcome.payloadAt.map((m) => m.replace(/@\d+$/, '')), ['storages: pickle 2 (storage arguments)']);
+    const critical = outcome.findings.filter((f) => f.severity === 'critical');
+    assert.ok(critical.length > 0);
+    assert.ok(critical.every((f) => f.location.member === 'storages'), JSON.stringify(critical.map((f) => f.location)));
+  });
+
+  it('a payload as a later storage-arguments pickle, after raw bytes, is walked to and analysed', async () => {
+    const outcome = await scanFixture('legacy/legacy-tar-payload-second.tar');
+    assert.deepEqual(outcome.payloadAt.map((m) => m.replace(/@\d+$/, '')), ['storages: pickle 3 (storage arguments)']);
+    assert.ok(analysed(outcome));
   });
 
   it('a payload in the pickle member is found', async () => {
-    assert.deepEqual((await scanFixture('legacy/legacy-tar-payload-pickle.tar')).payloadAt, ['pickle']);
+    const outcome = await scanFixture('legacy/legacy-tar-payload-pickle.tar');
+    assert.deepEqual(outcome.payloadAt, ['pickle']);
+    assert.ok(analysed(outcome));
   });
 
   it('a damaged tar is reported, not passed', async () => {

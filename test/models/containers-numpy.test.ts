@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { NpyError, describeDtype, parseNpyHeader, parsePyLiteral } from '../../src/scanners/models/containers/npy-header.js';
-import { containerFindings, scanBuffer, scanFixture, withRule } from './containers-support.js';
+import { analysed, containerFindings, scanBuffer, scanFixture, withRule } from './containers-support.js';
 
 function npy(header: string, data: Buffer, major = 1): Buffer {
   const pre = major === 1 ? 10 : 12;
@@ -76,6 +76,7 @@ describe('numpy .npy and .npz files', () => {
       assert.equal(hits.length, 1, file);
       assert.equal(hits[0]?.severity, 'medium');
       assert.deepEqual(outcome.payloadAt, [member]);
+      assert.ok(analysed(outcome), `${file}: the pickle analyser reports the payload`);
     }
     const benign = await scanFixture('numpy/object-benign.npy');
     assert.equal(withRule(benign.findings, 'models/npy-object-array').length, 1);
@@ -98,6 +99,7 @@ describe('numpy .npy and .npz files', () => {
     const outcome = await scanFixture('numpy/trailing-pickle.npy');
     assert.match(withRule(outcome.findings, 'models/npy-malformed')[0]?.message ?? '', /start like a pickle/);
     assert.deepEqual(outcome.payloadAt, ['trailing data@144']);
+    assert.ok(analysed(outcome));
   });
 
   it('bad headers and versions are reported, never evaluated', async () => {

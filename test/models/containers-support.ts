@@ -4,6 +4,7 @@ import { BufferSource, FileSource, type ByteSource } from '../../src/core/byte-s
 import { defaultConfig, type ResolvedConfig } from '../../src/core/config.js';
 import type { Finding } from '../../src/core/finding.js';
 import type { Scanner } from '../../src/core/scanner.js';
+import { containersScanner } from '../../src/scanners/containers/index.js';
 import { allRules } from '../../src/scanners/index.js';
 import { scanSource } from '../../src/scanners/file-scan.js';
 import { modelsScanner } from '../../src/scanners/models/index.js';
@@ -42,7 +43,8 @@ function probe(outcome: ScanOutcome): Scanner {
 export async function scanBytesOrFile(path: string, source: ByteSource, config: ResolvedConfig = defaultConfig()): Promise<ScanOutcome> {
   const outcome: ScanOutcome = { findings: [], payloadAt: [], members: [] };
   const knownRuleIds = new Set(allRules().map((r) => r.id));
-  outcome.findings = await scanSource(path, source, { scanners: [modelsScanner, probe(outcome)], config, knownRuleIds });
+  // As the engine runs with --only models: the models scanner, the always-on containers scanner (tarballs), and the probe.
+  outcome.findings = await scanSource(path, source, { scanners: [containersScanner, modelsScanner, probe(outcome)], config, knownRuleIds });
   return outcome;
 }
 
@@ -77,6 +79,11 @@ export function hasHigh(findings: readonly Finding[], ruleId: string): boolean {
 export function containerFindings(findings: readonly Finding[]): Finding[] {
   const mine = /^models\/(zip-|archive-|torch-legacy-|npy-|compressed-|unscannable-)/;
   return findings.filter((f) => mine.test(f.ruleId));
+}
+
+/** The pickle analyser reported the payload (a critical models/pickle-* finding). */
+export function analysed(outcome: ScanOutcome): boolean {
+  return outcome.findings.some((f) => f.severity === 'critical' && f.ruleId.startsWith('models/pickle'));
 }
 
 /**

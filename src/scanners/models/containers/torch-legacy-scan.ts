@@ -2,6 +2,7 @@ import type { ByteSource } from '../../../core/byte-source.js';
 import { isCustodyError } from '../../../core/errors.js';
 import type { ScanContext, ScanTarget } from '../../../core/scanner.js';
 import { readTarEntries } from '../../containers/tar.js';
+import { looksLikePickle } from '../pickle/index.js';
 import { pickleExtent, type Extent } from './pickle-extent.js';
 import { archiveLimitExceededRule, torchLegacyExtraPickleRule, torchLegacyMalformedRule } from './rules.js';
 import { SliceSource } from './slice-source.js';
@@ -14,8 +15,10 @@ import { SliceSource } from './slice-source.js';
  * storage keys; then for each key the storage: 8-byte element count and count × element-size bytes.
  * torch.load unpickles all five pickles, so each is scanned; bytes beyond the storages are checked.
  *
- * Tar format (older still): members sys_info, pickle, tensors and storages; `storages` and `tensors`
- * interleave pickles (each loaded by torch.load) with raw bytes, so they are walked pickle by pickle.
+ * Tar format (older still): members sys_info, pickle, tensors and storages. The containers scanner
+ * (always on) hands every tar member to the scanners, and the pickle format reads a member's leading
+ * run of concatenated pickles; but `storages` and `tensors` interleave pickles (each one loaded by
+ * torch.load) with raw bytes, so the pickles after the first raw block are walked and handed over here.
  */
 
 const MAGIC_BYTES = Buffer.from('\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19', 'latin1');
@@ -72,9 +75,23 @@ interface Walk {
   source: ByteSource;
   /** Prefix for member labels (the tar member name, or '' for the stacked format). */
   label: string;
+  /**
+   * End of the leading run of concatenated pickles that the pickle format reads by itself when the
+   * whole tar member is scanned (it continues after each STOP while looksLikePickle holds); pickles in
+   * that run are not handed over again. -1: no such run (every pickle is handed over).
+   */
+  runEnd: number;
 }
 
 async function scanPickleMember(walk: Walk, index: number, pos: number, end: number, what: string): Promise<void> {
+  if (pos === walk.runEnd) {
+    const head = await walk.source.read(pos, 64);
+    if (looksLikePickle(head, 0)) {
+      walk.runEnd = end;
+      return;
+    }
+  }
+  walk.runEnd = -1;
   const label = `${walk.label}pickle ${index} (${what})@${pos}`;
   await walk.context.scanMember(walk.target, label, new SliceSource(walk.source, pos, end - pos));
 }
@@ -117,7 +134,7 @@ async function storageEnds(walk: Walk, pos: number, count: number, end: number):
 const STACKED_PICKLES = ['magic number', 'protocol version', 'sys_info', 'object', 'storage keys'] as const;
 
 export async function scanLegacyStacked(target: ScanTarget, context: ScanContext): Promise<void> {
-  const walk: Walk = { target, context, source: target.source, label: '' };
+  const walk: Walk = { target, context, source: target.source, label: '', runEnd: -1 };
   const size = target.source.size;
   const malformed = context.reporter(torchLegacyMalformedRule, target);
   let pos = 0;
@@ -240,14 +257,14 @@ async function walkTarTensors(walk: Walk, start: number, end: number): Promise<v
 }
 
 export async function scanLegacyTar(target: ScanTarget, context: ScanContext): Promise<void> {
-  const walk = (label: string): Walk => ({ target, context, source: target.source, label });
+  const walk = (label: string, start: number): Walk => ({ target, context, source: target.source, label, runEnd: start });
   try {
     for await (const entry of readTarEntries(target.source, { maxEntries: context.limits.maxEntries, deadline: context.deadline })) {
       if (entry.type !== 'file') continue;
       const end = entry.dataOffset + entry.size;
-      if (entry.name === 'storages') await walkTarStorages(walk('storages: '), entry.dataOffset, end);
-      else if (entry.name === 'tensors') await walkTarTensors(walk('tensors: '), entry.dataOffset, end);
-      else await context.scanMember(target, entry.name, new SliceSource(target.source, entry.dataOffset, entry.size));
+      // Every member as a whole (sys_info, pickle, …) is scanned by the containers scanner.
+      if (entry.name === 'storages') await walkTarStorages(walk('storages: ', entry.dataOffset), entry.dataOffset, end);
+      else if (entry.name === 'tensors') await walkTarTensors(walk('tensors: ', entry.dataOffset), entry.dataOffset, end);
     }
   } catch (error) {
     const detail = isCustodyError(error) ? `${error.code}: ${error.message}` : 'unreadable tar';
