@@ -70,6 +70,11 @@ function insideString(prefix: string, quote: number): boolean {
 /** Language keywords and CLI verbs that may precede a name on a line in shell-like files. */
 const SHELL_LINE = /^\s*(?:export\s+|ENV\s+|ARG\s+|set\s+|setx\s+|%env\s+|%set_env\s+|!export\s+|!|\$env:|declare\s+(?:-x\s+)?|readonly\s+|local\s+)/i;
 
+/** Notebook magics and shell escapes in code cells. */
+const MAGIC_LINE = /^\s*(?:!|%env\s|%set_env\s)/;
+/** A line (before the name) that is a comment. */
+const COMMENT_LINE = /^\s*(?:\/\/|#(?!!)|\*|\/\*|<!--|--\s|;|rem\s)|\s(?:\/\/|#)\s/i;
+
 export interface FindOptions {
   /** Accept a bare `key` name (providers that call their secret just `key`: W&B `login(key=…)`, kaggle.json). */
   readonly allowBareKey: boolean;
@@ -106,7 +111,10 @@ export function findAssignment(doc: SecretDoc, hit: number, options: FindOptions
 
   const lineStart = lineStartOf(text, left, 512);
   const linePrefix = text.slice(lineStart, left);
-  const shellLine = doc.kind === 'shell' || doc.kind === 'dockerfile' || doc.kind === 'env' || SHELL_LINE.test(linePrefix);
+  // In code, only notebook magics and shell escapes (`%env`, `!export`) read like shell; elsewhere `export` starts a line of shell.
+  const shellLine = doc.kind === 'shell' || doc.kind === 'dockerfile' || doc.kind === 'env' || (doc.kind === 'code' ? MAGIC_LINE.test(linePrefix) : SHELL_LINE.test(linePrefix));
+  const comment = COMMENT_LINE.test(linePrefix);
+  let inString = false;
 
   // 2. A quoted name closes with the same quote (`"api_key": …`, `environ['TOKEN'] = …`).
   let p = right;
@@ -125,7 +133,7 @@ export function findAssignment(doc: SecretDoc, hit: number, options: FindOptions
     const xmlValue = text.slice(right + 1, close).trim();
     if (xmlValue === '') return undefined;
     const xmlStart = text.indexOf(xmlValue, right + 1);
-    return { name, words, value: xmlValue, valueStart: xmlStart, valueEnd: xmlStart + xmlValue.length, quoted: true, context: contextOf(doc, left, lineStart, linePrefix) };
+    return { name, words, value: xmlValue, valueStart: xmlStart, valueEnd: xmlStart + xmlValue.length, quoted: true, prose: comment, context: contextOf(doc, left, lineStart, linePrefix) };
   } else if (before === 34 && text.charCodeAt(right) === BACKSLASH && text.charCodeAt(right + 1) === 34) {
     quotedName = true;
     escapedName = true;
@@ -171,7 +179,9 @@ export function findAssignment(doc: SecretDoc, hit: number, options: FindOptions
   if (p >= text.length) return undefined;
   let q = text.charCodeAt(p);
   // String prefixes: r"…", b'…', f"…" (f-strings are templates when they interpolate).
+  let fString = false;
   if ((q === 114 || q === 82 || q === 98 || q === 66 || q === 117 || q === 85 || q === 102 || q === 70) && isQuote(text.charCodeAt(p + 1))) {
+    fString = q === 102 || q === 70;
     p++;
     q = text.charCodeAt(p);
   }
@@ -209,8 +219,8 @@ export function findAssignment(doc: SecretDoc, hit: number, options: FindOptions
   } else {
     // Unquoted: a literal in config formats and shell; an expression in code, unless the name sits inside a string.
     if (doc.kind === 'code' && !shellLine) {
-      const inString = insideString(linePrefix, 34) || insideString(linePrefix, 39);
-      if (!inString) return undefined;
+      inString = insideString(linePrefix, 34) || insideString(linePrefix, 39);
+      if (!inString && !comment) return undefined;
     }
     if (q === 33 /* ! */ || q === 38 /* & */ || q === 42 /* * */ || q === 124 /* | */ || q === 62 /* > */) return undefined;
     valueStart = p;
@@ -230,6 +240,9 @@ export function findAssignment(doc: SecretDoc, hit: number, options: FindOptions
   }
   value = text.slice(valueStart, valueEnd);
   if (value.length === 0) return undefined;
+  if (fString && value.includes('{')) return undefined;
+  // An unquoted value with a call or subscript is an expression (`getpass()`, `os.environ["X"]`).
+  if (!quoted && (value.includes('(') || /^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*\[/.test(value))) return undefined;
   // Quoted `Bearer value`.
   const scheme = /^(?:bearer|basic|token)\s+/i.exec(value);
   if (scheme) {
@@ -239,7 +252,8 @@ export function findAssignment(doc: SecretDoc, hit: number, options: FindOptions
   // The rest of the line can name the provider too (`… > ~/.kaggle/kaggle.json`).
   const nl = indexWithin(text, '\n', valueEnd, 160);
   const lineRest = text.slice(valueEnd, nl < 0 ? Math.min(text.length, valueEnd + 160) : nl);
-  return { name, words, value, valueStart, valueEnd, quoted, context: `${contextOf(doc, left, lineStart, linePrefix)} ${lineRest.toLowerCase()}` };
+  const prose = comment || inString || (doc.kind === 'text' && !quoted);
+  return { name, words, value, valueStart, valueEnd, quoted, prose, context: `${contextOf(doc, left, lineStart, linePrefix)} ${lineRest.toLowerCase()}` };
 }
 
 interface NameInfo {

@@ -29,6 +29,7 @@ const MARKERS = [
   '****',
   '...',
   '…',
+  '\u00e2\u0080\u00a6', // '…' in UTF-8, read one byte per character
   '<your',
   'insert_',
   'insert-',
@@ -109,7 +110,43 @@ const WHOLE = new Set([
   'n/a',
 ]);
 
-const TEMPLATE = /\$\{[^}]*\}?|\{\{|\}\}|\$\(|%\([A-Za-z_]+\)[sd]|^\$[A-Za-z_]|^%[A-Za-z_]+%$|^<[^<>]{1,80}>$|^\[[A-Za-z _-]{1,60}\]$|^\{[A-Za-z_][A-Za-z0-9_.]{0,60}\}$/;
+/** Words that stand in for a secret (`my-secret-value`, `SuperSecret123`, `Passw0rd!`, `dev_db_password`). */
+const STAND_IN_WORDS = new Set([
+  'secret', 'secrets', 'password', 'passwords', 'passwd', 'pass', 'word', 'pwd', 'pw', 'value', 'values', 'token', 'tokens', 'key',
+  'keys', 'api', 'apikey', 'my', 'your', 'our', 'the', 'test', 'testing', 'demo', 'example', 'sample', 'dummy', 'fake', 'super',
+  'top', 'admin', 'administrator', 'root', 'user', 'username', 'default', 'dev', 'devel', 'development', 'prod', 'production',
+  'staging', 'local', 'localhost', 'changeme', 'change', 'it', 'letmein', 'let', 'qwerty', 'welcome', 'hello', 'world', 'foo', 'bar',
+  'baz', 'db', 'database', 'app', 'application', 'service', 'access', 'auth', 'here', 'goes', 'insert', 'put', 'real', 'not',
+  'private', 'public', 'client', 'temp', 'tmp', 'string', 'abc', 'xyz', 'mysql', 'postgres', 'redis', 'mongo', 'guest', 'login',
+  'new', 'old', 'very', 'strong', 'safe', 'secure', 'hidden', 'replace', 'todo', 'tbd', 'sk', 'pk',
+]);
+
+/** Read `s3cr3t`, `p@ssw0rd`, `adm1n` as words. */
+function unLeet(text: string): string {
+  return text.replace(/[4@]/g, 'a').replace(/3/g, 'e').replace(/[1!|]/g, 'i').replace(/0/g, 'o').replace(/[5$]/g, 's').replace(/7/g, 't');
+}
+
+/** True when `chunk` is a concatenation of stand-in words (dynamic programming over prefixes). */
+function segments(chunk: string): boolean {
+  const n = chunk.length;
+  const ok = new Array<boolean>(n + 1).fill(false);
+  ok[0] = true;
+  for (let i = 1; i <= n; i++) {
+    for (let j = Math.max(0, i - 14); j < i && !ok[i]; j++) if (ok[j] && STAND_IN_WORDS.has(chunk.slice(j, i))) ok[i] = true;
+  }
+  return ok[n]!;
+}
+
+/** A value made only of stand-in words, optionally leetspeak, with up to six trailing digits or symbols. */
+function isStandInPhrase(value: string): boolean {
+  if (value.length > 64) return false;
+  const body = unLeet(value.replace(/[^A-Za-z]{1,6}$/, '').toLowerCase());
+  const chunks = body.split(/[^a-z]+/).filter((c) => c !== '');
+  const letters = chunks.reduce((n, c) => n + c.length, 0);
+  return letters >= 4 && chunks.every(segments);
+}
+
+const TEMPLATE = /\$\{[^}]*\}?|\{\{|\}\}|\$\(|\{[A-Za-z_][\w.()[\]'"]{0,60}\}|%\([A-Za-z_]+\)[sd]|^\$[A-Za-z_]|^%[A-Za-z_]+%$|^<[^<>]{1,80}>$|^\[[A-Za-z _-]{1,60}\]$|^\{[A-Za-z_][A-Za-z0-9_.]{0,60}\}$/;
 
 /**
  * True when `value` is a placeholder rather than a secret: example markers (`EXAMPLE`, `xxxx`,
@@ -124,6 +161,7 @@ export function isPlaceholder(value: string): boolean {
   for (const marker of MARKERS) if (lower.includes(marker)) return true;
   if (TEMPLATE.test(v)) return true;
   if (WHOLE.has(lower.replace(/[\s_-]+/g, ''))) return true;
+  if (isStandInPhrase(v)) return true;
   if (longestRun(v) >= 6) return true;
   if (longestSequence(v) >= 6) return true;
   if (v.length >= 4 && shortPeriod(v, 4) > 0) return true;

@@ -23,6 +23,7 @@ const NOT_A_SECRET = [
   /^(?:sha(?:1|256|384|512)|md5|blake2b?|sha3-\d+)[:-]/i, // digests
   /^(?:arn:aws|projects\/|vault:|secret:|ref\+|op:\/\/|akv:|gcp:|aws:|ssm:)/i, // secret-manager references
   /^(?:bearer|basic|token)$/i,
+  /^\[[^\]]*\][*+?]?$|\\[dwsb]/, // regular-expression classes: [A-Za-z0-9_-], \d+
   /(?:^|[^A-Za-z])(?:test|tests|testing|fake|mock|mocked|dummy|stub|sample)(?:[^A-Za-z]|$)/i, // test fixtures: test-token-123, mock_key
 ];
 

@@ -47,6 +47,8 @@ export interface Assignment {
   readonly valueEnd: number;
   /** The value was a string literal (quoted), as opposed to an unquoted config/shell value. */
   readonly quoted: boolean;
+  /** The assignment sits in prose: a comment, a string of text in code, or unquoted in a plain-text file. */
+  readonly prose: boolean;
   /** Lowercase text that says which provider this belongs to: the callee (`wandb.login`), netrc machine, file name. */
   readonly context: string;
 }

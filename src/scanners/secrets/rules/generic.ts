@@ -43,6 +43,8 @@ export const genericSecretRule = defineSecretRule({
     for (const prefix of ownedPrefixes) if (a.value.startsWith(prefix)) return undefined;
     const confidence = judgeValue(a.value, cls);
     if (confidence === undefined) return undefined;
+    // In prose (comments, text in strings, Markdown) `token: something` is usually a sentence: values must look random.
+    if (a.prose && confidence === 'low') return undefined;
     return {
       message: 'found',
       data: { what: WHAT[cls], name: a.name.slice(0, 80) },

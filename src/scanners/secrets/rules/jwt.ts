@@ -5,7 +5,7 @@ import { isPlaceholder } from '../placeholder.js';
 import { prefixToken } from '../tokens.js';
 import { tags } from './kit.js';
 
-const JWT = /eyJ[A-Za-z0-9_-]{8,4000}\.ey[A-Za-z0-9_-]{8,16000}\.[A-Za-z0-9_-]{0,2000}(?![A-Za-z0-9_.-])/y;
+const JWT = /eyJ[A-Za-z0-9_-]{8,1000}\.ey[A-Za-z0-9_-]{8,8000}\.[A-Za-z0-9_-]{0,1000}(?![A-Za-z0-9_.-])/y;
 
 /** The example token from jwt.io and RFC-style samples. */
 function isSampleJwt(payload: Record<string, unknown>): boolean {
