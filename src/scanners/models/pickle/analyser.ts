@@ -635,19 +635,15 @@ class Machine {
     }
     const v = this.stack[this.stack.length - 1]!;
     const memo = this.memo;
-    if (idx < memo.length) {
-      if (memo[idx] === undefined) this.memoCount++;
-      memo[idx] = v;
-    } else if (idx <= memo.length + 4096) {
-      if (this.memoSparse?.has(idx) !== true) this.memoCount++;
+    const had = memo[idx] !== undefined || (this.memoSparse?.has(idx) ?? false);
+    if (idx <= memo.length + 4096) {
       memo[idx] = v;
       this.memoSparse?.delete(idx);
     } else {
       this.memoSparse ??= new Map();
-      if (!this.memoSparse.has(idx)) this.memoCount++;
       this.memoSparse.set(idx, v);
     }
-    if (this.memoCount > this.o.limits.maxMemo) {
+    if (!had && ++this.memoCount > this.o.limits.maxMemo) {
       this.limit(offset, 'memo', this.o.limits.maxMemo);
       return false;
     }
@@ -655,7 +651,7 @@ class Machine {
   }
 
   private get(idx: number, offset: number): boolean {
-    const v = idx < this.memo.length ? this.memo[idx] : this.memoSparse?.get(idx);
+    const v = this.memo[idx] ?? this.memoSparse?.get(idx);
     if (v === undefined) {
       if (this.o.lenient) {
         this.stack.push(UNKNOWN);
@@ -698,7 +694,7 @@ class Machine {
       return undefined;
     }
     if (m !== undefined && n !== undefined) return this.global(m, n, offset, 'STACK_GLOBAL');
-    const evidence = `STACK_GLOBAL(${this.render(modV)}, ${this.render(nameV)})`;
+    const evidence = this.c.full(this.c.computed) ? 'STACK_GLOBAL(…)' : `STACK_GLOBAL(${this.render(modV)}, ${this.render(nameV)})`;
     const em = m ?? this.evalStr(modV);
     const en = n ?? this.evalStr(nameV);
     const known = em !== undefined && en !== undefined;
@@ -759,7 +755,7 @@ class Machine {
 
   private indirect(fn: Value, args: Value, kwargs: Value | undefined, op: number, offset: number): Value {
     const call: CallValue = { t: T_CALL, fn, args, kwargs, op, offset, state: undefined };
-    if (!this.o.lenient) this.c.add(this.c.computed, { offset, kind: 'indirectCall', evidence: this.renderCall(call), rec: undefined });
+    if (!this.o.lenient) this.c.add(this.c.computed, { offset, kind: 'indirectCall', evidence: this.c.full(this.c.computed) ? '' : this.renderCall(call), rec: undefined });
     return call;
   }
 
@@ -855,7 +851,7 @@ class Machine {
           const s = cls.rec.special;
           if (s === SPECIAL.joblibArray || s === SPECIAL.joblibExternal) return this.keep(fn, args, kwargs, op, offset);
           // The instance is of `cls`: a class the pickle named (classified on its own).
-          return cls.rec.verdict === 'safe' || cls.rec.verdict === 'allowed' ? cls.rec.instance : this.recordCall(cls.rec, cls, args, kwargs, op, offset);
+          return cls.rec.verdict === 'safe' || cls.rec.verdict === 'allowed' ? cls.rec.instance : this.recordCall(cls.rec, fn, args, kwargs, op, offset);
         }
         return rec.instance;
       }
@@ -918,7 +914,7 @@ class Machine {
   private build(inst: Value, state: Value, offset: number): void {
     if (typeof inst === 'number') return;
     if (inst.t === T_GLOBAL) {
-      if (!this.o.lenient) this.c.add(this.c.mutations, { offset, evidence: `BUILD ${displayName(inst.rec)} with ${this.render(state)}`, target: displayName(inst.rec) });
+      if (!this.o.lenient && !this.c.full(this.c.mutations)) this.c.add(this.c.mutations, { offset, evidence: `BUILD ${displayName(inst.rec)} with ${this.render(state)}`, target: displayName(inst.rec) });
       return;
     }
     if (inst.t !== T_CALL && inst.t !== T_INSTANCE) return;
@@ -938,7 +934,7 @@ class Machine {
         return;
       }
     }
-    const root = this.root(inst);
+    const root = inst.t === T_CALL ? (this.instanceClass(inst) ?? this.root(inst)) : this.root(inst);
     if (root === undefined || root.verdict === 'safe' || root.verdict === 'allowed') return;
     const entry = root.calls.find((e) => e.value === inst);
     if (entry !== undefined) entry.evidence = `${entry.evidence}.__setstate__(${this.render(state)})`;
@@ -962,7 +958,7 @@ class Machine {
       if (target.kind !== C_TUPLE && target.kind !== C_FROZENSET) addItems(target, this.stack, from, to, perItem);
       return;
     }
-    if (target.t === T_GLOBAL && !this.o.lenient) {
+    if (target.t === T_GLOBAL && !this.o.lenient && !this.c.full(this.c.mutations)) {
       const items: string[] = [];
       for (let i = from; i < to && i < from + 6; i++) items.push(this.render(this.stack[i]!));
       const what = perItem === 2 ? `${displayName(target.rec)}[${items[0] ?? '?'}] = ${items[1] ?? '?'}` : `${displayName(target.rec)} += [${items.join(', ')}]`;
@@ -1170,7 +1166,7 @@ class Machine {
   // ---- evidence ------------------------------------------------------------------------------------
 
   render(v: Value, depth = 0): string {
-    if (typeof v === 'number') return this.text.repr(v, 60);
+    if (typeof v === 'number') return this.text.repr(v, 120);
     if (depth > 4) return '…';
     switch (v.t) {
       case T_GLOBAL:

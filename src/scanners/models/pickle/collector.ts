@@ -157,7 +157,7 @@ export interface StreamError extends OffsetEvent {
   reached: number;
 }
 export interface LimitEvent extends OffsetEvent {
-  kind: 'opcodes' | 'memo' | 'stack' | 'marks' | 'deadline' | 'depth' | 'streams' | 'shadow';
+  kind: 'opcodes' | 'memo' | 'stack' | 'marks' | 'deadline' | 'depth' | 'streams' | 'shadow' | 'globals';
   limit: number;
 }
 export interface TrailingEvent extends OffsetEvent {
@@ -170,8 +170,12 @@ export interface LeftoverEvent extends OffsetEvent {
   marks: number;
 }
 
+/** Distinct globals classified one by one per analysis. */
+const MAX_RECORDS = 100_000;
+
 export class PickleCollector {
   readonly records = new Map<string, ImportRecord>();
+  private overflow: ImportRecord | undefined;
   readonly imports: ImportRecord[] = [];
   readonly computed: ComputedEvent[] = [];
   readonly extensions: ExtensionEvent[] = [];
@@ -194,11 +198,16 @@ export class PickleCollector {
   constructor(
     readonly allow: AllowConfig,
     readonly maxEvents = 100,
+    readonly maxRecords = MAX_RECORDS,
   ) {}
 
   add<T>(list: T[], event: T): void {
     if (list.length < this.maxEvents) list.push(event);
     else this.dropped += 1;
+  }
+
+  full(list: readonly unknown[]): boolean {
+    return list.length >= this.maxEvents;
   }
 
   /** The record for a global, created and classified on first sight. */
@@ -209,13 +218,23 @@ export class PickleCollector {
       existing.count += 1;
       return existing;
     }
+    if (this.records.size >= this.maxRecords) {
+      // Beyond this many distinct names, new ones share one record, classified by the worst case.
+      if (this.overflow === undefined) {
+        const why = `stands for globals beyond the first ${this.maxRecords} distinct ones, which were not classified one by one`;
+        this.overflow = makeRecord('overflow', '<further globals>', '', undefined, 'dangerous', why, undefined, 'medium', false, SPECIAL.none, op, offset);
+        this.imports.push(this.overflow);
+        this.add(this.limits, { offset, kind: 'globals', limit: this.maxRecords });
+      }
+      this.overflow.count += 1;
+      return this.overflow;
+    }
     const c = classifyGlobal(module, name, this.allow);
     const { module: m, name: n } = c.normalized;
     const written = m !== module || n !== name ? (name === '' ? module : `${module}.${name}`) : undefined;
     const rec = makeRecord(key, m, n, written, c.verdict, c.why, c.source, c.confidence, c.conditional, SPECIAL_BY_NAME.get(n === '' ? m : `${m}.${n}`) ?? SPECIAL.none, op, offset);
     this.records.set(key, rec);
-    if (this.imports.length < this.maxEvents * 10) this.imports.push(rec);
-    else this.dropped += 1;
+    this.imports.push(rec);
     return rec;
   }
 

@@ -1,3 +1,4 @@
+import { redactSecret } from '../../../core/redact.js';
 import { defineRule, type AnyRule, type Report } from '../../../core/rule.js';
 import { displayName, type ImportRecord, type NestedBlob, type PickleCollector } from './collector.js';
 
@@ -24,12 +25,21 @@ export interface NestedOutcome {
 
 const TAGS = ['cwe:502', 'owasp-ml:ML06', 'format:pickle'] as const;
 const MAX_EVIDENCE = 300;
+const MAX_UNKNOWN_REPORTS = 500;
+
+/**
+ * Payload arguments can carry credentials (`curl -H 'Authorization: token ghp_…'`): tokens with a known
+ * secret prefix, and long mixed letter-and-digit runs, are masked before they become evidence.
+ */
+const TOKEN = /\b(?:gh[pousr]_|github_pat_|glpat-|xox[abpsr]-|hf_|sk-|sk_live_|rk_live_|AKIA|ASIA|AIza)[A-Za-z0-9_\-]{8,}|\b(?=[A-Za-z0-9+/_-]*\d)(?=[A-Za-z0-9+/_-]*[A-Za-z])[A-Za-z0-9+/_-]{32,}/g;
+export function maskTokens(text: string): string {
+  return text.replace(TOKEN, (token) => redactSecret(token));
+}
 
 function evidenceOf(rec: ImportRecord): string {
   const calls = rec.calls.map((c) => c.evidence);
   if (rec.escalated !== undefined && !calls.includes(rec.escalated)) calls.unshift(rec.escalated);
-  const text = calls.length > 0 ? calls.join(' ; ') : displayName(rec);
-  return text.length > MAX_EVIDENCE ? `${text.slice(0, MAX_EVIDENCE - 1)}…` : text;
+  return clipped(calls.length > 0 ? calls.join(' ; ') : displayName(rec), MAX_EVIDENCE);
 }
 
 function how(rec: ImportRecord): string {
@@ -106,7 +116,7 @@ export const pickleComputedImportRule = defineRule<'stackGlobal' | 'indirectCall
   },
 });
 
-export const pickleUnknownGlobalRule = defineRule<'unknown', PickleCheckContext>({
+export const pickleUnknownGlobalRule = defineRule<'unknown' | 'more', PickleCheckContext>({
   id: 'models/pickle-unknown-global',
   title: 'Pickle imports a global that is not allowlisted',
   description:
@@ -120,10 +130,20 @@ export const pickleUnknownGlobalRule = defineRule<'unknown', PickleCheckContext>
   remediation:
     'Check what the named callable does. If it is a plain data class you trust, allow it in .custody.yml ' +
     '(`models: { allow: [module.Name] }` or `module.*`); otherwise do not load the file.',
-  messages: { unknown: 'Loading this pickle imports {{name}}{{how}}, which is on no allowlist.' },
+  messages: {
+    unknown: 'Loading this pickle imports {{name}}{{how}}, which is on no allowlist.',
+    more: '… and {{count}} more globals on no allowlist (not listed one by one).',
+  },
   check(ctx, report) {
+    let reported = 0;
+    let more = 0;
     for (const rec of ctx.collector.imports) {
       if (rec.verdict !== 'unknown') continue;
+      if (reported >= MAX_UNKNOWN_REPORTS) {
+        more += 1;
+        continue;
+      }
+      reported += 1;
       report({
         message: 'unknown',
         data: { name: displayName(rec), how: how(rec) },
@@ -133,6 +153,7 @@ export const pickleUnknownGlobalRule = defineRule<'unknown', PickleCheckContext>
         properties: { global: displayName(rec), reachedBy: rec.op, calls: rec.callCount, ...(rec.written ? { written: rec.written } : {}) },
       });
     }
+    if (more > 0) report({ message: 'more', data: { count: more }, offset: ctx.offsetBase, key: 'more' });
   },
 });
 
@@ -250,6 +271,7 @@ const LIMIT_WHAT: Record<string, string> = {
   depth: 'the depth of inline nested streams',
   streams: 'the number of concatenated pickles in one file',
   shadow: 'the budget for checking joblib array bytes as opcodes',
+  globals: 'the number of distinct globals classified one by one',
 };
 
 export const pickleLimitExceededRule = defineRule<'limit', PickleCheckContext>({
@@ -365,5 +387,6 @@ export async function checkAnalysis(ctx: PickleCheckContext, reporter: (rule: An
 }
 
 function clipped(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+  const masked = maskTokens(text);
+  return masked.length > max ? `${masked.slice(0, max - 1)}…` : masked;
 }
