@@ -43,7 +43,7 @@ describe('zip reader building blocks', () => {
 });
 
 describe('zip: clean archives (negatives)', () => {
-  for (const name of ['torch-clean.pt', 'torch-style-descriptors.pt', 'zipfile-stored.pt', 'handmade-zip64-clean.zip', 'utf8-flag.zip', 'descriptor-ok.zip', 'no-duplicate.zip', 'torch-big-member.pt']) {
+  for (const name of ['torch-clean.pt', 'zip-zero-padded.pt', 'torch-style-descriptors.pt', 'zipfile-stored.pt', 'handmade-zip64-clean.zip', 'utf8-flag.zip', 'descriptor-ok.zip', 'no-duplicate.zip', 'torch-big-member.pt']) {
     it(`reports nothing for ${name}`, async () => {
       const { findings, payloadAt, members } = await scanFixture(`zip/${name}`);
       // Nothing at all: neither the container rules nor the pickle analyser on data.pkl's persistent ids.
@@ -110,6 +110,7 @@ describe('zip tricks: each reported, and the hidden payload still caught', () =>
     { file: 'polyglot-pickle-absolute.pt', rule: 'models/zip-polyglot', message: /pickle/, payload: /^$/ },
     { file: 'polyglot-benign-prefix.zip', rule: 'models/zip-polyglot', message: /after 17 bytes/, payload: /^archive\/data\.pkl$/ },
     { file: 'polyglot-large.pt', rule: 'models/zip-polyglot', payload: /^archive\/data\.pkl$/ },
+    { file: 'zip-then-pickle.pt', rule: 'models/zip-polyglot', message: /37 bytes follow the end .* start like a pickle/, payload: /^data after the archive@\d+$/ },
   ];
   for (const trick of tricks) {
     it(`${trick.file}: ${trick.rule}`, async () => {

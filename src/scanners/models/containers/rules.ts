@@ -123,13 +123,14 @@ export const zipMalformedRule = defineRule<
   check: () => undefined,
 });
 
-export const zipPolyglotRule = defineRule<'prefix' | 'pickle', void>({
+export const zipPolyglotRule = defineRule<'prefix' | 'pickle' | 'suffix', void>({
   id: 'models/zip-polyglot',
   title: 'File is a zip and something else at once',
   description:
     'Bytes before the first zip entry make the file readable in two ways: as a zip (zipfile finds the archive from its ' +
     'end) and as whatever the prefix is — for a pickle prefix, `pickle.load` runs it while torch.load reads the zip. ' +
-    'Scanners that recognise only one reading miss the other. Custody analyses both.',
+    'Bytes after the end record are invisible to zip readers and can carry a payload for another reader. Scanners ' +
+    'that recognise only one reading miss the other. Custody analyses both.',
   severity: 'high',
   confidence: 'high',
   tags: [...DESERIALIZATION, 'cwe:434'],
@@ -137,6 +138,7 @@ export const zipPolyglotRule = defineRule<'prefix' | 'pickle', void>({
   messages: {
     prefix: '{{kind}} starts after {{bytes}} bytes of other data; both readings were scanned.',
     pickle: 'The file is a pickle ({{bytes}} bytes at offset 0) and also a {{kind}}; both were analysed.',
+    suffix: '{{bytes}} bytes follow the end of the {{kind}} at offset {{offset}}{{detail}}; they were scanned.',
   },
   check: () => undefined,
 });

@@ -105,6 +105,8 @@ export interface ZipArchive {
   problems: ZipProblem[];
   /** Whether the file has an end record (false: only local headers were read). */
   hasEnd: boolean;
+  /** Offset just past the end record and its comment, when there is an end record. */
+  end?: number;
 }
 
 export interface ReadZipOptions {
@@ -196,6 +198,7 @@ export async function readLocalHeader(source: ByteSource, offset: number): Promi
 
 interface EndRecord {
   offset: number;
+  commentLength: number;
   entries: number;
   directorySize: number;
   directoryOffset: number;
@@ -223,6 +226,7 @@ async function readEnd(source: ByteSource, problems: ZipProblem[]): Promise<EndR
 
   const end: EndRecord = {
     offset: tailStart + at,
+    commentLength: tail.readUInt16LE(at + 20),
     entries: tail.readUInt16LE(at + 10),
     directorySize: tail.readUInt32LE(at + 12),
     directoryOffset: tail.readUInt32LE(at + 16),
@@ -287,6 +291,7 @@ export async function readZip(source: ByteSource, head: Buffer, options: ReadZip
       } else {
         archive.concat = concat;
         archive.directoryStart = directoryStart;
+        archive.end = Math.min(source.size, end.offset + END_SIZE + end.commentLength);
         parseDirectory(directory, concat, source.size, end, options, archive);
       }
     }

@@ -109,6 +109,7 @@ export async function scanZip(target: ScanTarget, context: ScanContext): Promise
     report({ message: prefix[0] === 0x80 && startsLikePickle(prefix) ? 'pickle' : 'prefix', offset: 0, data: { kind: state.kind, bytes: archive.start } });
   }
 
+  await checkSuffix(state);
   reportDuplicates(state);
   reportOverlaps(state);
 
@@ -170,6 +171,24 @@ function reportArchiveProblems(state: ScanState): void {
         break;
     }
   }
+}
+
+/** Bytes after the end record (and its comment): invisible to zip readers, so scanned and reported. */
+async function checkSuffix(state: ScanState): Promise<void> {
+  const { target, context, archive } = state;
+  const start = archive.end;
+  if (start === undefined || start >= target.source.size || archive.entries.length === 0) return;
+  const length = target.source.size - start;
+  const head = await target.source.read(start, Math.min(length, 64 * 1024));
+  if (head.every((b) => b === 0) && length <= head.length) return; // zero padding
+  const pickle = head[0] === 0x80 && startsLikePickle(head);
+  context.reporter(zipPolyglotRule, target)({
+    message: 'suffix',
+    offset: start,
+    ...(pickle ? {} : { severity: 'medium' as const }),
+    data: { bytes: length, kind: state.kind, offset: start, detail: pickle ? ' (they start like a pickle)' : '' },
+  });
+  await context.scanMember(target, `data after the archive@${start}`, new SliceSource(target.source, start, length));
 }
 
 function reportDuplicates(state: ScanState): void {
