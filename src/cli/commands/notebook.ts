@@ -1,10 +1,169 @@
-import { CustodyError } from '../../core/errors.js';
-import type { Command } from '../command.js';
+import { access, lstat, readFile, rename, writeFile } from 'node:fs/promises';
+import { relative, resolve } from 'node:path';
+import { defaultConfig, loadConfig, type ResolvedConfig } from '../../core/config.js';
+import { CustodyError, isCustodyError } from '../../core/errors.js';
+import { joinDisplay, toPosix, walkFiles } from '../../core/walk.js';
+import { cleanNotebook, DEFAULT_CELL_METADATA, DEFAULT_NOTEBOOK_METADATA, findCellSecrets, type CellSecret, type CleanOptions, type CleanSummary } from '../../notebook/clean.js';
+import { allRules } from '../../scanners/index.js';
+import { secretsScanner } from '../../scanners/secrets/index.js';
+import { EXIT, parseCommandArgs, type CliIo, type Command } from '../command.js';
 
-// Placeholder: not implemented yet.
+const USAGE = `Usage: custody notebook clean PATH... [options]
+
+Strips outputs and execution metadata from Jupyter notebooks (.ipynb), in place, keeping key order,
+indentation and line endings, so that only sources reach version control. Refuses a notebook whose
+cell sources hold a secret — cleaning cannot remove it — naming the cell and line. Directories are
+walked for *.ipynb files (honouring .gitignore).
+
+Stripped by default:
+  outputs and execution counts of code cells
+  cell metadata:     ${DEFAULT_CELL_METADATA.join(', ')}
+  notebook metadata: ${DEFAULT_NOTEBOOK_METADATA.join(', ')}
+
+Options:
+  --check               Write nothing; exit 1 if any notebook would change (for CI)
+  --dry-run             Write nothing; print what would change
+  --keep-output         Keep outputs (secrets in kept outputs are then refused too)
+  --keep-metadata LIST  Comma-separated keys to keep although on a strip list
+                        (execution_count keeps execution counts)
+  --strip-metadata LIST Comma-separated extra cell and notebook metadata keys to strip
+  --config FILE         Configuration file for the secrets check (default: .custody.yml if present)
+  -h, --help            Show this help
+
+Exit codes: 0 clean (or cleaned), 1 a notebook holds a secret in a cell source, or (--check) would
+change, 2 a notebook could not be read or written.
+`;
+
 export const notebookCommand: Command = {
   name: 'notebook',
-  summary: '(not implemented yet)',
-  usage: 'custody notebook: not implemented yet\n',
-  run: () => Promise.reject(new CustodyError('USAGE', 'custody notebook is not implemented yet')),
+  summary: 'Strip outputs and execution metadata from notebooks (refusing cells with secrets)',
+  usage: USAGE,
+  async run(args: string[], io: CliIo): Promise<number> {
+    const [sub, ...rest] = args;
+    if (sub !== 'clean') {
+      throw new CustodyError('USAGE', `notebook: expected the subcommand \`clean\`, found ${sub === undefined ? 'nothing' : `"${sub}"`} (see \`custody notebook --help\`)`);
+    }
+    const { values, positionals } = parseCommandArgs('notebook clean', rest, {
+      check: { type: 'boolean', default: false },
+      'dry-run': { type: 'boolean', default: false },
+      'keep-output': { type: 'boolean', default: false },
+      'keep-metadata': { type: 'string', multiple: true },
+      'strip-metadata': { type: 'string', multiple: true },
+      config: { type: 'string' },
+    });
+    if (positionals.length === 0) throw new CustodyError('USAGE', 'notebook clean: give at least one notebook or directory (see `custody notebook --help`)');
+    const list = (items: string[] | undefined): string[] => (items ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+    const extra = list(values['strip-metadata']);
+    const options: CleanOptions = {
+      keepOutput: values['keep-output'],
+      keepMetadata: list(values['keep-metadata']),
+      cellMetadata: [...DEFAULT_CELL_METADATA, ...extra],
+      notebookMetadata: [...DEFAULT_NOTEBOOK_METADATA, ...extra],
+    };
+    const write = !values.check && !values['dry-run'];
+
+    const rules = allRules();
+    const knownRuleIds = new Set(rules.map((r) => r.id));
+    const config = await readConfig(io, values.config, knownRuleIds);
+    const notebooks = await listNotebooks(io, positionals);
+
+    let exit: number = EXIT.ok;
+    const raise = (code: number): void => {
+      exit = Math.max(exit, code);
+    };
+    let cleaned = 0;
+    let refused = 0;
+    let failed = 0;
+    for (const { display, absPath } of notebooks) {
+      try {
+        const bytes = await readFile(absPath);
+        const text = bytes.toString('utf8');
+        const result = cleanNotebook(text, options);
+        const secrets = await findCellSecrets(display, bytes, { scanners: [secretsScanner], config, knownRuleIds, includeOutputs: options.keepOutput === true });
+        if (secrets.length > 0) {
+          refused += 1;
+          raise(EXIT.findings);
+          io.stderr.write(describeSecrets(display, secrets, result.cellIds));
+          continue;
+        }
+        if (!result.changed) continue;
+        cleaned += 1;
+        const what = describeSummary(result.summary);
+        if (write) {
+          await writeAtomically(absPath, result.text);
+          io.stdout.write(`cleaned ${display} (${what})\n`);
+        } else {
+          io.stdout.write(`${display} would be cleaned (${what})\n`);
+          if (values.check) raise(EXIT.findings);
+        }
+      } catch (error) {
+        raise(EXIT.error);
+        failed += 1;
+        const code = isCustodyError(error) ? error.code : 'IO_ERROR';
+        io.stderr.write(`custody: error ${code}: ${display}: ${(error as Error).message}\n`);
+      }
+    }
+    const verb = write ? 'cleaned' : 'to clean';
+    const clean = notebooks.length - cleaned - refused - failed;
+    io.stdout.write(`${notebooks.length} notebook(s): ${cleaned} ${verb}, ${clean} already clean, ${refused} refused (secrets), ${failed} unreadable\n`);
+    return exit;
+  },
 };
+
+async function readConfig(io: CliIo, path: string | undefined, known: ReadonlySet<string>): Promise<ResolvedConfig> {
+  if (path !== undefined) return loadConfig(resolve(io.cwd, path), known);
+  const local = resolve(io.cwd, '.custody.yml');
+  if (await access(local).then(() => true, () => false)) return loadConfig(local, known);
+  return defaultConfig();
+}
+
+/** Files named directly are taken whatever their extension; directories are walked for *.ipynb. */
+async function listNotebooks(io: CliIo, paths: readonly string[]): Promise<{ display: string; absPath: string }[]> {
+  const out: { display: string; absPath: string }[] = [];
+  for (const path of paths) {
+    const absolute = resolve(io.cwd, path);
+    let isDirectory: boolean;
+    try {
+      isDirectory = (await lstat(absolute)).isDirectory();
+    } catch (error) {
+      throw new CustodyError('PATH_NOT_FOUND', `notebook clean: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
+    }
+    if (!isDirectory) {
+      out.push({ display: toPosix(path), absPath: absolute });
+      continue;
+    }
+    for await (const file of walkFiles([absolute])) {
+      if (file.absPath.endsWith('.ipynb')) out.push({ display: joinDisplay(path, toPosix(relative(absolute, file.absPath))), absPath: file.absPath });
+    }
+  }
+  return out;
+}
+
+/** Writes next to the file and renames over it, so an interrupted run never leaves half a notebook. */
+async function writeAtomically(path: string, text: string): Promise<void> {
+  const temporary = `${path}.custody-${process.pid}.tmp`;
+  try {
+    await writeFile(temporary, text);
+    await rename(temporary, path);
+  } catch (error) {
+    throw new CustodyError('IO_ERROR', `cannot write ${path}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+function describeSummary(summary: CleanSummary): string {
+  const parts: string[] = [];
+  if (summary.outputs > 0) parts.push(`${summary.outputs} output(s)`);
+  if (summary.executionCounts > 0) parts.push(`${summary.executionCounts} execution count(s)`);
+  if (summary.metadata.length > 0) parts.push(`metadata: ${[...new Set(summary.metadata.map((m) => m.slice(m.lastIndexOf('.') + 1)))].join(', ')}`);
+  return parts.join(', ');
+}
+
+/** `nb.ipynb: cell 3 line 2: secrets/aws-access-key (…)` — cells counted from 1, as a reader counts them. */
+function describeSecrets(display: string, secrets: readonly CellSecret[], cellIds: readonly (string | undefined)[]): string {
+  const lines = secrets.map((s) => {
+    const id = cellIds[s.cell];
+    const where = `cell ${s.cell + 1}${s.field === 'outputs' ? ' output' : ''} line ${s.line}`;
+    return `${display}: ${where}: ${s.ruleId}: ${s.message}${s.evidence === undefined ? '' : ` [${s.evidence}]`}${id === undefined ? '' : ` (cell id ${id})`}\n`;
+  });
+  return `${lines.join('')}${display}: not cleaned — remove the secret from the cell (read it from the environment or a secrets manager), rotate it, then run again.\n`;
+}
