@@ -37,7 +37,7 @@ export interface AnalyserLimits {
 export const DEFAULT_ANALYSER_LIMITS: AnalyserLimits = {
   maxOpcodes: 200_000_000,
   maxMemo: 50_000_000,
-  maxStack: 20_000_000,
+  maxStack: 5_000_000,
   maxMarks: 1_000_000,
   maxDepth: 4,
   maxDerivedBytes: 64 * 1024 * 1024,
@@ -1149,7 +1149,7 @@ class Machine {
     const thunk = make;
     return {
       t: T_BYTES,
-      text: `${name}(${items.map((i) => this.render(i)).join(', ')})`,
+      describe: () => `${name}(${items.map((i) => this.render(i)).join(', ')})`,
       get: () => {
         if (cached === null) {
           try {
@@ -1176,8 +1176,9 @@ class Machine {
       case T_CALL:
         return this.renderCall(v, depth);
       case T_OPAQUE:
-      case T_BYTES:
         return v.text;
+      case T_BYTES:
+        return v.describe();
       case T_CONTAINER: {
         if (v.items === null) {
           const open = ['[', '(', '{', '{', 'frozenset({'][v.kind] ?? '[';

@@ -69,7 +69,8 @@ export interface OpaqueValue {
 /** Bytes computed at load time (`_codecs.encode(s, 'latin1')`, `base64.b64decode(...)`), decoded on demand. */
 export interface BytesValue {
   readonly t: typeof T_BYTES;
-  readonly text: string;
+  /** Source text of the computation, built only when evidence needs it. */
+  readonly describe: () => string;
   readonly get: () => Buffer | undefined;
 }
 
