@@ -202,5 +202,37 @@ export const JOBLIB_PROFILE: AllowProfile = {
   ],
 };
 
+export const HUGGINGFACE_PROFILE: AllowProfile = {
+  name: 'huggingface',
+  version: '1.0.0',
+  covers: 'training_args.bin and trainer state written by transformers 4.x, accelerate, trl and tokenizers',
+  globals: [
+    'transformers.training_args.TrainingArguments', 'transformers.training_args_seq2seq.Seq2SeqTrainingArguments',
+    'transformers.training_args.OptimizerNames', 'transformers.trainer_pt_utils.AcceleratorConfig',
+    ...['IntervalStrategy', 'SchedulerType', 'HubStrategy', 'EvaluationStrategy', 'FSDPOption', 'SaveStrategy', 'ShardedDDPOption']
+      .map((n) => `transformers.trainer_utils.${n}`),
+    'transformers.integrations.deepspeed.HfTrainerDeepSpeedConfig', 'transformers.integrations.deepspeed.HfDeepSpeedConfig',
+    'accelerate.utils.dataclasses.DistributedType', 'accelerate.utils.dataclasses.DeepSpeedPlugin',
+    'accelerate.utils.deepspeed.HfDeepSpeedConfig', 'trl.trainer.sft_config.SFTConfig', 'trl.trainer.dpo_config.DPOConfig',
+    'tokenizers.Tokenizer', 'tokenizers.AddedToken', 'tokenizers.models.Model',
+  ],
+};
+
+export const LIGHTNING_PROFILE: AllowProfile = {
+  name: 'lightning-omegaconf',
+  version: '1.0.0',
+  covers: 'PyTorch Lightning 1.x-2.x checkpoint hyper-parameters and OmegaConf 2.x configs',
+  globals: [
+    'pytorch_lightning.utilities.parsing.AttributeDict', 'lightning.fabric.utilities.data.AttributeDict',
+    'lightning_fabric.utilities.data.AttributeDict', 'lightning.pytorch.utilities.parsing.AttributeDict',
+    'omegaconf.dictconfig.DictConfig', 'omegaconf.listconfig.ListConfig', 'omegaconf.base.ContainerMetadata',
+    'omegaconf.base.Metadata', 'omegaconf.nodes.AnyNode', 'omegaconf.nodes.StringNode', 'omegaconf.nodes.IntegerNode',
+    'omegaconf.nodes.FloatNode', 'omegaconf.nodes.BooleanNode', 'omegaconf.nodes.ValueNode', 'typing.Any',
+    'torch.torch_version.TorchVersion',
+  ],
+};
+
 /** Every profile, applied together. */
-export const ALLOW_PROFILES: readonly AllowProfile[] = [PYTHON_PROFILE, NUMPY_PROFILE, PYTORCH_PROFILE, TORCHSCRIPT_PROFILE, SKLEARN_PROFILE, JOBLIB_PROFILE];
+export const ALLOW_PROFILES: readonly AllowProfile[] = [
+  PYTHON_PROFILE, NUMPY_PROFILE, PYTORCH_PROFILE, TORCHSCRIPT_PROFILE, SKLEARN_PROFILE, JOBLIB_PROFILE, HUGGINGFACE_PROFILE, LIGHTNING_PROFILE,
+];
