@@ -10,7 +10,7 @@ import type { Assignment, SecretDoc } from './types.js';
  */
 
 const MAX_NAME = 128;
-const MAX_VALUE = 1024;
+const MAX_VALUE = 512;
 const MAX_CONTEXT = 2048;
 
 function isNameChar(c: number): boolean {

@@ -38,6 +38,7 @@ const MAGICS: readonly Buffer[] = [
 
 /** Binary content is not text: NUL bytes in the first 8 KiB, a pickle opcode header, or a known magic number. */
 export function isBinary(head: Buffer): boolean {
+  if (utf16Of(head) !== undefined) return false;
   const sniff = head.subarray(0, BINARY_SNIFF);
   if (sniff.length >= 2 && sniff[0] === 0x80 && sniff[1]! >= 2 && sniff[1]! <= 5) return true; // pickle protocol 2–5
   for (const magic of MAGICS) if (sniff.length >= magic.length && sniff.subarray(0, magic.length).equals(magic)) return true;
@@ -131,7 +132,9 @@ export async function scanTargetForSecrets(target: ScanTarget, context: ScanCont
       reporters.get(notebookUnparsedRule)({ message: 'tooLarge', data: { size: target.source.size, limit: maxText } });
     }
   }
-  await scanText(target, context, reporters, allow, baseName, textKindOf(baseName));
+  const utf16 = utf16Of(target.head);
+  if (utf16 !== undefined) await scanUtf16(target, context, reporters, allow, baseName, utf16);
+  else await scanText(target, context, reporters, allow, baseName, textKindOf(baseName));
 }
 
 function reportCandidate(reporters: Reporters, c: Candidate, line: number, column: number, offset: number, properties?: Record<string, unknown>): void {
@@ -151,7 +154,8 @@ async function scanText(target: ScanTarget, context: ScanContext, reporters: Rep
     }
     const readEnd = Math.min(size, pos + window + OVERLAP_BYTES);
     const bytes = await target.source.read(readStart, readEnd - readStart);
-    const text = decodeText(bytes, readStart === 0);
+    // One character per byte (Latin-1): offsets are byte offsets; secrets are ASCII, other text keeps its bytes.
+    const text = bytes.toString('latin1');
     const doc: SecretDoc = { text, kind, baseName };
     const outcome = detectSecrets(doc, context.deadline);
     const acceptEnd = readEnd >= size ? size : pos + window;
@@ -177,15 +181,35 @@ async function scanText(target: ScanTarget, context: ScanContext, reporters: Rep
   }
 }
 
+/** The UTF-16 variant announced by a byte-order mark, if any. */
+function utf16Of(head: Buffer): 'utf-16le' | 'utf-16be' | undefined {
+  if (head.length >= 2 && head[0] === 0xff && head[1] === 0xfe) return 'utf-16le';
+  if (head.length >= 2 && head[0] === 0xfe && head[1] === 0xff) return 'utf-16be';
+  return undefined;
+}
+
 /**
- * Bytes as text with one character per byte (Latin-1), so that offsets are byte offsets. Secrets are
- * ASCII; non-ASCII text stays as its bytes. UTF-16 files (with a byte-order mark) are decoded.
+ * UTF-16 files (with a byte-order mark) are decoded whole, up to limits.maxTextBytes; byte offsets are
+ * two per character after the mark. Larger ones are reported as not scanned.
  */
-function decodeText(bytes: Buffer, atStart: boolean): string {
-  if (atStart && bytes.length >= 2 && ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff))) {
-    return new TextDecoder(bytes[0] === 0xff ? 'utf-16le' : 'utf-16be').decode(bytes);
+async function scanUtf16(target: ScanTarget, context: ScanContext, reporters: Reporters, allow: Allow, baseName: string, encoding: 'utf-16le' | 'utf-16be'): Promise<void> {
+  const size = target.source.size;
+  if (size > context.limits.maxTextBytes) {
+    reporters.get(scanIncompleteRule)({ message: 'undecodable', data: { reason: `${encoding} text larger than limits.maxTextBytes (${context.limits.maxTextBytes} bytes)` } });
+    return;
   }
-  return bytes.toString('latin1');
+  const text = new TextDecoder(encoding).decode((await target.source.read(2, size - 2)) as Uint8Array);
+  const outcome = detectSecrets({ text, kind: textKindOf(baseName), baseName }, context.deadline);
+  const lines = new LineCounter(text);
+  for (const c of outcome.candidates) {
+    if (allowed(c, allow) || (outcome.stoppedAt !== undefined && c.start > outcome.stoppedAt)) continue;
+    const { line, column } = lines.locate(c.start);
+    reportCandidate(reporters, c, line, column, 2 + 2 * c.start);
+  }
+  if (outcome.stoppedAt !== undefined) {
+    const at = 2 + 2 * outcome.stoppedAt;
+    reporters.get(scanIncompleteRule)({ message: 'timeout', offset: at, data: { offset: at, size, ms: context.limits.fileTimeoutMs } });
+  }
 }
 
 /** Returns false when the notebook could not be parsed (reported; the caller scans it as raw text). */
