@@ -1,3 +1,4 @@
+import { randomness } from './stats.js';
 import type { SecretDoc } from './types.js';
 
 /** A URI with a password in its userinfo: `scheme://user:password@host…`. */
@@ -62,3 +63,14 @@ export function uriLead(doc: SecretDoc, uri: UriCredential): string {
   return (nl >= 0 ? lead.slice(nl + 1) : lead).toLowerCase();
 }
 
+
+/** The user part of a URI for evidence: shown when it reads like a user name, masked when it could be a key itself. */
+export function safeUser(user: string): string {
+  return user.length <= 24 && !(user.length >= 16 && randomness(user) > 0.8) ? user : '…';
+}
+
+/** A name for messages: clipped, and masked when it is long and random (a token mistaken for a name). */
+export function safeName(name: string): string {
+  if (name.length >= 20 && randomness(name) > 0.85) return '(a random-looking name)';
+  return name.length > 60 ? `${name.slice(0, 59)}…` : name;
+}

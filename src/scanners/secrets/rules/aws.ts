@@ -3,6 +3,7 @@ import { B64, Fake, UPPER_B32 } from '../fake.js';
 import { isPlaceholder } from '../placeholder.js';
 import { charClasses, shannonEntropy } from '../stats.js';
 import { prefixToken } from '../tokens.js';
+import { safeName } from '../uri.js';
 import { pointsAt, tags } from './kit.js';
 
 /** Access key IDs: a 4-letter type prefix and 16 base32 characters. */
@@ -97,7 +98,7 @@ export const awsSecretAccessKeyRule = defineSecretRule({
       joined.includes('secretaccesskey') || joined.includes('awssecret') || (w.includes('aws') && (w.includes('secret') || w.includes('secretkey')));
     const contextual = mode === 'context' && (joined === 'secretkey' || joined === 'secret' || joined === 'awssecretkey') && pointsAt(a, [], ['aws', 'boto', 's3'], 'context');
     if (!(mode === 'name' ? named : contextual) || !looksLikeAwsSecret(a.value)) return undefined;
-    return { message: 'found', evidence: `${a.name}=${a.value}` };
+    return { message: 'found', evidence: `${safeName(a.name)}=${a.value}` };
   },
   patterns: [KEY_ID, SECRET, PAIRED_SECRET],
   examples: () => {

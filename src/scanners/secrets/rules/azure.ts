@@ -3,6 +3,7 @@ import { decodeBase64 } from '../decode.js';
 import { defineSecretRule } from '../define.js';
 import { B64, Fake } from '../fake.js';
 import { isPlaceholder } from '../placeholder.js';
+import { safeName } from '../uri.js';
 import { pointsAt, tags } from './kit.js';
 
 const ACCOUNT_KEY = /AccountKey=([A-Za-z0-9+/]{86}==)(?![A-Za-z0-9+/=])/iy;
@@ -46,7 +47,7 @@ export const azureStorageKeyRule = defineSecretRule({
   assignment: (a, _doc, mode) => {
     const named = mode === 'name' ? (a.words.includes('azure') || a.words.includes('storage')) && a.words.at(-1) === 'key' : pointsAt(a, [], ['azure', 'blob', 'storage'], 'context');
     if (!named || !isStorageKey(a.value)) return undefined;
-    return { message: 'found', evidence: `${a.name}=${a.value}` };
+    return { message: 'found', evidence: `${safeName(a.name)}=${a.value}` };
   },
   patterns: [ACCOUNT_KEY, KEY_VALUE],
   examples: () => {

@@ -1,7 +1,7 @@
 import { defineSecretRule } from '../define.js';
 import { Fake } from '../fake.js';
 import { judgeValue } from '../score.js';
-import { parseUriCredential } from '../uri.js';
+import { parseUriCredential, safeUser } from '../uri.js';
 import { tags } from './kit.js';
 
 /** Database and broker schemes (with SQLAlchemy `+driver` suffixes), plus other schemes that carry passwords. */
@@ -43,7 +43,7 @@ export const connectionUriRule = defineSecretRule({
           message: 'found',
           data: { kind: KINDS[base] ?? base.toUpperCase() },
           ...(confidence === 'low' ? { confidence: 'medium' as const, severity: 'medium' as const } : {}),
-          evidence: `${uri.scheme}://${uri.user}:${uri.password}@${uri.host}`,
+          evidence: `${uri.scheme}://${safeUser(uri.user)}:${uri.password}@${uri.host}`,
         });
       },
     },

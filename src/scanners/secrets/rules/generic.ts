@@ -2,6 +2,7 @@ import { classifyName, type NameClass } from '../names.js';
 import { defineSecretRule } from '../define.js';
 import { Fake } from '../fake.js';
 import { judgeValue } from '../score.js';
+import { safeName } from '../uri.js';
 import { tags } from './kit.js';
 
 const WHAT: Readonly<Record<NameClass, string>> = {
@@ -47,8 +48,8 @@ export const genericSecretRule = defineSecretRule({
     if (a.prose && confidence === 'low') return undefined;
     return {
       message: 'found',
-      data: { what: WHAT[cls], name: a.name.slice(0, 80) },
-      evidence: `${a.name}=${a.value}`,
+      data: { what: WHAT[cls], name: safeName(a.name) },
+      evidence: `${safeName(a.name)}=${a.value}`,
       ...(confidence === 'low' ? { confidence: 'low' as const, severity: 'low' as const } : {}),
     };
   },

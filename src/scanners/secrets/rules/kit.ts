@@ -1,6 +1,7 @@
 import type { Confidence, Severity } from '../../../core/severity.js';
 import { mentions } from '../names.js';
 import { isPlaceholder } from '../placeholder.js';
+import { safeName } from '../uri.js';
 import type { Assignment, AssignmentClassifier, AssignmentMode } from '../types.js';
 
 /** Hard-coded credentials (CWE-798); leaked ML platform tokens open the model supply chain (OWASP ML06). */
@@ -38,7 +39,7 @@ export function providerAssignment(options: ProviderAssignmentOptions): Assignme
     if (options.validate && !options.validate(a.value)) return undefined;
     return {
       message: options.message,
-      evidence: `${a.name}=${a.value}`,
+      evidence: `${safeName(a.name)}=${a.value}`,
       ...(options.severity === undefined ? {} : { severity: options.severity }),
       ...(options.confidence === undefined ? {} : { confidence: mode === 'name' ? options.confidence : 'medium' }),
     };

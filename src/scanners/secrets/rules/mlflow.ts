@@ -2,7 +2,7 @@ import { classifyName } from '../names.js';
 import { defineSecretRule } from '../define.js';
 import { Fake } from '../fake.js';
 import { judgeValue } from '../score.js';
-import { parseUriCredential, uriLead } from '../uri.js';
+import { parseUriCredential, safeName, safeUser, uriLead } from '../uri.js';
 import { pointsAt, tags } from './kit.js';
 
 export const mlflowCredentialsRule = defineSecretRule({
@@ -33,7 +33,7 @@ export const mlflowCredentialsRule = defineSecretRule({
           secret: uri.password,
           message: 'found',
           data: { what: 'URI with a password' },
-          evidence: `${uri.scheme}://${uri.user}:${uri.password}@${uri.host}`,
+          evidence: `${uri.scheme}://${safeUser(uri.user)}:${uri.password}@${uri.host}`,
         });
       },
     },
@@ -44,7 +44,7 @@ export const mlflowCredentialsRule = defineSecretRule({
     if (cls !== 'password' && cls !== 'token') return undefined;
     const confidence = judgeValue(a.value, cls);
     if (confidence === undefined) return undefined;
-    return { message: 'found', data: { what: cls }, evidence: `${a.name}=${a.value}`, ...(confidence === 'low' ? { confidence: 'medium' as const } : {}) };
+    return { message: 'found', data: { what: cls }, evidence: `${safeName(a.name)}=${a.value}`, ...(confidence === 'low' ? { confidence: 'medium' as const } : {}) };
   },
   patterns: [],
   examples: () => {

@@ -2,7 +2,7 @@ import { classifyName } from '../names.js';
 import { defineSecretRule } from '../define.js';
 import { Fake } from '../fake.js';
 import { judgeValue } from '../score.js';
-import { parseUriCredential } from '../uri.js';
+import { parseUriCredential, safeName, safeUser } from '../uri.js';
 import { pointsAt, tags } from './kit.js';
 
 export const snowflakeCredentialsRule = defineSecretRule({
@@ -25,7 +25,7 @@ export const snowflakeCredentialsRule = defineSecretRule({
       find(doc, pos, _keyword, emit) {
         const uri = parseUriCredential(doc, pos);
         if (!uri || uri.scheme !== 'snowflake' || judgeValue(uri.password, 'password') === undefined) return;
-        emit({ start: uri.passwordStart, end: uri.passwordEnd, secret: uri.password, message: 'found', data: { what: 'URI with a password' }, evidence: `snowflake://${uri.user}:${uri.password}@${uri.host}` });
+        emit({ start: uri.passwordStart, end: uri.passwordEnd, secret: uri.password, message: 'found', data: { what: 'URI with a password' }, evidence: `snowflake://${safeUser(uri.user)}:${uri.password}@${uri.host}` });
       },
     },
   ],
@@ -35,7 +35,7 @@ export const snowflakeCredentialsRule = defineSecretRule({
     if (cls !== 'password' && cls !== 'token' && cls !== 'secret') return undefined;
     const confidence = judgeValue(a.value, cls);
     if (confidence === undefined) return undefined;
-    return { message: 'found', data: { what: cls }, evidence: `${a.name}=${a.value}`, ...(confidence === 'low' ? { confidence: 'medium' as const } : {}) };
+    return { message: 'found', data: { what: cls }, evidence: `${safeName(a.name)}=${a.value}`, ...(confidence === 'low' ? { confidence: 'medium' as const } : {}) };
   },
   patterns: [],
   examples: () => {
