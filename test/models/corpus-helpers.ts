@@ -5,9 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { BufferSource } from '../../src/core/byte-source.js';
 import { defaultConfig, type ResolvedConfig } from '../../src/core/config.js';
 import type { Finding } from '../../src/core/finding.js';
-import { selectScanners } from '../../src/scanners/engine.js';
 import { scanSource, type FileScanOptions } from '../../src/scanners/file-scan.js';
-import { allRules } from '../../src/scanners/index.js';
+import { SCANNERS, allRules } from '../../src/scanners/index.js';
 
 export interface CorpusFile {
   path: string;
@@ -34,9 +33,10 @@ export function readCorpusFile(file: CorpusFile, dir: string = CORPUS_DIR): Buff
   return readFileSync(`${dir}${file.path}`);
 }
 
-/** `custody scan --only models`: the models scanner plus the always-on container expanders. */
+/** `custody scan --only models`: the models scanner plus the always-on container expanders (as selectScanners picks them). */
 export function modelsScanOptions(config: ResolvedConfig = defaultConfig()): FileScanOptions {
-  return { scanners: selectScanners(['models']), config, knownRuleIds: new Set(allRules().map((r) => r.id)) };
+  const scanners = SCANNERS.filter((s) => s.alwaysOn === true || s.name === 'models');
+  return { scanners, config, knownRuleIds: new Set(allRules().map((r) => r.id)) };
 }
 
 export function scanBuffer(path: string, data: Buffer, options: FileScanOptions): Promise<Finding[]> {
