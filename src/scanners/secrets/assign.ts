@@ -185,6 +185,8 @@ export function findAssignment(doc: SecretDoc, hit: number, options: FindOptions
     p++;
     q = text.charCodeAt(p);
   }
+  // `"access_token=" + x`: the quote after the operator closes the string the name opened; nothing is assigned.
+  if (isQuote(before) && !quotedName && q === before && p === valueAt) return undefined;
   let value: string;
   let valueStart: number;
   let valueEnd: number;
@@ -222,7 +224,8 @@ export function findAssignment(doc: SecretDoc, hit: number, options: FindOptions
       inString = insideString(linePrefix, 34) || insideString(linePrefix, 39);
       if (!inString && !comment) return undefined;
     }
-    if (q === 33 /* ! */ || q === 38 /* & */ || q === 42 /* * */ || q === 124 /* | */ || q === 62 /* > */) return undefined;
+    // YAML tags, anchors, aliases and block scalars; `{…}` templates (IPython `{var}`, Jinja) and inline objects.
+    if (q === 33 /* ! */ || q === 38 /* & */ || q === 42 /* * */ || q === 124 /* | */ || q === 62 /* > */ || q === 123 /* { */) return undefined;
     valueStart = p;
     let e = p;
     const limit = Math.min(text.length, p + MAX_VALUE);

@@ -75,6 +75,13 @@ const KEY_QUALIFIERS = new Set([
   'x',
 ]);
 
+/** Words before `pass`/`pw` that make it a password (`db_pass`, `smtp_pw`), unlike `render_pass` or `second_pass`. */
+const PASS_QUALIFIERS = new Set([
+  'db', 'database', 'user', 'admin', 'root', 'smtp', 'mail', 'email', 'ftp', 'sftp', 'ssh', 'redis', 'mysql', 'postgres', 'pg', 'ldap',
+  'proxy', 'basic', 'login', 'account', 'service', 'app', 'api', 'vpn', 'wifi', 'key', 'keystore', 'truststore', 'master', 'sudo',
+  'rabbit', 'rabbitmq', 'mongo', 'amqp', 'broker', 'http', 'auth', 'client', 'registry', 'docker', 'my', 'sf', 'snowflake', 'mlflow',
+]);
+
 /** Last words that make the name describe a secret rather than hold it (`token_path`, `password_file`). */
 const META_SUFFIXES = new Set([
   'name', 'names', 'id', 'ids', 'path', 'paths', 'file', 'files', 'filename', 'dir', 'directory', 'url', 'uri', 'urls',
@@ -145,7 +152,7 @@ export function classifyName(words: readonly string[]): NameClass | undefined {
       continue;
     }
     if (w === 'key' && i > 0 && KEY_QUALIFIERS.has(words[i - 1]!)) found = 'key';
-    else if ((w === 'pass' || w === 'pw') && i === n - 1 && n > 1) found = 'password';
+    else if ((w === 'pass' || w === 'pw') && i === n - 1 && n > 1 && PASS_QUALIFIERS.has(words[i - 1]!)) found = 'password';
   }
   if (found === undefined) return undefined;
   // A secret word must be the last word or be followed only by secret words (`secret_key`, `token_value`).

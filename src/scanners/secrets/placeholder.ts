@@ -146,7 +146,7 @@ function isStandInPhrase(value: string): boolean {
   return letters >= 4 && chunks.every(segments);
 }
 
-const TEMPLATE = /\$\{[^}]*\}?|\{\{|\}\}|\$\(|\{[A-Za-z_][\w.()[\]'"]{0,60}\}|%\([A-Za-z_]+\)[sd]|^\$[A-Za-z_]|^%[A-Za-z_]+%$|^<[^<>]{1,80}>$|^\[[A-Za-z _-]{1,60}\]$|^\{[A-Za-z_][A-Za-z0-9_.]{0,60}\}$/;
+const TEMPLATE = /\$\{[^}]*\}?|\{\{|\}\}|\$\(|\{[A-Za-z_][\w.()[\]'"]{0,60}\}|%\([A-Za-z_]+\)[sd]|^\$[A-Za-z_]|^%[A-Za-z_]+%$|^<{1,2}[^<>]{1,80}>{1,2}$|^\[[A-Za-z _-]{1,60}\]$|^\{[A-Za-z_][A-Za-z0-9_.]{0,60}\}$/;
 
 /**
  * True when `value` is a placeholder rather than a secret: example markers (`EXAMPLE`, `xxxx`,

@@ -17,6 +17,7 @@ const NOT_A_SECRET = [
   /^[\w.-]+\.(?:json|ya?ml|txt|pem|key|crt|cer|der|p12|pfx|env|ini|cfg|conf|toml|csv|pkl|pt|bin|gpg|asc|enc|age|jks|keystore|py|sh|js|ts|md|log)$/i,
   /^[a-z][a-z0-9+.-]*:\/\//i, // URLs (credentials in URLs have their own rule)
   /^[^@\s]+@[^@\s]+\.[a-z]{2,}$/i, // e-mail addresses
+  /(?:@|%40)[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.(?:com|org|net|io|ai|dev|cloud|internal|local)\b/i, // credential scopes naming an account (X-Goog-Credential)
   /^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+(?:\(\))?$/, // dotted references: secrets.HF_TOKEN, cfg.api_key
   /^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$/, // environment variable names: OPENAI_API_KEY
   /^[a-z]+(?:[_-][a-z]+)+$/, // identifiers: my_db_password, prod-api-token
@@ -24,6 +25,7 @@ const NOT_A_SECRET = [
   /^(?:arn:aws|projects\/|vault:|secret:|ref\+|op:\/\/|akv:|gcp:|aws:|ssm:)/i, // secret-manager references
   /^(?:bearer|basic|token)$/i,
   /^\[[^\]]*\][*+?]?$|\\[dwsb]/, // regular-expression classes: [A-Za-z0-9_-], \d+
+  /\|\||&&|=>|\bfunction\b|\breturn\b/, // code (minified scripts in notebook HTML outputs)
   /(?:^|[^A-Za-z])(?:test|tests|testing|fake|mock|mocked|dummy|stub|sample)(?:[^A-Za-z]|$)/i, // test fixtures: test-token-123, mock_key
 ];
 
@@ -46,8 +48,8 @@ export function judgeValue(value: string, cls: NameClass): Confidence | undefine
   if (len < 12 || len > 1024) return undefined;
   const hex = isHex(value);
   if (hex ? entropy < 2.8 : entropy < 3.0) return undefined;
-  if (classes.count === 1 && !hex && !classes.digit) {
-    // one letter case only: words or identifiers unless long and random
+  if (!classes.digit && !classes.symbol && !hex) {
+    // letters only: words and identifiers (`EasyNegative`, a textual-inversion token), unless long and random
     return len >= 24 && entropy >= 3.8 ? 'low' : undefined;
   }
   if (len >= 16 && (hex ? entropy >= 3.2 : entropy >= 3.5)) return 'medium';

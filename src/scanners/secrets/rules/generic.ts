@@ -42,6 +42,8 @@ export const genericSecretRule = defineSecretRule({
     const cls = classifyName(a.words);
     if (cls === undefined) return undefined;
     for (const prefix of ownedPrefixes) if (a.value.startsWith(prefix)) return undefined;
+    // Firebase Storage download URLs (`?alt=media&token=<uuid>`) carry a public download token, not a credential.
+    if (a.name === 'token' && a.context.includes('alt=media&')) return undefined;
     const confidence = judgeValue(a.value, cls);
     if (confidence === undefined) return undefined;
     // In prose (comments, text in strings, Markdown) `token: something` is usually a sentence: values must look random.
