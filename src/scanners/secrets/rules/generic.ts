@@ -1,4 +1,6 @@
+import { decodeBase64 } from '../decode.js';
 import { classifyName, type NameClass } from '../names.js';
+import type { Assignment, SecretDoc } from '../types.js';
 import { defineSecretRule } from '../define.js';
 import { Fake } from '../fake.js';
 import { judgeValue } from '../score.js';
@@ -20,6 +22,20 @@ const WHAT: Readonly<Record<NameClass, string>> = {
  */
 export const ownedPrefixes: string[] = [];
 
+/**
+ * Kubernetes Secrets keep values base64-encoded under `data:`; they are judged decoded (so that
+ * `password: cGFzc3dvcmQ=`, base64 for `password`, is the placeholder it is). Undefined when the value is
+ * not such an entry.
+ */
+function kubernetesSecretValue(a: Assignment, doc: SecretDoc): string | undefined {
+  if (doc.kind !== 'yaml' || !/^[A-Za-z0-9+/]{4,}={0,2}$/.test(a.value) || a.value.length % 4 !== 0) return undefined;
+  const head = doc.text.slice(Math.max(0, a.valueStart - 4096), a.valueStart);
+  const kind = head.lastIndexOf('kind: Secret');
+  if (kind < 0 || head.indexOf('\n---', kind) >= 0 || !/\ndata:\s*\n/.test(head.slice(kind)) || /\nstringData:\s*\n/.test(head.slice(kind))) return undefined;
+  const decoded = decodeBase64(a.value)?.toString('latin1');
+  return decoded !== undefined && /^[\x20-\x7e]+$/.test(decoded) ? decoded : undefined;
+}
+
 export const genericSecretRule = defineSecretRule({
   id: 'secrets/generic-secret',
   title: 'Hard-coded password or secret',
@@ -37,14 +53,15 @@ export const genericSecretRule = defineSecretRule({
   messages: { found: 'Hard-coded {{what}} assigned to {{name}}.' },
   family: 'generic',
   priority: 1,
-  assignment: (a, _doc, mode) => {
+  assignment: (a, doc, mode) => {
     if (mode !== 'name') return undefined;
     const cls = classifyName(a.words);
     if (cls === undefined) return undefined;
-    for (const prefix of ownedPrefixes) if (a.value.startsWith(prefix)) return undefined;
+    const value = kubernetesSecretValue(a, doc) ?? a.value;
+    for (const prefix of ownedPrefixes) if (value.startsWith(prefix)) return undefined;
     // Firebase Storage download URLs (`?alt=media&token=<uuid>`) carry a public download token, not a credential.
     if (a.name === 'token' && a.context.includes('alt=media&')) return undefined;
-    const confidence = judgeValue(a.value, cls);
+    const confidence = judgeValue(value, cls);
     if (confidence === undefined) return undefined;
     // In prose (comments, text in strings, Markdown) `token: something` is usually a sentence: values must look random.
     if (a.prose && confidence === 'low') return undefined;
@@ -67,6 +84,7 @@ export const genericSecretRule = defineSecretRule({
         { text: `[database]\npassword = ${f.alnum(9)}$${f.alnum(3)}\n`, file: 'settings.ini' },
         { text: `ENV SERVICE_TOKEN=${f.alnum(30)}`, file: 'Dockerfile' },
         { text: `curl -H "Authorization: Bearer ${f.alnum(40)}" https://api.internal/v1`, file: 'call.sh' },
+        { text: `apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ndata:\n  password: ${Buffer.from(`${f.alnum(12)}!`).toString('base64')}\n`, file: 'secret.yaml' },
       ],
       negative: [
         { text: 'DB_PASSWORD=${DB_PASSWORD}', file: '.env' },
@@ -79,6 +97,7 @@ export const genericSecretRule = defineSecretRule({
         { text: 'password: changeme', file: 'config.yaml' },
         { text: `GITHUB_TOKEN=${f.badChecksum('ghp_')}`, file: '.env' },
         { text: `checksum_sha256 = "${f.hex(64)}"`, file: 'manifest.py' },
+        { text: `apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ndata:\n  password: ${Buffer.from('changeme').toString('base64')}\n`, file: 'secret.yaml' },
       ],
     };
   },
