@@ -2,15 +2,19 @@
 // bytes go through `scanSource` with the models scanner. Every case must come back as an array of well-formed
 // findings — no throw, no unhandled rejection, no hang, and no core/scan-error (which means a scanner threw).
 import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { defaultConfig } from '../../src/core/config.js';
 import type { Finding } from '../../src/core/finding.js';
 import { SEVERITIES } from '../../src/core/severity.js';
+import type { FileScanOptions } from '../../src/scanners/file-scan.js';
 import { loadCorpus, modelsScanOptions, readCorpusFile, scanBuffer } from './corpus-helpers.js';
 
-const SEED = 0x5eed_c0de;
-const MUTATED_CASES = 700;
-const RANDOM_CASES = 250;
+// Fixed by default; CUSTODY_FUZZ_SEED / CUSTODY_FUZZ_CASES allow longer exploratory campaigns by hand.
+const SEED = Number(process.env['CUSTODY_FUZZ_SEED'] ?? 0x5eed_c0de);
+const MUTATED_CASES = Number(process.env['CUSTODY_FUZZ_CASES'] ?? 3000);
+const RANDOM_CASES = Math.ceil(MUTATED_CASES / 3);
 /** A case still running after this long is reported as a hang (a guard, not a speed assertion). */
 const HANG_GUARD_MS = 30_000;
 
@@ -152,34 +156,64 @@ interface FuzzCase {
   data: Buffer;
 }
 
-function buildCases(): FuzzCase[] {
-  const corpus = loadCorpus();
+interface Seed {
+  path: string;
+  data: Buffer;
+}
+
+function loadSeeds(): Seed[] {
   // every malicious file and every real-shaped benign file, plus a slice of the random pickles
+  const corpus = loadCorpus();
   const seeds = corpus.filter((f) => f.label === 'malicious' || !f.technique.startsWith('random-values:') || f.path.endsWith('0-p0.pkl') || f.path.endsWith('5-p5.pkl'));
-  const datas = seeds.map((f) => ({ path: f.path, data: readCorpusFile(f) }));
-  const rng = new Rng(SEED);
+  return seeds.map((f) => ({ path: f.path, data: readCorpusFile(f) }));
+}
+
+/** Cases are produced lazily (mutated copies of multi-MiB files are not all held at once). */
+function* generateCases(seeds: readonly Seed[], seed: number, mutated: number, random: number): Generator<FuzzCase> {
+  const rng = new Rng(seed);
   const names = Object.keys(MUTATIONS);
-  const cases: FuzzCase[] = [];
-  for (let i = 0; i < MUTATED_CASES; i += 1) {
-    const seed = rng.pick(datas);
-    const other = rng.pick(datas);
+  for (let i = 0; i < mutated; i += 1) {
+    const base = rng.pick(seeds);
+    const other = rng.pick(seeds);
     const rounds = 1 + rng.int(3);
-    let data = seed.data;
+    let data = base.data;
     const applied: string[] = [];
     for (let r = 0; r < rounds; r += 1) {
       const name = rng.pick(names);
       data = MUTATIONS[name]!(data, rng, other.data);
       applied.push(name);
     }
-    cases.push({ name: `#${i} ${applied.join('+')} of ${seed.path}`, path: seed.path, data });
+    yield { name: `#${i} ${applied.join('+')} of ${base.path}`, path: base.path, data };
   }
   const extensions = ['pkl', 'pt', 'bin', 'npy', 'npz', 'joblib', 'pth', 'ckpt', 'gz', 'data'];
-  for (let i = 0; i < RANDOM_CASES; i += 1) {
+  for (let i = 0; i < random; i += 1) {
     const ext = rng.pick(extensions);
     const data = i % 3 === 0 ? opcodeSoup(rng) : Buffer.concat([rng.pick(MAGIC_PREFIXES), rng.bytes(rng.int(i % 5 === 0 ? 70_000 : 2048))]);
-    cases.push({ name: `#r${i} random ${i % 3 === 0 ? 'opcode soup' : 'bytes'} as .${ext}`, path: `fuzz/random-${i}.${ext}`, data });
+    yield { name: `#r${i} random ${i % 3 === 0 ? 'opcode soup' : 'bytes'} as .${ext}`, path: `fuzz/random-${i}.${ext}`, data };
   }
-  return cases;
+}
+
+/**
+ * Inputs that once broke a scanner, found by longer campaigns (CUSTODY_FUZZ_SEED/CUSTODY_FUZZ_CASES) and
+ * replayed on every run: [seed, mutated-case index]. They are regenerated from the seed, not stored.
+ */
+const REGRESSIONS: ReadonlyArray<readonly [number, number]> = [
+  [1, 4404],
+  [2, 3953],
+  [3, 783],
+  [4, 3709],
+  [5, 2879],
+  [7, 4793],
+];
+
+function* regressionCases(seeds: readonly Seed[]): Generator<FuzzCase> {
+  for (const [seed, index] of REGRESSIONS) {
+    let n = 0;
+    for (const c of generateCases(seeds, seed, index + 1, 0)) {
+      if (n === index) yield { ...c, name: `regression seed ${seed} ${c.name}` };
+      n += 1;
+    }
+  }
 }
 
 function checkShape(findings: unknown): string | undefined {
@@ -191,6 +225,16 @@ function checkShape(findings: unknown): string | undefined {
     if (f.ruleId === 'core/scan-error') return `a scanner threw: ${f.message}`;
   }
   return undefined;
+}
+
+/** With CUSTODY_FUZZ_DUMP=<dir>, failing inputs are written there for reproduction. */
+function keep(c: FuzzCase): string {
+  const dir = process.env['CUSTODY_FUZZ_DUMP'];
+  if (!dir) return '';
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${SEED.toString(16)}-${c.name.split(' ')[0]?.replace('#', '') ?? 'case'}-${basename(c.path)}`);
+  writeFileSync(file, c.data);
+  return ` (input: ${file})`;
 }
 
 async function withHangGuard<T>(work: Promise<T>): Promise<T | 'hang'> {
@@ -205,26 +249,37 @@ async function withHangGuard<T>(work: Promise<T>): Promise<T | 'hang'> {
   }
 }
 
+async function runCases(cases: Iterable<FuzzCase>, options: FileScanOptions): Promise<{ count: number; failures: string[] }> {
+  const failures: string[] = [];
+  let count = 0;
+  for (const c of cases) {
+    count += 1;
+    try {
+      const result = await withHangGuard(scanBuffer(c.path, c.data, options));
+      const problem = result === 'hang' ? `no result after ${HANG_GUARD_MS} ms (hang)` : checkShape(result);
+      if (problem) failures.push(`${c.name}: ${problem}${keep(c)}`);
+    } catch (error) {
+      failures.push(`${c.name}: threw ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}${keep(c)}`);
+    }
+  }
+  return { count, failures };
+}
+
 describe('models scanner fuzzing', () => {
   const config = defaultConfig();
   config.limits = { ...config.limits, fileTimeoutMs: 10_000 };
   const options = modelsScanOptions(config);
-  const cases = buildCases();
+  const seeds = loadSeeds();
+  const total = MUTATED_CASES + RANDOM_CASES;
 
-  it(`${cases.length} mutated and random inputs: no crash, no hang, no unhandled error`, { timeout: 15 * 60_000 }, async () => {
-    const failures: string[] = [];
-    for (const c of cases) {
-      try {
-        const result = await withHangGuard(scanBuffer(c.path, c.data, options));
-        if (result === 'hang') failures.push(`${c.name}: no result after ${HANG_GUARD_MS} ms (hang)`);
-        else {
-          const problem = checkShape(result);
-          if (problem) failures.push(`${c.name}: ${problem}`);
-        }
-      } catch (error) {
-        failures.push(`${c.name}: threw ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
-      }
-    }
-    assert.deepEqual(failures, [], `${failures.length} of ${cases.length} fuzz cases failed (seed ${SEED.toString(16)}):\n${failures.join('\n')}`);
+  it(`${total} mutated and random inputs (seed ${SEED.toString(16)}): no crash, no hang, no unhandled error`, { timeout: 15 * 60_000 }, async () => {
+    const { count, failures } = await runCases(generateCases(seeds, SEED, MUTATED_CASES, RANDOM_CASES), options);
+    assert.deepEqual(failures, [], `${failures.length} of ${count} fuzz cases failed (seed ${SEED.toString(16)}):\n${failures.join('\n')}`);
+  });
+
+  it(`${REGRESSIONS.length} inputs that once broke a scanner still scan cleanly`, { timeout: 5 * 60_000 }, async () => {
+    const { count, failures } = await runCases(regressionCases(seeds), options);
+    assert.equal(count, REGRESSIONS.length);
+    assert.deepEqual(failures, [], `regressions:\n${failures.join('\n')}`);
   });
 });
