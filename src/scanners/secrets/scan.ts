@@ -230,7 +230,12 @@ async function scanNotebook(target: ScanTarget, context: ScanContext, reporters:
     throw error;
   }
   const lines = new LineIndex(raw);
-  for (const part of parts) {
+  for (const [index, part] of parts.entries()) {
+    if (index % 256 === 255 && Date.now() > context.deadline) {
+      const at = part.text.toRaw(0);
+      reporters.get(scanIncompleteRule)({ message: 'timeout', offset: at, data: { offset: at, size: raw.length, ms: context.limits.fileTimeoutMs } });
+      return true;
+    }
     const text = part.text.toString();
     const outcome = detectSecrets({ text, kind: part.kind, baseName }, context.deadline);
     const cellLines = new LineCounter(text);
