@@ -1,3 +1,5 @@
+import { foldTemplateStrings, type ComputedString } from './const-eval.js';
+
 /**
  * A bounded, linear scanner for Jinja templates (chat templates in GGUF files and tokenizer configs).
  * It tokenizes the template the way Jinja's lexer does — text, `{{ … }}`, `{% … %}`, `{# … #}`,
@@ -159,6 +161,9 @@ function decodeString(body: string): { value: string; hiddenEscape: boolean } {
 interface Tag {
   kind: 'expression' | 'statement';
   tokens: Token[];
+  /** Index of the opening `{` and just past the closing delimiter. */
+  start: number;
+  end: number;
 }
 
 /** Splits a template into tags and tokenizes each; stops at the limits. */
@@ -228,10 +233,10 @@ function tokenizeTemplate(text: string, limits: JinjaLimits): { tags: Tag[]; tru
       }
     }
     if (!closed) {
-      tags.push({ kind: kind === '{' ? 'expression' : 'statement', tokens });
+      tags.push({ kind: kind === '{' ? 'expression' : 'statement', tokens, start: open, end: j });
       return { tags, truncated: false, error: new TokenizeError(`unterminated ${kind === '{' ? '{{' : '{%'} tag`, open) };
     }
-    tags.push({ kind: kind === '{' ? 'expression' : 'statement', tokens });
+    tags.push({ kind: kind === '{' ? 'expression' : 'statement', tokens, start: open, end: j });
     i = j;
     // {% raw %} … {% endraw %}: the body is text.
     const first = tokens[0];
@@ -279,6 +284,20 @@ class Analyzer {
     const { line, column } = this.positions.at(start.index);
     const construct = clipConstruct(this.text.slice(start.index, end.index + end.raw.length));
     this.issues.push({ kind, severity, construct, detail, line, column, index: start.index });
+  }
+
+  /** A string the template builds at render time (see const-eval.ts), or a key it looks up. */
+  computedString(found: ComputedString): void {
+    const { value, asKey, start, end } = found;
+    if (start === end && start.type === 'string') return; // a plain literal: analyzeString has seen it
+    const seen = `computed\0${asKey}\0${value}`;
+    if (this.seen.has(seen)) return;
+    if (DUNDER.test(value) || (asKey && DANGEROUS_STRINGS.has(value))) this.seen.add(seen);
+    if (DUNDER.test(value)) {
+      this.add(asKey ? 'computed-key' : 'computed', 'critical', start, end, `builds the name ${clipConstruct(value)} at render time`);
+    } else if (asKey && DANGEROUS_STRINGS.has(value)) {
+      this.add('computed-key', 'high', start, end, `looks up ${value}, built at render time, which only code-execution payloads use`);
+    }
   }
 
   analyzeTag(tag: Tag): void {
@@ -465,6 +484,7 @@ export function scanJinjaTemplate(text: string, limits: JinjaLimits = DEFAULT_JI
   const { tags, truncated, error } = tokenizeTemplate(source, limits);
   const analyzer = new Analyzer(source, positions, limits, collectLocals(tags));
   for (const tag of tags) analyzer.analyzeTag(tag);
+  foldTemplateStrings(source, tags, (found) => analyzer.computedString(found));
   const result: JinjaScanResult = { issues: analyzer.issues, truncated: clipped || truncated || analyzer.truncated };
   if (error) result.error = { message: error.message, ...positions.at(error.index) };
   return result;
