@@ -118,3 +118,13 @@ test('runScan over a directory, with inline suppressions honoured', async () => 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('evidence shows names and URI users, unless they look like tokens themselves', async () => {
+  const [named] = await scanText(`MLFLOW_TRACKING_PASSWORD=${f.alnum(12)}#${f.alnum(3)}\n`, '.env');
+  assert.match(named!.evidence!, /^MLFLOW_TRACKING_PASSWORD=.{2,4}\*+$/);
+  const [uri] = await scanText(`DATABASE_URL=postgresql://feast:${f.alnum(12)}#x@db:5432/f\n`, '.env');
+  assert.match(uri!.evidence!, /^postgresql:\/\/feast:.{2,4}\*+@db:5432$/);
+  const token = `${f.alnum(30)}Zz9`;
+  const [hidden] = await scanText(`x = "https://${token}:${f.alnum(12)}#x@api.internal/v1"\n`, 'x.py');
+  assert.equal(JSON.stringify(hidden).includes(token), false);
+});

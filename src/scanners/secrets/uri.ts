@@ -71,6 +71,9 @@ export function safeUser(user: string): string {
 
 /** A name for messages: clipped, and masked when it is long and random (a token mistaken for a name). */
 export function safeName(name: string): string {
-  if (name.length >= 20 && randomness(name) > 0.85) return '(a random-looking name)';
+  // Identifiers have separators or readable words; a long mixed-case alphanumeric run without them may be a token.
+  if (name.length >= 24 && !/[_.-]/.test(name) && /[0-9]/.test(name) && /[a-z]/.test(name) && /[A-Z]/.test(name) && randomness(name) > 0.85) {
+    return '(a random-looking name)';
+  }
   return name.length > 60 ? `${name.slice(0, 59)}…` : name;
 }
