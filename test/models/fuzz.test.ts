@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { crc32, deflateSync, gzipSync } from 'node:zlib';
 import { describe, it } from 'node:test';
 import { defaultConfig } from '../../src/core/config.js';
 import type { Finding } from '../../src/core/finding.js';
@@ -123,7 +124,69 @@ const MUTATIONS: Record<string, Mutation> = {
     out.writeUInt32LE(rng.pick(INTERESTING_32), at);
     return out;
   },
+  /** Rewrites a .npy header dict with hostile but well-formed values. */
+  npyHeader(data, rng) {
+    const at = data.indexOf('{');
+    const end = data.indexOf('}', at);
+    if (data.subarray(0, 6).toString('latin1') !== '\x93NUMPY' || at < 0 || end < 0) return MUTATIONS['truncate']!(data, rng, data);
+    const header = rng.pick([
+      "{'descr': '<f8', 'fortran_order': False, 'shape': (4611686018427387904,), }",
+      "{'descr': '|O', 'fortran_order': False, 'shape': (3,), }",
+      "{'descr': [('a', '<i4'), ('b', [('c', '|O')])], 'fortran_order': True, 'shape': (2, 2), }",
+      "{'descr': '<f4', 'fortran_order': False, 'shape': (-1,), }",
+      "{'descr': '<U999999999', 'fortran_order': False, 'shape': (1,), }",
+      "{'descr': '<f8', 'shape': (1,), }",
+      "{'descr': '<f8', 'fortran_order': __import__('os'), 'shape': (1,), }",
+    ]);
+    return Buffer.concat([data.subarray(0, at), Buffer.from(header, 'latin1'), data.subarray(end + 1)]);
+  },
+  /** Corrupts a tar header field (size, checksum, type flag, name) in a ustar block. */
+  tarFields(data, rng) {
+    const out = Buffer.from(data);
+    const magic = out.indexOf('ustar');
+    if (magic < 257) return MUTATIONS['bitFlips']!(data, rng, data);
+    const block = magic - 257;
+    const field = rng.pick([[124, 12], [148, 8], [156, 1], [0, 100], [345, 155]] as const);
+    const value = rng.pick(['77777777777\0', '00000000000\0', '\x80\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff', 'L', '../../etc/x', '']);
+    out.fill(0, block + field[0], block + field[0] + field[1]);
+    out.write(value.slice(0, field[1]), block + field[0], 'latin1');
+    return out;
+  },
+  /** Wraps the input in another container, so nested paths see broken content. */
+  wrap(data, rng) {
+    const kind = rng.int(3);
+    if (kind === 0) return gzipSync(data, { level: 1 });
+    if (kind === 1) return deflateSync(data, { level: 1 });
+    return storedZip('archive/data.pkl', data);
+  },
 };
+
+function storedZip(name: string, data: Buffer): Buffer {
+  const nameBytes = Buffer.from(name);
+  const crc = crc32(data);
+  const local = Buffer.alloc(30);
+  local.writeUInt32LE(0x04034b50, 0);
+  local.writeUInt16LE(20, 4);
+  local.writeUInt32LE(crc, 14);
+  local.writeUInt32LE(data.length, 18);
+  local.writeUInt32LE(data.length, 22);
+  local.writeUInt16LE(nameBytes.length, 26);
+  const central = Buffer.alloc(46);
+  central.writeUInt32LE(0x02014b50, 0);
+  central.writeUInt16LE(20, 4);
+  central.writeUInt16LE(20, 6);
+  central.writeUInt32LE(crc, 16);
+  central.writeUInt32LE(data.length, 20);
+  central.writeUInt32LE(data.length, 24);
+  central.writeUInt16LE(nameBytes.length, 28);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(1, 8);
+  end.writeUInt16LE(1, 10);
+  end.writeUInt32LE(central.length + nameBytes.length, 12);
+  end.writeUInt32LE(local.length + nameBytes.length + data.length, 16);
+  return Buffer.concat([local, nameBytes, data, central, nameBytes, end]);
+}
 
 const MAGIC_PREFIXES: readonly Buffer[] = [
   Buffer.from([0x80, 0x02]), Buffer.from([0x80, 0x04, 0x95]), Buffer.from([0x80, 0x05]), Buffer.from('cos\nsystem\n'),
@@ -154,37 +217,53 @@ interface FuzzCase {
   name: string;
   path: string;
   data: Buffer;
+  recipe?: Recipe;
 }
 
-interface Seed {
-  path: string;
-  data: Buffer;
-}
-
-function loadSeeds(): Seed[] {
+function loadSeeds(): Map<string, Buffer> {
   // every malicious file and every real-shaped benign file, plus a slice of the random pickles
   const corpus = loadCorpus();
   const seeds = corpus.filter((f) => f.label === 'malicious' || !f.technique.startsWith('random-values:') || f.path.endsWith('0-p0.pkl') || f.path.endsWith('5-p5.pkl'));
-  return seeds.map((f) => ({ path: f.path, data: readCorpusFile(f) }));
+  return new Map(seeds.map((f) => [f.path, readCorpusFile(f)]));
+}
+
+/** A replayable mutation: which corpus file, which mutations, and the seed of the bytes they use. */
+interface Recipe {
+  base: string;
+  other: string;
+  mutations: readonly string[];
+  seed: number;
+}
+
+function mix(seed: number, index: number): number {
+  return (Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) + Math.imul(index + 1, 0xc2b2ae35)) >>> 0;
+}
+
+function applyRecipe(recipe: Recipe, seeds: ReadonlyMap<string, Buffer>): Buffer {
+  const base = seeds.get(recipe.base);
+  const other = seeds.get(recipe.other);
+  if (!base || !other) throw new Error(`fuzz recipe names a file missing from the corpus: ${recipe.base} / ${recipe.other}`);
+  const rng = new Rng(recipe.seed);
+  let data = base;
+  for (const name of recipe.mutations) {
+    const mutation = MUTATIONS[name];
+    if (!mutation) throw new Error(`fuzz recipe names an unknown mutation: ${name}`);
+    data = mutation(data, rng, other);
+  }
+  return data;
 }
 
 /** Cases are produced lazily (mutated copies of multi-MiB files are not all held at once). */
-function* generateCases(seeds: readonly Seed[], seed: number, mutated: number, random: number): Generator<FuzzCase> {
-  const rng = new Rng(seed);
+function* generateCases(seeds: ReadonlyMap<string, Buffer>, seed: number, mutated: number, random: number): Generator<FuzzCase> {
+  const plan = new Rng(seed);
+  const paths = [...seeds.keys()];
   const names = Object.keys(MUTATIONS);
   for (let i = 0; i < mutated; i += 1) {
-    const base = rng.pick(seeds);
-    const other = rng.pick(seeds);
-    const rounds = 1 + rng.int(3);
-    let data = base.data;
-    const applied: string[] = [];
-    for (let r = 0; r < rounds; r += 1) {
-      const name = rng.pick(names);
-      data = MUTATIONS[name]!(data, rng, other.data);
-      applied.push(name);
-    }
-    yield { name: `#${i} ${applied.join('+')} of ${base.path}`, path: base.path, data };
+    const rounds = 1 + plan.int(3);
+    const recipe: Recipe = { base: plan.pick(paths), other: plan.pick(paths), mutations: Array.from({ length: rounds }, () => plan.pick(names)), seed: mix(seed, i) };
+    yield { name: `#${i} ${recipe.mutations.join('+')} of ${recipe.base}`, path: recipe.base, data: applyRecipe(recipe, seeds), recipe };
   }
+  const rng = new Rng(mix(seed, -1));
   const extensions = ['pkl', 'pt', 'bin', 'npy', 'npz', 'joblib', 'pth', 'ckpt', 'gz', 'data'];
   for (let i = 0; i < random; i += 1) {
     const ext = rng.pick(extensions);
@@ -194,25 +273,20 @@ function* generateCases(seeds: readonly Seed[], seed: number, mutated: number, r
 }
 
 /**
- * Inputs that once broke a scanner, found by longer campaigns (CUSTODY_FUZZ_SEED/CUSTODY_FUZZ_CASES) and
- * replayed on every run: [seed, mutated-case index]. They are regenerated from the seed, not stored.
+ * Inputs that once broke a scanner, found by longer campaigns (CUSTODY_FUZZ_SEED / CUSTODY_FUZZ_CASES, which print
+ * each failure's recipe) and replayed on every run. Recipes are regenerated from the corpus, not stored as bytes.
  */
-const REGRESSIONS: ReadonlyArray<readonly [number, number]> = [
-  [1, 4404],
-  [2, 3953],
-  [3, 783],
-  [4, 3709],
-  [5, 2879],
-  [7, 4793],
+const REGRESSIONS: readonly Recipe[] = [
+  // pickle analyser: TypeError "Cannot read properties of undefined (reading 't')" in render() on mutated pickles
+  { base: 'malicious/joblib/main-pickle-lz4.joblib', other: 'benign/random/value-0510-p0.pkl', mutations: ['tarFields', 'insert', 'zipFields'], seed: 304050052 },
+  { base: 'benign/sklearn/pipeline-p4.pkl', other: 'benign/numpy/pickled-arrays-p2.pkl', mutations: ['duplicate', 'zipFields', 'remove'], seed: 3975998587 },
+  { base: 'benign/sklearn/pipeline-p4.pkl', other: 'malicious/direct/subprocess-check-output.pkl', mutations: ['duplicate', 'interestingInt32', 'duplicate'], seed: 3630240614 },
+  { base: 'benign/sklearn/pipeline-p2.pkl', other: 'malicious/direct/builtins-breakpoint.pkl', mutations: ['duplicate'], seed: 2086643851 },
 ];
 
-function* regressionCases(seeds: readonly Seed[]): Generator<FuzzCase> {
-  for (const [seed, index] of REGRESSIONS) {
-    let n = 0;
-    for (const c of generateCases(seeds, seed, index + 1, 0)) {
-      if (n === index) yield { ...c, name: `regression seed ${seed} ${c.name}` };
-      n += 1;
-    }
+function* regressionCases(seeds: ReadonlyMap<string, Buffer>): Generator<FuzzCase> {
+  for (const [i, recipe] of REGRESSIONS.entries()) {
+    yield { name: `regression ${i} ${recipe.mutations.join('+')} of ${recipe.base}`, path: recipe.base, data: applyRecipe(recipe, seeds), recipe };
   }
 }
 
@@ -229,12 +303,13 @@ function checkShape(findings: unknown): string | undefined {
 
 /** With CUSTODY_FUZZ_DUMP=<dir>, failing inputs are written there for reproduction. */
 function keep(c: FuzzCase): string {
+  const recipe = c.recipe ? ` recipe: ${JSON.stringify(c.recipe)}` : '';
   const dir = process.env['CUSTODY_FUZZ_DUMP'];
-  if (!dir) return '';
+  if (!dir) return recipe;
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${SEED.toString(16)}-${c.name.split(' ')[0]?.replace('#', '') ?? 'case'}-${basename(c.path)}`);
   writeFileSync(file, c.data);
-  return ` (input: ${file})`;
+  return `${recipe} (input: ${file})`;
 }
 
 async function withHangGuard<T>(work: Promise<T>): Promise<T | 'hang'> {
