@@ -58,6 +58,35 @@ const DANGEROUS_MODULE_ROOTS = new Set([
   'site', 'zipimport', 'pkgutil', 'distutils', 'setuptools', 'pip', 'imp',
 ]);
 
+/**
+ * Python standard-library top-level modules (`sys.stdlib_module_names`, CPython 3.12, plus the
+ * private ones that reach the OS). A Keras config has no business importing any of them: those not
+ * in DANGEROUS_MODULE_ROOTS still offer file, archive, process and debugger entry points
+ * (`cProfile.run`, `pydoc.pipepager`, `tarfile.open`, `shelve.open`, `logging.config.listen`).
+ */
+const STDLIB_MODULE_ROOTS: ReadonlySet<string> = new Set([
+  '_ctypes', '_frozen_importlib', '_frozen_importlib_external', '_imp', '_io', '_osx_support', '_pickle', '_posixsubprocess',
+  '_socket', '_thread', '_winapi', 'abc', 'aifc', 'antigravity', 'argparse', 'array', 'ast', 'asynchat', 'asyncio', 'asyncore',
+  'atexit', 'audioop', 'base64', 'bdb', 'binascii', 'bisect', 'builtins', 'bz2', 'cProfile', 'calendar', 'cgi', 'cgitb', 'chunk',
+  'cmath', 'cmd', 'code', 'codecs', 'codeop', 'collections', 'colorsys', 'compileall', 'concurrent', 'configparser',
+  'contextlib', 'contextvars', 'copy', 'copyreg', 'crypt', 'csv', 'ctypes', 'curses', 'dataclasses', 'datetime', 'dbm',
+  'decimal', 'difflib', 'dis', 'distutils', 'doctest', 'email', 'encodings', 'ensurepip', 'enum', 'errno', 'faulthandler',
+  'fcntl', 'filecmp', 'fileinput', 'fnmatch', 'fractions', 'ftplib', 'functools', 'gc', 'genericpath', 'getopt', 'getpass',
+  'gettext', 'glob', 'graphlib', 'grp', 'gzip', 'hashlib', 'heapq', 'hmac', 'html', 'http', 'idlelib', 'imaplib', 'imghdr',
+  'imp', 'importlib', 'inspect', 'io', 'ipaddress', 'itertools', 'json', 'keyword', 'lib2to3', 'linecache', 'locale', 'logging',
+  'lzma', 'mailbox', 'mailcap', 'marshal', 'math', 'mimetypes', 'mmap', 'modulefinder', 'msilib', 'msvcrt', 'multiprocessing',
+  'netrc', 'nis', 'nntplib', 'nt', 'ntpath', 'nturl2path', 'numbers', 'opcode', 'operator', 'optparse', 'os', 'ossaudiodev',
+  'pathlib', 'pdb', 'pickle', 'pickletools', 'pipes', 'pkgutil', 'platform', 'plistlib', 'poplib', 'posix', 'posixpath',
+  'pprint', 'profile', 'pstats', 'pty', 'pwd', 'py_compile', 'pyclbr', 'pydoc', 'pydoc_data', 'pyexpat', 'queue', 'quopri',
+  'random', 're', 'readline', 'reprlib', 'resource', 'rlcompleter', 'runpy', 'sched', 'secrets', 'select', 'selectors', 'shelve',
+  'shlex', 'shutil', 'signal', 'site', 'smtpd', 'smtplib', 'sndhdr', 'socket', 'socketserver', 'spwd', 'sqlite3', 'sre_compile',
+  'sre_constants', 'sre_parse', 'ssl', 'stat', 'statistics', 'string', 'stringprep', 'struct', 'subprocess', 'sunau', 'symtable',
+  'sys', 'sysconfig', 'syslog', 'tabnanny', 'tarfile', 'telnetlib', 'tempfile', 'termios', 'textwrap', 'this', 'threading',
+  'time', 'timeit', 'tkinter', 'token', 'tokenize', 'tomllib', 'trace', 'traceback', 'tracemalloc', 'tty', 'turtle',
+  'turtledemo', 'types', 'typing', 'unicodedata', 'unittest', 'urllib', 'uu', 'uuid', 'venv', 'warnings', 'wave', 'weakref',
+  'webbrowser', 'winreg', 'winsound', 'wsgiref', 'xdrlib', 'xml', 'xmlrpc', 'zipapp', 'zipfile', 'zipimport', 'zlib', 'zoneinfo',
+]);
+
 /** Builtins a config can name through `module: "builtins"` that do more than maths. */
 const DANGEROUS_BUILTINS = new Set([
   'exec', 'eval', 'compile', 'open', '__import__', 'getattr', 'setattr', 'delattr', 'globals', 'locals', 'vars', 'input', 'breakpoint',
@@ -92,6 +121,9 @@ const KERAS_DANGEROUS: ReadonlyMap<string, { severity: Severity; reason: string;
   ['hash_file', { severity: 'high', reason: 'reads a file', files: true }],
   ['File', { severity: 'high', reason: 'opens a file', files: true }],
 ]);
+
+/** Keras modules for saving, loading, legacy formats, export and downloads: no function there belongs in a config. */
+const KERAS_INTERNAL_HELPERS = /(^|\.)(saving|legacy|export|datasets|applications|callbacks|dtensor|distribution)(\.|$)/;
 
 const FILE_HELPER_MODULE = /(^|\.)(file_utils|io_utils|gfile)(\.|$)/;
 
@@ -250,7 +282,7 @@ function checkModule(
       at({ kind: 'dangerous-function', severity: danger.severity, subject, reason: danger.reason });
       return;
     }
-    if (FILE_HELPER_MODULE.test(module) || module.endsWith('python_utils') || module.startsWith('keras.src.saving') || module.startsWith('keras.saving')) {
+    if (FILE_HELPER_MODULE.test(module) || module.endsWith('python_utils') || KERAS_INTERNAL_HELPERS.test(module)) {
       if (kind === 'function') at({ kind: 'dangerous-function', severity: 'high', subject, reason: 'a Keras internal helper for files, code or loading, called from a config' });
     }
     if (registered !== undefined && registered !== name && registered !== 'function' && !isKerasRegistration(registered, name)) {
@@ -266,6 +298,10 @@ function checkModule(
   }
   if (DANGEROUS_MODULE_ROOTS.has(root)) {
     at({ kind: 'unsafe-module', severity: 'critical', subject, reason: `imports ${root} and resolves ${name} from it while the model loads (CVE-2025-1550)` });
+    return;
+  }
+  if (STDLIB_MODULE_ROOTS.has(root)) {
+    at({ kind: 'unsafe-module', severity: 'high', subject, reason: `imports the standard-library module ${root} and resolves ${name} from it while the model loads (CVE-2025-1550)` });
     return;
   }
   if (root === 'tensorflow' || root === 'tf') {
