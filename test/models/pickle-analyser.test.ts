@@ -307,11 +307,34 @@ describe('classification', () => {
     assert.equal(verdict('torch.jit', 'load'), 'dangerous');
   });
 
+  it('sees through vendored copies, re-exports and loader/importer names (red team)', () => {
+    assert.equal(verdict('sklearn.externals.joblib', 'load'), 'dangerous');
+    assert.equal(verdict('joblib.externals.cloudpickle', 'loads'), 'dangerous');
+    assert.equal(verdict('six.moves.cPickle', 'loads'), 'dangerous');
+    assert.equal(verdict('tensorflow.compat.v1.io', 'write_file'), 'dangerous');
+    assert.equal(verdict('numpy.lib', 'load'), 'dangerous');
+    assert.equal(verdict('torch.storage', 'UntypedStorage.from_file'), 'dangerous');
+    assert.equal(verdict('torch.utils.model_zoo', 'load_url'), 'dangerous');
+    assert.equal(verdict('typing', 'get_type_hints'), 'dangerous');
+    assert.equal(verdict('hydra.utils', 'instantiate'), 'dangerous');
+    assert.equal(verdict('ldm.util', 'instantiate_from_config'), 'dangerous');
+    // Boundaries: a vendoring segment before a harmless name, benign names that merely contain a sink word.
+    assert.equal(verdict('mypkg.vendor.layers', 'Block'), 'unknown');
+    assert.equal(verdict('mypkg.data', 'loader_config'), 'unknown');
+    assert.equal(verdict('torch.distributed.checkpoint.metadata', 'Metadata'), 'safe');
+    assert.equal(verdict('torch.distributed.checkpoint.filesystem', '_StorageInfo'), 'safe');
+    assert.equal(verdict('torch.distributed.checkpoint', 'FileSystemReader'), 'dangerous');
+    assert.equal(verdict('torch.serialization', '_get_layout'), 'safe');
+    assert.equal(verdict('torch', 'Generator'), 'safe');
+  });
+
   it('allows framework classes but not their functions', () => {
     assert.equal(verdict('sklearn.linear_model._logistic', 'LogisticRegression'), 'safe');
     assert.equal(verdict('sklearn.tree._tree', '__pyx_unpickle_Tree'), 'safe');
     assert.equal(verdict('sklearn.utils', 'check_array'), 'unknown');
-    assert.equal(verdict('sklearn.externals.joblib', 'Memory'), 'unknown');
+    assert.equal(verdict('sklearn.externals._packaging.version', 'Version'), 'unknown');
+    // A vendored copy of a dangerous name is as dangerous as the name (joblib.Memory).
+    assert.equal(verdict('sklearn.externals.joblib', 'Memory'), 'dangerous');
     assert.equal(verdict('torch.nn.modules.linear', 'Linear'), 'safe');
     assert.equal(verdict('torch._utils', '_rebuild_tensor_v2'), 'safe');
     assert.equal(verdict('torch', 'float16'), 'safe');

@@ -1,4 +1,4 @@
-import { MODULE_GADGETS, NAME_GADGETS, SINK_NAMES, WALK_MODULES } from './gadgets.js';
+import { ALIAS_SEGMENTS, IMPORTER_NAMES, LOADER_NAMES, MODULE_GADGETS, NAME_GADGETS, SINK_NAMES, WALK_MODULES } from './gadgets.js';
 import { ALLOW_PROFILES } from './profiles.js';
 
 /**
@@ -92,6 +92,8 @@ export interface AllowConfig {
   prefixes: readonly string[];
 }
 
+const EMPTY_ALLOW: AllowConfig = { exact: new Set(), prefixes: [] };
+
 export function compileAllow(entries: readonly string[]): AllowConfig {
   const exact = new Set<string>();
   const prefixes: string[] = [];
@@ -102,7 +104,23 @@ export function compileAllow(entries: readonly string[]): AllowConfig {
   return { exact, prefixes };
 }
 
-function classifyOnce(module: string, name: string, allow: AllowConfig): Classification {
+/**
+ * The names a dotted global also stands for: what follows a vendoring segment (`sklearn.externals.joblib.load`
+ * is `joblib.load`, `six.moves.cPickle.loads` is `cPickle.loads`), and TensorFlow's `compat.v1`/`compat.v2`
+ * mirrors (`tensorflow.compat.v1.io.write_file` is `tensorflow.io.write_file`).
+ */
+function aliasesOf(segments: readonly string[]): string[][] {
+  const out: string[][] = [];
+  for (let i = 1; i < segments.length - 1; i++) {
+    if (ALIAS_SEGMENTS.has(segments[i] ?? '')) out.push(segments.slice(i + 1));
+    if (segments[i] === 'compat' && /^v\d$/.test(segments[i + 1] ?? '') && i + 2 < segments.length) {
+      out.push([...segments.slice(0, i), ...segments.slice(i + 2)]);
+    }
+  }
+  return out;
+}
+
+function classifyOnce(module: string, name: string, allow: AllowConfig, aliasDepth = 0): Classification {
   const full = name === '' ? module : `${module}.${name}`;
   if (module === '') return { verdict: 'unknown', why: 'empty module name', confidence: 'medium', conditional: false };
   const parts = name === '' ? [] : name.split('.');
@@ -127,8 +145,16 @@ function classifyOnce(module: string, name: string, allow: AllowConfig): Classif
       }
     }
   }
-  // 4. Whole dangerous modules (and submodules; also module-like prefixes of dotted names).
   const segments = full.split('.');
+  // 3b. Vendored copies and re-exports of a dangerous module are as dangerous as the module.
+  if (aliasDepth < 2) {
+    for (const alias of aliasesOf(segments)) {
+      const head = normalizeGlobal(alias[0] ?? '', alias.slice(1).join('.'));
+      const c = classifyOnce(head.module, head.name, EMPTY_ALLOW, aliasDepth + 1);
+      if (c.verdict === 'dangerous') return { ...c, why: `${c.why} (${alias.join('.')}, reached through ${full})`, conditional: false };
+    }
+  }
+  // 4. Whole dangerous modules (and submodules; also module-like prefixes of dotted names).
   for (let k = 1; k <= segments.length; k++) {
     const why = DANGER_MODULES.get(segments.slice(0, k).join('.'));
     if (why !== undefined) return { verdict: 'dangerous', why, confidence: 'high', conditional: false };
@@ -145,6 +171,12 @@ function classifyOnce(module: string, name: string, allow: AllowConfig): Classif
   const last = parts.length > 0 ? (parts[parts.length - 1] ?? '') : (segments[segments.length - 1] ?? '');
   if (SINK_NAMES.has(last)) {
     return { verdict: 'dangerous', why: `is named like a code-execution entry point (${last})`, confidence: 'medium', conditional: false };
+  }
+  if (IMPORTER_NAMES.has(last)) {
+    return { verdict: 'dangerous', why: `is named like a helper that imports an object named by a string (${last})`, confidence: 'medium', conditional: false };
+  }
+  if (LOADER_NAMES.has(last)) {
+    return { verdict: 'dangerous', why: `is named like a loader of further pickles or models, or a file or URL reader/writer (${last})`, confidence: 'medium', conditional: false };
   }
   // 7. The user's allowlist.
   if (allow.exact.has(full)) return { verdict: 'allowed', why: 'allowed by models.allow', source: full, confidence: 'high', conditional: false };

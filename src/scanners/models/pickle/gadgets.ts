@@ -28,21 +28,26 @@ export const MODULE_GADGETS: readonly Gadget[] = [
   ...['os', 'posix', 'nt', '_posixsubprocess', 'subprocess', 'pty', 'commands', 'popen2', 'multiprocessing',
     'concurrent', '_winapi', 'msvcrt', 'winreg', '_winreg', 'win32api', 'win32process', 'win32com', 'pexpect', 'pipes',
     'sh', 'plumbum', 'fabric', 'paramiko', 'invoke', 'uuid', 'platform', 'pydoc', '_osx_support', '_aix_support',
-    '_pyrepl'].map((pattern) => ({ pattern, why: RUN })),
+    '_pyrepl', 'loky'].map((pattern) => ({ pattern, why: RUN })),
   ...['runpy', 'code', 'codeop', 'compileall', 'py_compile', 'marshal', 'types', 'timeit', 'trace', 'pdb', 'bdb',
-    'doctest', 'cProfile', 'profile', 'idlelib', 'lib2to3', 'IPython', 'ipykernel', 'numexpr', 'sympy.parsing',
+    'doctest', 'cProfile', 'profile', 'idlelib', 'lib2to3', 'IPython', 'ipykernel', 'numexpr',
+    // Nearly every sympy function sympify()s string arguments, which is eval().
+    'sympy', 'annotationlib', 'cython', 'scipy.weave', 'transformers.dynamic_module_utils', 'torch._C', 'torch._ops',
+    'torch.utils.benchmark', 'torch.testing._internal', 'Cheetah', 'chameleon', 'genshi.template',
     'asteval', 'execnet', '_interpreters', '_xxsubinterpreters', 'interpreters', 'test', 'unittest', 'rlcompleter',
     'dill', 'cloudpickle', 'cffi', 'jinja2', 'mako', 'Cython', 'pyximport', 'distutils', 'setuptools',
     'pkg_resources', 'pip', 'ensurepip', 'venv', 'site', 'sitecustomize', 'usercustomize', 'numpy.f2py', 'numpy.distutils',
     'numpy.testing', 'torch.jit', 'torch._dynamo', 'torch._inductor', 'torch._export', 'torch.fx', 'torch.utils.cpp_extension',
     'torch.package', 'torch.library', 'torch.ops', 'torch.classes', 'torch._C._jit', 'torch.export', 'torch.onnx']
     .map((pattern) => ({ pattern, why: EVAL })),
-  ...['importlib', '_frozen_importlib', '_frozen_importlib_external', 'imp', '_imp', 'zipimport', 'pkgutil', 'modulefinder']
+  ...['importlib', '_frozen_importlib', '_frozen_importlib_external', 'imp', '_imp', 'zipimport', 'pkgutil', 'modulefinder',
+    'importlib_metadata', 'importlib_resources', 'hydra', 'six.moves', 'future.moves', 'future.builtins', 'future.standard_library',
+    'past.builtins']
     .map((pattern) => ({ pattern, why: IMPORT })),
   ...['sys', 'builtins', '__builtin__', '__builtins__', 'inspect', 'operator', '_operator', 'gc', 'ctypes', '_ctypes',
     'weakref', '_weakref', 'functools', '_functools', 'atexit', 'signal', '_signal', '_thread', 'thread', 'copyreg',
-    'copy_reg']
-    .map((pattern) => ({ pattern, why: pattern.includes('ctypes') ? NATIVE : ATTR })),
+    'copy_reg', 'scipy.LowLevelCallable', 'scipy._lib._ccallback']
+    .map((pattern) => ({ pattern, why: pattern.includes('ctypes') || pattern.includes('scipy') ? NATIVE : ATTR })),
   ...['pickle', '_pickle', 'cPickle', 'pickletools', 'shelve', 'dbm', 'jsonpickle', 'yaml', 'ruamel', 'torch.hub', 'torch.utils._config_module', 'torch.utils.data.datapipes', 'torch.utils.collect_env',
     'torch.utils.bottleneck', 'torch.distributed.rpc', 'torch.distributed.elastic', 'torch.distributed.launch',
     'torch.distributed.run', 'torch.distributed.launcher', 'torch.distributed.checkpoint.state_dict_loader',
@@ -51,16 +56,19 @@ export const MODULE_GADGETS: readonly Gadget[] = [
     'tensorflow.io', 'tensorflow.python.ops.script_ops', 'tensorflow.python.lib.io', 'tensorflow.saved_model',
     'tensorflow.python.saved_model', 'tensorflow.keras.models', 'tensorflow.keras.saving', 'tf_keras',
     'transformers.pipelines', 'huggingface_hub', 'datasets.load', 'mlflow.pyfunc', 'mlflow.artifacts',
-    'mlflow.projects', 'onnxruntime']
+    'mlflow.projects', 'onnxruntime', 'pickle5', 'srsly', 'tracemalloc', 'torch.utils.model_zoo', 'torch.serialization',
+    'torch.distributed.checkpoint', 'pandas.compat.pickle_compat', 'keras.src.saving', 'tensorflow.raw_ops',
+    'joblib.numpy_pickle_utils', 'joblib._store_backends', 'numpy.lib.DataSource']
     .map((pattern) => ({ pattern, why: NESTED })),
   ...['shutil', 'tempfile', 'glob', 'fileinput', 'filecmp', 'linecache', 'io', '_io', 'codecs', 'gzip', 'bz2', 'lzma',
     'zipfile', 'tarfile', 'zipapp', 'sqlite3', '_sqlite3', 'mmap', 'mailbox', 'netrc', 'logging', 'syslog',
     'tkinter', 'turtle', 'aifc', 'wave', 'sndhdr', 'imghdr', 'posixpath', 'ntpath', 'genericpath', 'pathlib', 'resource',
-    'pwd', 'grp', 'spwd', 'getpass', 'crypt']
+    'pwd', 'grp', 'spwd', 'getpass', 'crypt', 'readline', 'uu', 'binhex', 'sunau', 'pstats', 'scipy.io',
+    'torch.utils.tensorboard', 'xml.dom.pulldom', 'xml.etree.ElementInclude']
     .map((pattern) => ({ pattern, why: FILES })),
   ...['socket', '_socket', 'ssl', '_ssl', 'select', 'selectors', 'asyncio', 'asyncore', 'asynchat', 'socketserver',
     'http', 'httplib', 'urllib', 'urllib2', 'urllib3', 'requests', 'httpx', 'aiohttp', 'smtplib', 'smtpd', 'ftplib',
-    'poplib', 'imaplib', 'nntplib', 'telnetlib', 'xmlrpc', 'xmlrpclib', 'webbrowser', 'wsgiref', 'cgi', 'cgitb',
+    'poplib', 'imaplib', 'nntplib', 'telnetlib', 'xmlrpc', 'xmlrpclib', 'webbrowser', 'wsgiref', 'cgi', 'cgitb', 'xml.sax',
     'urlparse', 'SimpleHTTPServer', 'BaseHTTPServer', 'CGIHTTPServer', 'SocketServer', 'antigravity', 'this']
     .map((pattern) => ({ pattern, why: NET })),
 ];
@@ -93,7 +101,53 @@ export const NAME_GADGETS: readonly Gadget[] = [
   { pattern: 'functools.reduce', why: 'calls a callable the pickle chooses' },
   { pattern: 'string.Formatter', why: ATTR },
   { pattern: 'logging.config.listen', why: EVAL },
+  // Evaluate string annotations (eval) of an object the pickle builds.
+  ...['typing.get_type_hints', 'typing._eval_type', 'typing.ForwardRef._evaluate', 'typing.evaluate_forward_ref',
+    'typing_extensions.get_type_hints', 'typing_extensions.evaluate_forward_ref', 'typing_extensions.get_annotations']
+    .map((pattern) => ({ pattern, why: EVAL })),
+  // Import a module named by a string.
+  ...['warnings._getcategory', 'warnings._setoption', 'warnings._processoptions'].map((pattern) => ({ pattern, why: IMPORT })),
+  ...['xml.dom.minidom.parse', 'xml.etree.ElementTree.parse', 'xml.etree.ElementTree.iterparse', 'xml.etree.ElementTree.ElementTree',
+    'xml.etree.cElementTree.parse', 'torch.cuda.memory._dump_snapshot', 'torch.cuda._memory_viz', 'pandas.DataFrame.query',
+    'pandas.core.frame.DataFrame.query'].map((pattern) => ({ pattern, why: FILES })),
 ];
+
+/**
+ * Last components of a name that denote loading a further pickle or model (which runs its code), or
+ * reading/writing a file or URL, whatever module (or vendored copy, or re-export) holds them:
+ * `numpy.lib.load`, `torch.UntypedStorage.from_file`, `DataFrame.to_pickle`, `AutoModelForX.from_pretrained`.
+ * No allowlisted writer emits a global with one of these names.
+ */
+export const LOADER_NAMES: ReadonlySet<string> = new Set([
+  'load', 'loads', '_load', '_loads', 'load_url', 'load_state_dict_from_url', 'load_model', 'load_pickle', 'read_pickle',
+  'unpickle', '_unpickle_model', 'from_pretrained', 'from_single_file', 'from_file', 'fromfile', 'tofile', 'to_pickle',
+  'dump', 'save', 'savez', 'savez_compressed', 'savetxt', 'loadtxt', 'genfromtxt', 'recfromcsv', 'recfromtxt',
+  'ndfromtxt', 'mafromtxt', 'fromtextfile', 'load_npz', 'save_npz', 'open_memmap', 'urlopen', 'urlretrieve', 'write_text',
+  'write_bytes', 'get_type_hints', '_eval_type', 'evaluate_forward_ref', 'lambdify', 'sympify', 'parse_expr',
+  'get_class_from_dynamic_module', 'py_func', 'py_function', 'numpy_function', 'write_history_file',
+  'append_history_file', 'read_init_file', 'run_setup', 'load_from_disk', 'load_dataset', 'hf_hub_download',
+  'snapshot_download', 'cached_download', 'load_file', 'load_learner', 'load_checkpoint', 'load_from_checkpoint',
+]);
+
+/**
+ * Last components of a name that denote importing an object named by a string (`hydra.utils.get_method`,
+ * `werkzeug.utils.import_string`, the `instantiate_from_config`/`get_obj_from_str` helpers of diffusion repos).
+ */
+export const IMPORTER_NAMES: ReadonlySet<string> = new Set([
+  'import_string', 'symbol_by_name', 'instantiate', 'instantiate_class', 'instantiate_from_config', 'get_obj_from_str',
+  'locate', '_locate', 'get_method', 'get_class', 'get_object', 'import_object', 'load_object', 'resolve_name',
+  '_resolve', 'import_from_string', 'import_modules_from_strings', 'dynamic_import', 'import_class', 'import_attribute',
+  'get_callable', 'resolve_dotted_name', '_dot_lookup', '_importer', 'build_from_cfg',
+]);
+
+/**
+ * Path segments after which a package holds a vendored or re-exported copy of another top-level package
+ * (`sklearn.externals.joblib`, `joblib.externals.cloudpickle`, `pip._vendor.requests`, `six.moves.cPickle`):
+ * what follows is classified as if it were imported directly.
+ */
+export const ALIAS_SEGMENTS: ReadonlySet<string> = new Set([
+  'externals', '_externals', '_vendor', 'vendor', 'vendored', '_vendored', 'extern', '_extern', 'third_party', '_third_party', 'moves',
+]);
 
 /**
  * Last components of a name that denote code execution whatever module re-exports them; a global

@@ -152,7 +152,10 @@ export const PYTORCH_PROFILE: AllowProfile = {
     'torch.contiguous_format', 'torch.channels_last', 'torch.channels_last_3d', 'torch.preserve_format',
     'torch.per_tensor_affine', 'torch.per_channel_affine', 'torch.per_tensor_symmetric', 'torch.per_channel_symmetric',
     'torch.per_channel_affine_float_qparams', 'torch.memory_format', 'torch.layout', 'torch.qscheme', 'torch.dtype',
-    'collections.OrderedDict',
+    'collections.OrderedDict', 'torch.Generator', 'torch._C.Generator',
+    // torch.distributed.checkpoint `.metadata`: storage locations of each chunk.
+    'torch.distributed.checkpoint.filesystem._StorageInfo', 'torch.distributed.checkpoint.filesystem._StoragePrefix',
+    'torch.distributed.checkpoint.filesystem.SerializationFormat',
   ],
   // Layer classes (torch.nn.modules.linear.Linear …) and named-tuple return types; their instances are
   // rebuilt with __new__ and a __dict__/__setstate__ of data.
