@@ -38,7 +38,7 @@ export const nestingLimitRule = defineRule<'tooDeep', void>({
   description:
     'A container (zip, tar, compressed stream, image layer) holds further containers deeper than `limits.maxNesting`. ' +
     'The innermost content was not scanned, so it is reported rather than passed.',
-  severity: 'medium',
+  severity: 'high',
   confidence: 'medium',
   tags: ['cwe:409'],
   remediation: 'Unpack the artifact and scan its parts, or raise `limits.maxNesting` in .custody.yml if the nesting is legitimate.',
