@@ -23,7 +23,8 @@ export const pickleFormat: ModelFormat = {
   async scan(target, context) {
     const limit = context.limits.maxMemberBytes;
     const size = target.source.size;
-    const firstOnly = target.depth === 0 && isLegacyStacked(target.head);
+    // At any depth: torch.storage._load_from_bytes hands over whole legacy saves as members.
+    const firstOnly = isLegacyStacked(target.head);
     if (size > limit) {
       context.reporter(pickleTooLargeRule, target)({ message: 'tooLarge', data: { size, limit }, offset: limit });
       const prefix = await target.source.read(0, limit);

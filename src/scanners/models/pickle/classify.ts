@@ -66,7 +66,7 @@ export function normalizeGlobal(module: string, name: string): { module: string;
 const DANGER_NAMES = new Map<string, string>(NAME_GADGETS.map((g) => [g.pattern, g.why]));
 const DANGER_MODULES = new Map<string, string>(MODULE_GADGETS.map((g) => [g.pattern, g.why]));
 /** Gadgets whose calls the analyser resolves (see analyser.ts) before deciding. */
-const CONDITIONAL = new Set(['builtins.getattr', 'functools.partial', 'numpy.core._ufunc_reconstruct', 'numpy._core._ufunc_reconstruct']);
+const CONDITIONAL = new Set(['builtins.getattr', 'functools.partial', 'numpy.core._ufunc_reconstruct', 'numpy._core._ufunc_reconstruct', 'torch.storage._load_from_bytes']);
 
 const ALLOW_EXACT = new Map<string, string>();
 const CLASS_PREFIXES: { prefix: string; profile: string; except: readonly string[] }[] = [];

@@ -34,7 +34,7 @@ import { analyseStream, DEFAULT_ANALYSER_LIMITS, type StreamOptions } from './an
 import { compileAllow, type AllowConfig } from './classify.js';
 import { PickleCollector } from './collector.js';
 import { analysisRules, checkAnalysis, pickleTooLargeRule, type NestedOutcome } from './rules.js';
-import { looksLikePickle } from './sniff.js';
+import { isTorchSave, looksLikePickle } from './sniff.js';
 
 export { looksLikePickle } from './sniff.js';
 export { pickleTooLargeRule } from './rules.js';
@@ -176,8 +176,9 @@ async function scanNested(collector: PickleCollector, target: ScanTarget, contex
       continue;
     }
     const bytes = blob.bytes;
-    if (bytes.length >= 4 && bytes.readUInt32BE(0) === 0x504b0304) {
-      // torch.load of bytes holding a zip (the PyTorch zip format): the zip format reads it.
+    if (isTorchSave(bytes)) {
+      // torch.load of bytes in torch.save's own formats (zip, or legacy stacked pickles and raw storages):
+      // the zip and torch-legacy formats read it as they read a file.
       await context.scanMember(target, name, new BufferSource(bytes));
       out.push({ blob, member, outcome: 'handedOff' });
       continue;

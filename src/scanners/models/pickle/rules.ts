@@ -211,7 +211,7 @@ export const pickleNestedRule = defineRule<'analysed' | 'handedOff' | 'tooDeep' 
   remediation: 'Treat the file as untrusted code; see the findings on the nested member for what it does.',
   messages: {
     analysed: 'A pickle nested in the argument of {{via}} ({{bytes}} bytes) is loaded too; its findings are reported under {{member}}.',
-    handedOff: 'An archive nested in the argument of {{via}} ({{bytes}} bytes) is loaded too; it is scanned as {{member}}.',
+    handedOff: 'A torch.save archive or stream nested in the argument of {{via}} ({{bytes}} bytes) is loaded too; it is scanned as {{member}}.',
     tooDeep: 'A pickle nested in the argument of {{via}} ({{bytes}} bytes) was not analysed: nesting is deeper than limits.maxNesting.',
     dropped: 'A pickle nested in the argument of {{via}} ({{bytes}} bytes) was not analysed: too many nested pickles in one stream.',
   },
@@ -222,7 +222,7 @@ export const pickleNestedRule = defineRule<'analysed' | 'handedOff' | 'tooDeep' 
         data: { via: n.blob.via, bytes: n.blob.bytes.length, member: n.member },
         offset: n.blob.offset + ctx.offsetBase,
         evidence: clipped(n.blob.evidence, MAX_EVIDENCE),
-        severity: n.outcome === 'analysed' || n.outcome === 'handedOff' ? 'high' : 'critical',
+        severity: n.outcome === 'handedOff' && n.blob.via === 'torch.storage._load_from_bytes' ? 'low' : n.outcome === 'analysed' || n.outcome === 'handedOff' ? 'high' : 'critical',
         key: `${n.blob.via}@${n.blob.offset}`,
         properties: { nestedMember: n.member },
       });

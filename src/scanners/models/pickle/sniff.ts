@@ -14,6 +14,22 @@ const START_BYTES = new Set<number>([
   OP.BINBYTES, OP.SHORT_BINBYTES, OP.PERSID, OP.NEWTRUE, OP.NEWFALSE, OP.EMPTY_SET, OP.SHORT_BINUNICODE, OP.FRAME,
 ]);
 
+const TORCH_MAGIC = Buffer.from('\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19', 'latin1');
+const TORCH_MAGIC_PROTOCOL_0 = 'L119547037146038801333356L\n.';
+
+/**
+ * Bytes in one of torch.save's own formats: the zip format, or the legacy stacked format whose first
+ * pickle is the magic number 0x1950a86a20f9469cfc6c. (torch.load of anything else unpickles it raw.)
+ */
+export function isTorchSave(data: Buffer): boolean {
+  if (data.length >= 4 && data.readUInt32BE(0) === 0x504b0304) return true;
+  if (data[0] === 0x80 && (data[1] ?? 0) >= 2 && (data[1] ?? 0) <= 5) {
+    const at = data.subarray(0, 32).indexOf(TORCH_MAGIC);
+    return at >= 2 && at <= 16;
+  }
+  return data.subarray(0, TORCH_MAGIC_PROTOCOL_0.length).toString('latin1') === TORCH_MAGIC_PROTOCOL_0;
+}
+
 const NAME = /^[\p{L}_][\p{L}\p{N}_]*(\.[\p{L}_][\p{L}\p{N}_]*)*$/u;
 const INT_TEXT = /^[ \t]*[-+]?(?:\d[\d_]*|0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+)?L?[ \t]*$/;
 const FLOAT_TEXT = /^[ \t]*[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|inf|infinity|nan)[ \t]*$/i;
