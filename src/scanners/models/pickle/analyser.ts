@@ -831,12 +831,12 @@ class Machine {
         // Only bytes that are a pickle (or a zip, for torch.load) are followed: a file name is not.
         if (bytes !== undefined && !this.o.lenient && (looksLikePickle(bytes, 0) || (bytes.length >= 4 && bytes.readUInt32BE(0) === 0x504b0304))) {
           // The same bytes passed twice (a memo reference) are analysed once.
-          const seen = this.c.nested.some((n) => n.bytes.buffer === bytes.buffer && n.bytes.byteOffset === bytes.byteOffset && n.bytes.length === bytes.length);
-          if (!seen) this.c.add(this.c.nested, { offset, via: displayName(rec), bytes, evidence: this.renderCall(this.keep(fn, args, kwargs, op, offset)) });
+          const constant = bytes.buffer === this.d.buffer && bytes.byteOffset >= this.d.byteOffset && bytes.byteOffset + bytes.length <= this.d.byteOffset + this.d.length;
+          const kept = this.c.addNested({ offset, via: displayName(rec), bytes, constant }, () => this.renderCall(this.keep(fn, args, kwargs, op, offset)));
           // pickle.dumps(tensor) writes each storage as torch.storage._load_from_bytes(<torch.save bytes>): a
           // load of bytes in torch's own format is as safe as those bytes, which are scanned as a member
           // (their findings carry its path; a nested pickle that is not scanned is reported as such).
-          if (rec.conditional && isTorchSave(bytes) && (seen || !this.c.full(this.c.nested))) {
+          if (rec.conditional && isTorchSave(bytes) && kept !== 'full') {
             rec.resolved++;
             rec.callCount++;
             return this.keep(fn, args, kwargs, op, offset);

@@ -141,7 +141,14 @@ export interface NestedBlob extends OffsetEvent {
   via: string;
   bytes: Buffer;
   evidence: string;
+  /** The bytes are a constant of the stream (a slice of it), not computed at load time (zlib, base64…). */
+  constant: boolean;
 }
+
+/** Nested blobs kept per analysis (pickle.dumps of a large state dict holds one per tensor storage). */
+export const MAX_NESTED_BLOBS = 100_000;
+/** Blobs beyond this many keep no rendered evidence. */
+const NESTED_EVIDENCE = 100;
 export interface FrameEvent extends OffsetEvent {
   kind: 'span' | 'overlap' | 'trailing' | 'joblib';
   detail: string;
@@ -181,6 +188,7 @@ export class PickleCollector {
   readonly extensions: ExtensionEvent[] = [];
   readonly mutations: MutationEvent[] = [];
   readonly nested: NestedBlob[] = [];
+  private readonly nestedKeys = new Map<string, ArrayBufferLike>();
   readonly frames: FrameEvent[] = [];
   readonly joblib: JoblibEvent[] = [];
   readonly errors: StreamError[] = [];
@@ -208,6 +216,22 @@ export class PickleCollector {
 
   full(list: readonly unknown[]): boolean {
     return list.length >= this.maxEvents;
+  }
+
+  /**
+   * Keeps a blob passed to a loader; false when it is already kept (the same bytes through a memo
+   * reference) or the list is full (counted in `dropped`).
+   */
+  addNested(blob: Omit<NestedBlob, 'evidence'>, evidence: () => string): 'added' | 'seen' | 'full' {
+    const key = `${blob.bytes.byteOffset}:${blob.bytes.length}`;
+    if (this.nestedKeys.get(key) === blob.bytes.buffer) return 'seen';
+    if (this.nested.length >= MAX_NESTED_BLOBS) {
+      this.dropped += 1;
+      return 'full';
+    }
+    this.nestedKeys.set(key, blob.bytes.buffer);
+    this.nested.push({ ...blob, evidence: this.nested.length < NESTED_EVIDENCE ? evidence() : '' });
+    return 'added';
   }
 
   /** The record for a global, created and classified on first sight. */

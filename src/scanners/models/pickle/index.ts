@@ -58,6 +58,7 @@ const MAX_STREAMS = 256;
 /** Nested pickles (loader arguments) analysed per buffer, and per top-level file in all. */
 const MAX_NESTED = 8;
 const MAX_NESTED_PER_FILE = 64;
+const TORCH_STORAGE_LOADER = 'torch.storage._load_from_bytes';
 const nestedBudget = new WeakMap<ScanContext, { left: number }>();
 
 const allowCache = new WeakMap<readonly string[], AllowConfig>();
@@ -163,14 +164,22 @@ async function scanNested(collector: PickleCollector, target: ScanTarget, contex
     budget = { left: MAX_NESTED_PER_FILE };
     nestedBudget.set(context, budget);
   }
-  for (const [i, blob] of collector.nested.entries()) {
+  let computed = 0;
+  let handedOff = 0;
+  for (const blob of collector.nested) {
     const name = `pickle@${blob.offset + offsetBase}`;
     const member = target.member === undefined ? name : `${target.member}!${name}`;
-    if (i >= MAX_NESTED || budget.left <= 0 || Date.now() > context.deadline) {
+    // Bytes computed at load time (zlib, base64…) can expand without bound, so they are counted; constants
+    // of the stream are slices of the file, so reading them all costs no more than the file's size (per
+    // nesting level) — pickle.dumps of a state dict holds one per tensor storage.
+    if (Date.now() > context.deadline || (!blob.constant && (computed >= MAX_NESTED || budget.left <= 0))) {
       out.push({ blob, member, outcome: 'dropped' });
       continue;
     }
-    budget.left -= 1;
+    if (!blob.constant) {
+      computed += 1;
+      budget.left -= 1;
+    }
     if (target.depth + 1 > context.limits.maxNesting) {
       out.push({ blob, member, outcome: 'tooDeep' });
       continue;
@@ -180,7 +189,8 @@ async function scanNested(collector: PickleCollector, target: ScanTarget, contex
       // torch.load of bytes in torch.save's own formats (zip, or legacy stacked pickles and raw storages):
       // the zip and torch-legacy formats read it as they read a file.
       await context.scanMember(target, name, new BufferSource(bytes));
-      out.push({ blob, member, outcome: 'handedOff' });
+      // One finding per torch storage would flood the report of a large state dict; the first few tie members to the loader.
+      if (blob.via !== TORCH_STORAGE_LOADER || handedOff++ < MAX_NESTED) out.push({ blob, member, outcome: 'handedOff' });
       continue;
     }
     const nestedTarget: ScanTarget = { path: target.path, member, source: new BufferSource(bytes), head: bytes.subarray(0, HEAD_BYTES), depth: target.depth + 1 };
