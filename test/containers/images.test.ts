@@ -219,3 +219,13 @@ test('fingerprints of layer findings are stable across scans (baselines hold)', 
   assert.deepEqual(first, second);
   assert.equal(new Set(first).size, first.length);
 });
+
+test('end to end: custody scan --only secrets on an image export reports secrets in deleted layer files', async () => {
+  const { runScan } = await import('../../src/scanners/engine.js');
+  const result = await runScan({ paths: [join(FIXTURES, 'docker-save.tar')], only: ['secrets'], jobs: 0 });
+  const [l0] = expected.dockerSave.layers as [string];
+  const deleted = result.findings.filter((f) => f.location.member === `${l0}/app/.env` && f.ruleId.startsWith('secrets/'));
+  assert.ok(deleted.length >= 1, JSON.stringify(result.findings.map((f) => [f.ruleId, f.location.member])));
+  assert.equal(deleted[0]?.properties?.['deletedInLayer'], 1);
+  assert.equal(result.findings.some((f) => f.ruleId.startsWith('models/')), false, '--only secrets runs no models rules');
+});

@@ -110,6 +110,15 @@ test('blobs spooled to a temporary file give the same findings as blobs in memor
   assert.deepEqual(spooled, inMemory);
 });
 
+test('worker threads give the same findings as the main thread', async () => {
+  // Workers load the registered scanners by name: use the real models scanner, which the fixture's pickle triggers.
+  const options = { scanners: [containersScanner, modelsScanner] };
+  const inThread = await scan({ ...options, jobs: 0 });
+  const inWorkers = await scan({ ...options, jobs: 2 });
+  assert.ok(inThread.length > 0);
+  assert.deepEqual(inWorkers.map((f) => [f.fingerprint, f.properties?.['commit']]).sort(), inThread.map((f) => [f.fingerprint, f.properties?.['commit']]).sort());
+});
+
 test('history findings share fingerprints with a scan of the same file, and are stable across runs', async () => {
   const first = await scan();
   const second = await scan();
@@ -166,4 +175,14 @@ test('a directory outside any repository is a USAGE error; a missing path is PAT
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('end to end: custody scan --history --only secrets finds the deleted secrets with the real secrets scanner', async () => {
+  const { runScan } = await import('../../src/scanners/engine.js');
+  const result = await runScan({ paths: [REPO], only: ['secrets'], history: true, jobs: 0 });
+  const config = result.findings.filter((f) => f.location.path === `${REPO}/app/config.py` && f.properties?.['commit'] !== undefined);
+  assert.ok(config.some((f) => f.ruleId.startsWith('secrets/') && f.properties?.['commit'] === commits['add_secret'] && f.properties?.['inHead'] === false), JSON.stringify(result.findings.map((f) => [f.ruleId, f.location.path])));
+  const aws = result.findings.filter((f) => f.location.path === `${REPO}/deploy/aws.env`);
+  assert.ok(aws.length >= 1 && aws.every((f) => f.properties?.['commit'] === commits['add_aws']));
+  assert.ok(!JSON.stringify(result.findings).includes(expected.secrets['awsSecret'] as string));
 });

@@ -104,27 +104,21 @@ export interface Commit {
   date: string;
 }
 
-/** A blob as it first appeared at one path. */
-export interface Introduction {
-  /** Index into `commits` (oldest first, parents before children). */
-  commit: number;
-  /** Path from the top of the repository. */
-  path: string;
-}
-
-export interface BlobIndex {
-  commits: Commit[];
-  /** Unique blobs in order of first appearance, each with every path it appeared at (earliest commit for each). */
-  blobs: Map<string, Introduction[]>;
+export interface HistoryVisitor {
+  /** A commit, newest first (children before parents, `--topo-order`). */
+  onCommit(commit: Commit): void;
+  /** A blob that the last commit passed to onCommit shows at `path` (added or modified). */
+  onBlob(sha: string, path: string): void;
 }
 
 /**
- * Lists every blob introduced at every path in the history of all refs, oldest first. Each commit is
- * compared with each of its parents (`-m`), so content that only a merge introduced is seen too; a
- * (blob, path) pair is attributed to the first commit in topological order that shows it.
+ * Streams every blob shown at every path in the history of all refs, newest commits first, so that
+ * the blobs can be read while git is still walking. Each commit is compared with each of its parents
+ * (`-m`), so content that only a merge introduced is seen too. The commit that introduced a
+ * (blob, path) pair is the last one that shows it (the earliest in topological order).
  */
-export async function indexHistory(top: string, pathspec: string): Promise<BlobIndex> {
-  const args = ['log', '--all', '--topo-order', '--reverse', '--root', '-m', '--raw', '--no-abbrev', '--no-renames', '--no-ext-diff', '--no-textconv', '--no-show-signature', '-z', '--format=%x01%H%x00%an%x00%aI'];
+export async function walkHistory(top: string, pathspec: string, visitor: HistoryVisitor): Promise<void> {
+  const args = ['log', '--all', '--topo-order', '--root', '-m', '--raw', '--no-abbrev', '--no-renames', '--no-ext-diff', '--no-textconv', '--no-show-signature', '-z', '--format=%x01%H%x00%an%x00%aI'];
   if (pathspec !== '') args.push('--full-history', '--', pathspec);
   let proc: GitProcess;
   try {
@@ -136,43 +130,38 @@ export async function indexHistory(top: string, pathspec: string): Promise<BlobI
   const failed = new Promise<never>((_, reject) => proc.once('error', (error) => reject(spawnError(error, args))));
   failed.catch(() => undefined);
 
-  const commits: Commit[] = [];
-  const blobs = new Map<string, Introduction[]>();
-  const seen = new Set<string>();
   // Tokens are NUL-terminated: a commit header (\x01sha, author, date), then raw entries
   // (`:oldmode newmode oldsha newsha status`, path).
   let state: 'token' | 'author' | 'date' | 'path' = 'token';
+  let current: Commit | undefined;
   let pendingBlob = '';
   let rest = '';
+  let skip = 0;
   const onToken = (token: string): void => {
     switch (state) {
       case 'author':
-        (commits[commits.length - 1] as Commit).author = token;
+        (current as Commit).author = token;
         state = 'date';
         return;
       case 'date':
-        (commits[commits.length - 1] as Commit).date = token;
+        (current as Commit).date = token;
+        visitor.onCommit(current as Commit);
         state = 'token';
         return;
-      case 'path': {
+      case 'path':
         state = 'token';
-        if (pendingBlob === '') return;
-        const key = `${pendingBlob}\0${token}`;
-        if (seen.has(key)) return;
-        seen.add(key);
-        const intro: Introduction = { commit: commits.length - 1, path: token };
-        const list = blobs.get(pendingBlob);
-        if (list) list.push(intro);
-        else blobs.set(pendingBlob, [intro]);
+        if (pendingBlob !== '') visitor.onBlob(pendingBlob, token);
         return;
-      }
       case 'token': {
         if (token.startsWith('\x01')) {
-          const existing = commits[commits.length - 1];
           const sha = token.slice(1);
-          // With -m a merge is printed once per parent; it stays one commit.
-          if (existing?.sha !== sha) commits.push({ sha, author: '', date: '' });
-          state = 'author';
+          // With -m a merge is printed once per parent: the repeat is the same commit, so its author
+          // and date tokens are skipped and it is not reported again.
+          if (current?.sha === sha) skip = 2;
+          else {
+            current = { sha, author: '', date: '' };
+            state = 'author';
+          }
           return;
         }
         const raw = token.startsWith('\n') ? token.slice(1) : token;
@@ -194,7 +183,8 @@ export async function indexHistory(top: string, pathspec: string): Promise<BlobI
       const text = rest + chunk.toString('utf8');
       let start = 0;
       for (let nul = text.indexOf('\0', start); nul !== -1; nul = text.indexOf('\0', start)) {
-        onToken(text.slice(start, nul));
+        if (skip > 0) skip -= 1;
+        else onToken(text.slice(start, nul));
         start = nul + 1;
       }
       rest = text.slice(start);
@@ -205,10 +195,68 @@ export async function indexHistory(top: string, pathspec: string): Promise<BlobI
   if (code !== 0) {
     const message = stderr();
     // A repository without commits has no history to scan.
-    if (/does not have any commits|bad default revision|unknown revision/.test(message)) return { commits: [], blobs: new Map() };
+    if (/does not have any commits|bad default revision|unknown revision/.test(message)) return;
     throw new CustodyError('IO_ERROR', `--history: git log failed in ${top}: ${message}`);
   }
-  return { commits, blobs };
+}
+
+/** An unbounded async queue: the history walk pushes blob ids, the blob reader pulls them. */
+export class AsyncQueue<T> implements AsyncIterable<T> {
+  private readonly items: T[] = [];
+  private waiting: ((result: IteratorResult<T>) => void) | undefined;
+  private failWaiting: ((error: unknown) => void) | undefined;
+  private ended = false;
+  private error: unknown;
+
+  push(item: T): void {
+    if (this.waiting) {
+      const resolve = this.waiting;
+      this.waiting = undefined;
+      this.failWaiting = undefined;
+      resolve({ value: item, done: false });
+    } else this.items.push(item);
+  }
+
+  /** Ends the queue; with an error, the consumer's next pull throws it. */
+  end(error?: unknown): void {
+    this.ended = true;
+    this.error = error;
+    if (this.waiting) {
+      const resolve = this.waiting;
+      const reject = this.failWaiting;
+      this.waiting = undefined;
+      this.failWaiting = undefined;
+      if (error !== undefined) reject?.(error);
+      else resolve({ value: undefined, done: true });
+    }
+  }
+
+  static from<T>(items: Iterable<T>): AsyncQueue<T> {
+    const queue = new AsyncQueue<T>();
+    for (const item of items) queue.push(item);
+    queue.end();
+    return queue;
+  }
+
+  /** Everything queued now, or (when nothing is) waits for the next item; undefined at the end. */
+  async takeAll(): Promise<T[] | undefined> {
+    if (this.items.length > 0) return this.items.splice(0);
+    const next = await this[Symbol.asyncIterator]().next();
+    return next.done ? undefined : [next.value, ...this.items.splice(0)];
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<T> {
+    return {
+      next: () => {
+        if (this.items.length > 0) return Promise.resolve({ value: this.items.shift() as T, done: false });
+        if (this.ended) return this.error !== undefined ? Promise.reject(this.error) : Promise.resolve({ value: undefined, done: true });
+        return new Promise((resolve, reject) => {
+          this.waiting = resolve;
+          this.failWaiting = reject;
+        });
+      },
+    };
+  }
 }
 
 /** Blob ids in the tree of HEAD (any path); empty when HEAD does not resolve. */
@@ -242,7 +290,7 @@ export interface ReadBlobsOptions {
  * Streams the contents of `shas` through one `git cat-file --batch` process, in order. Memory stays
  * bounded: the consumer handles one blob at a time and git is paused (by backpressure) meanwhile.
  */
-export async function* readBlobs(top: string, shas: Iterable<string>, options: ReadBlobsOptions): AsyncGenerator<BlobContent> {
+export async function* readBlobs(top: string, shas: AsyncQueue<string>, options: ReadBlobsOptions): AsyncGenerator<BlobContent> {
   const args = ['cat-file', '--batch', '--buffer'];
   let proc: GitProcess;
   try {
@@ -258,10 +306,15 @@ export async function* readBlobs(top: string, shas: Iterable<string>, options: R
   const stdin = proc.stdin as Writable;
   stdin.on('error', () => undefined); // git exiting early surfaces through its exit code
   const feeding = (async () => {
-    for (const sha of shas) {
-      if (!stdin.write(`${sha}\n`)) await once(stdin, 'drain');
+    try {
+      // Ids go out in batches of whatever is queued: one write per id would cost more than git's
+      // reading them, and waiting for a full batch would stall git while the history walk runs.
+      for (let batch = await shas.takeAll(); batch !== undefined; batch = await shas.takeAll()) {
+        if (!stdin.write(`${batch.join('\n')}\n`)) await once(stdin, 'drain');
+      }
+    } finally {
+      stdin.end();
     }
-    stdin.end();
   })();
   feeding.catch(() => undefined);
 
@@ -300,6 +353,7 @@ export async function* readBlobs(top: string, shas: Iterable<string>, options: R
     }
     const code = await waitExit(proc);
     if (spawnFailure !== undefined) throw spawnError(spawnFailure, args);
+    await feeding; // a failure of whoever fills the queue (the history walk) surfaces here
     if (code !== 0) throw new CustodyError('IO_ERROR', `--history: git cat-file failed in ${top}: ${stderr()}`);
   } finally {
     if (proc.exitCode === null) proc.kill();

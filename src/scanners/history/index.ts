@@ -1,14 +1,16 @@
 import { lstat } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import picomatch from 'picomatch';
-import { BufferSource, FileSource, readAll, type ByteSource } from '../../core/byte-source.js';
+import { FileSource } from '../../core/byte-source.js';
 import type { ResolvedConfig } from '../../core/config.js';
 import { CustodyError } from '../../core/errors.js';
 import type { Finding } from '../../core/finding.js';
 import type { Scanner } from '../../core/scanner.js';
 import { joinDisplay, toPosix } from '../../core/walk.js';
-import { buildFinding, scanSource, type FileScanOptions } from '../file-scan.js';
-import { indexHistory, listHeadBlobs, locateRepo, readBlobs, type BlobIndex, type Introduction } from './git.js';
+import { buildFinding, type FileScanOptions } from '../file-scan.js';
+import { scanBlob } from './blob-scan.js';
+import { AsyncQueue, listHeadBlobs, locateRepo, readBlobs, walkHistory, type BlobContent, type Commit } from './git.js';
+import { inThreadScanner, workerScanner, type BlobScanner } from './pool.js';
 import { blobNotScannedRule } from './rules.js';
 
 export { historyRules } from './rules.js';
@@ -27,20 +29,38 @@ export interface HistoryScanOptions {
   maxBlobBytes?: number;
   /** Blobs up to this size are scanned from memory, larger ones from a temporary file (default 64 MiB). */
   memoryBlobBytes?: number;
+  /**
+   * Worker threads for scanning blobs (default 0: in this thread). Reading blobs from git, not scanning
+   * them, bounds a history scan of ordinary source repositories, and the bench measured workers slower
+   * there (starting them and copying each blob cost more than they save); they pay off for histories
+   * heavy in large blobs on many cores.
+   */
+  jobs?: number;
 }
 
 const MEMORY_BLOB_BYTES = 64 * 1024 * 1024;
 const DEFAULT_MAX_BLOB_BYTES = 4 * 1024 * 1024 * 1024;
 
-interface Group {
-  finding: Finding;
-  intro: Introduction;
-  /** Every blob that produced this finding (the same secret in later versions of the file). */
-  blobs: Set<string>;
+/** Findings of one blob scanned at one path. */
+interface Scanned {
+  sha: string;
+  path: string;
+  findings: Finding[];
+}
+
+interface NotScanned {
+  sha: string;
+  path: string;
+  why: 'tooLarge' | 'missing';
+  size: number;
 }
 
 /**
  * Scans every version of every file in the history of all refs, reading each unique blob once.
+ *
+ * `git log --raw` (newest first) lists the blobs each commit shows; they stream into one
+ * `git cat-file --batch` while the walk goes on, and each blob is scanned once, at the first path it
+ * was seen at. Only a blob with findings is read again for its other paths (renames, copies).
  *
  * Findings keep the fingerprint a scan of the file at that path would give (rule, path, secret), so
  * one secret that lived through many versions of a file is one finding, attributed to the commit that
@@ -61,89 +81,147 @@ export async function scanHistory(options: HistoryScanOptions): Promise<Finding[
   const repo = await locateRepo(isDirectory ? absolute : dirname(absolute));
   const pathspec = isDirectory ? repo.prefix : `${repo.prefix}${basename(absolute)}`;
   const display = (path: string): string => (isDirectory ? joinDisplay(options.displayRoot, path.slice(pathspec.length)) : toPosix(options.displayRoot));
-
-  const index = await indexHistory(repo.top, pathspec);
-  if (index.blobs.size === 0) return [];
   const excluded = excluder([...config.exclude, ...(options.exclude ?? [])], pathspec, display);
-  const wanted = selectBlobs(index, excluded);
-  const headBlobs = await listHeadBlobs(repo.top);
+
+  const commits: Commit[] = [];
+  /** blob → path → index of the commit that introduced it there (the last, oldest, to show it). */
+  const introduced = new Map<string, Map<string, number>>();
+  /** blob → the path it is scanned at in the first pass. */
+  const firstPath = new Map<string, string>();
+  const queue = new AsyncQueue<string>();
+  const walking = walkHistory(repo.top, pathspec, {
+    onCommit: (commit) => commits.push(commit),
+    onBlob: (sha, path) => {
+      let paths = introduced.get(sha);
+      if (paths === undefined) introduced.set(sha, (paths = new Map()));
+      paths.set(path, commits.length - 1);
+      if (!firstPath.has(sha) && !excluded(path)) {
+        firstPath.set(sha, path);
+        queue.push(sha);
+      }
+    },
+  }).then(
+    () => queue.end(),
+    (error: unknown) => {
+      queue.end(error);
+      throw error;
+    },
+  );
+  walking.catch(() => undefined);
+  const head = listHeadBlobs(repo.top);
 
   const scanOptions: FileScanOptions = { scanners: options.scanners, config, knownRuleIds: options.knownRuleIds };
-  const maxBlobBytes = options.maxBlobBytes ?? DEFAULT_MAX_BLOB_BYTES;
-  const groups = new Map<string, Group>();
-  const record = (findings: readonly Finding[], intro: Introduction, sha: string, data: Buffer | undefined): void => {
-    for (const finding of findings) {
-      if (data !== undefined && isSuppressed(finding, data)) continue;
-      const group = groups.get(finding.fingerprint);
-      if (!group) groups.set(finding.fingerprint, { finding, intro, blobs: new Set([sha]) });
-      else {
-        group.blobs.add(sha);
-        if (intro.commit < group.intro.commit) {
-          group.finding = finding;
-          group.intro = intro;
-        }
-      }
+  const jobs = options.jobs ?? 0;
+  const scanner: BlobScanner = jobs > 0 ? workerScanner(scanOptions, jobs) : inThreadScanner(scanOptions);
+  const readOptions = { memoryBytes: options.memoryBlobBytes ?? MEMORY_BLOB_BYTES, maxBytes: options.maxBlobBytes ?? DEFAULT_MAX_BLOB_BYTES };
+  const scanned: Scanned[] = [];
+  const notScanned: NotScanned[] = [];
+  const inFlight = new Set<Promise<void>>();
+
+  /** Scans a blob at each path; in memory through the scanner (maybe a worker), from a spool file here. */
+  const handle = async (blob: BlobContent, paths: readonly string[]): Promise<void> => {
+    const [path] = paths;
+    if (path === undefined) return;
+    if (blob.kind === 'missing' || blob.kind === 'skipped') {
+      notScanned.push({ sha: blob.sha, path, why: blob.kind === 'missing' ? 'missing' : 'tooLarge', size: blob.kind === 'skipped' ? blob.size : 0 });
+      return;
     }
-  };
-  const notScanned = (intro: Introduction, sha: string, message: 'tooLarge' | 'missing', size: number): void => {
-    if (config.rules.get(blobNotScannedRule.id)?.enabled === false) return;
-    const commit = index.commits[intro.commit]?.sha ?? '';
-    const finding = buildFinding(
-      blobNotScannedRule,
-      { path: display(intro.path) },
-      { message, data: { historyPath: intro.path, commit: commit.slice(0, 12), size, limit: maxBlobBytes }, key: `${message}\0${sha}` },
-      config,
-    );
-    record([finding], intro, sha, undefined);
+    if (blob.kind === 'file') {
+      // The spool file is removed when the reader moves on: scan it now, in this thread.
+      const source = await FileSource.open(blob.file);
+      try {
+        for (const p of paths) scanned.push({ sha: blob.sha, path: p, findings: await scanBlob(display(p), source, scanOptions) });
+      } finally {
+        await source.close();
+      }
+      return;
+    }
+    const data = blob.data;
+    const work = Promise.all(paths.map(async (p) => scanned.push({ sha: blob.sha, path: p, findings: await scanner.scan(display(p), data) }))).then(() => undefined);
+    inFlight.add(work);
+    void work.then(() => inFlight.delete(work));
+    if (inFlight.size >= scanner.capacity) await Promise.race(inFlight);
   };
 
-  for await (const blob of readBlobs(repo.top, wanted.keys(), { memoryBytes: options.memoryBlobBytes ?? MEMORY_BLOB_BYTES, maxBytes: maxBlobBytes })) {
-    const intros = wanted.get(blob.sha);
-    if (intros === undefined || intros.length === 0) continue;
-    const first = intros[0] as Introduction;
-    if (blob.kind === 'missing') {
-      notScanned(first, blob.sha, 'missing', 0);
-      continue;
+  try {
+    // First pass: every blob once, at the first path it was seen at, while the walk goes on.
+    for await (const blob of readBlobs(repo.top, queue, readOptions)) await handle(blob, [firstPath.get(blob.sha) ?? '']);
+    await walking;
+    await Promise.all(inFlight);
+
+    // Second pass: blobs with findings, at the other paths they were introduced at.
+    const withFindings = new Set(scanned.filter((s) => s.findings.length > 0).map((s) => s.sha));
+    const morePaths = new Map<string, string[]>();
+    for (const sha of withFindings) {
+      const rest = [...(introduced.get(sha)?.keys() ?? [])].filter((p) => p !== firstPath.get(sha) && !excluded(p));
+      if (rest.length > 0) morePaths.set(sha, rest);
     }
-    if (blob.kind === 'skipped') {
-      notScanned(first, blob.sha, 'tooLarge', blob.size);
-      continue;
+    if (morePaths.size > 0) {
+      for await (const blob of readBlobs(repo.top, AsyncQueue.from(morePaths.keys()), readOptions)) await handle(blob, morePaths.get(blob.sha) ?? []);
+      await Promise.all(inFlight);
     }
-    const source: ByteSource = blob.kind === 'memory' ? new BufferSource(blob.data) : await FileSource.open(blob.file);
-    try {
-      const findings = await scanSource(display(first.path), source, scanOptions);
-      // The text is needed only to honour inline suppressions of findings that have a line.
-      const data = findings.some((f) => f.location.line !== undefined) ? await readAll(source, config.limits.maxTextBytes) : undefined;
-      record(findings, first, blob.sha, data);
-      // Each blob is scanned once, at the first path it appeared at. Only when that finds something
-      // is it scanned again for its other paths (renames, copies), whose findings are their own.
-      if (findings.length > 0) {
-        for (const intro of intros.slice(1)) record(await scanSource(display(intro.path), source, scanOptions), intro, blob.sha, data);
-      }
-    } finally {
-      await source.close();
-    }
+  } finally {
+    await scanner.close();
   }
 
-  const findings: Finding[] = [];
-  for (const group of groups.values()) {
-    const commit = index.commits[group.intro.commit];
-    const inHead = [...group.blobs].some((sha) => headBlobs.has(sha));
-    const properties: Record<string, unknown> = { ...group.finding.properties, commit: commit?.sha ?? '', date: commit?.date ?? '', inHead, historyPath: group.intro.path };
-    if (commit?.author) properties['author'] = commit.author;
-    findings.push({ ...group.finding, properties });
-  }
-  return findings;
+  return attribute(scanned, notScanned, {
+    commits,
+    introduced,
+    headBlobs: await head,
+    display,
+    report: (item) => notScannedFinding(item, commits[introduced.get(item.sha)?.get(item.path) ?? -1], display, config, readOptions.maxBytes),
+  });
 }
 
-/** Blobs to read, each with the introductions that are not excluded; blobs left with none are dropped. */
-function selectBlobs(index: BlobIndex, excluded: (path: string) => boolean): Map<string, Introduction[]> {
-  const wanted = new Map<string, Introduction[]>();
-  for (const [sha, intros] of index.blobs) {
-    const kept = intros.filter((intro) => !excluded(intro.path));
-    if (kept.length > 0) wanted.set(sha, kept);
+interface Attribution {
+  commits: readonly Commit[];
+  introduced: ReadonlyMap<string, ReadonlyMap<string, number>>;
+  headBlobs: ReadonlySet<string>;
+  display: (path: string) => string;
+  report: (item: NotScanned) => Finding | undefined;
+}
+
+/**
+ * Groups findings by fingerprint (one secret in many versions of a file is one finding), attributes
+ * each group to the oldest commit that introduced one of its blobs at that path, and adds the
+ * history properties.
+ */
+function attribute(scanned: readonly Scanned[], notScanned: readonly NotScanned[], context: Attribution): Finding[] {
+  const groups = new Map<string, { finding: Finding; commit: number; path: string; blobs: Set<string> }>();
+  const add = (finding: Finding, sha: string, path: string): void => {
+    const commit = context.introduced.get(sha)?.get(path) ?? -1;
+    const group = groups.get(finding.fingerprint);
+    if (!group) groups.set(finding.fingerprint, { finding, commit, path, blobs: new Set([sha]) });
+    else {
+      group.blobs.add(sha);
+      // Commits are numbered newest first: the larger number is the older commit.
+      if (commit > group.commit || (commit === group.commit && path < group.path)) Object.assign(group, { finding, commit, path });
+    }
+  };
+  for (const { sha, path, findings } of scanned) for (const finding of findings) add(finding, sha, path);
+  for (const item of notScanned) {
+    const finding = context.report(item);
+    if (finding) add(finding, item.sha, item.path);
   }
-  return wanted;
+  const out: Finding[] = [];
+  for (const group of groups.values()) {
+    const commit = context.commits[group.commit];
+    const inHead = [...group.blobs].some((sha) => context.headBlobs.has(sha));
+    const properties: Record<string, unknown> = { ...group.finding.properties, commit: commit?.sha ?? '', date: commit?.date ?? '', inHead, historyPath: group.path };
+    if (commit?.author) properties['author'] = commit.author;
+    out.push({ ...group.finding, properties });
+  }
+  return out;
+}
+
+function notScannedFinding(item: NotScanned, commit: Commit | undefined, display: (path: string) => string, config: ResolvedConfig, limit: number): Finding | undefined {
+  if (config.rules.get(blobNotScannedRule.id)?.enabled === false) return undefined;
+  return buildFinding(
+    blobNotScannedRule,
+    { path: display(item.path) },
+    { message: item.why, data: { historyPath: item.path, commit: (commit?.sha ?? '').slice(0, 12), size: item.size, limit }, key: `${item.why}\0${item.sha}` },
+    config,
+  );
 }
 
 function excluder(globs: readonly string[], pathspec: string, display: (path: string) => string): (path: string) => boolean {
@@ -154,21 +232,4 @@ function excluder(globs: readonly string[], pathspec: string, display: (path: st
     const shown = display(path);
     return matchers.some((match) => match(relative) || match(shown) || match(path));
   };
-}
-
-const SUPPRESSION = /custody-ignore\s+([A-Za-z0-9_-]+\/[A-Za-z0-9_-]+)\s+--\s*\S/;
-
-/**
- * Inline suppressions hold in history too: `custody-ignore <rule-id> -- <reason>` on the finding's
- * line or the line above, in the version of the file that holds the finding.
- */
-function isSuppressed(finding: Finding, data: Buffer): boolean {
-  const line = finding.location.line;
-  if (line === undefined || finding.location.member !== undefined || !data.includes('custody-ignore')) return false;
-  const lines = data.toString('utf8').split('\n');
-  for (const at of [line, line - 1]) {
-    const match = SUPPRESSION.exec(lines[at - 1] ?? '');
-    if (match && match[1] === finding.ruleId) return true;
-  }
-  return false;
 }
