@@ -404,7 +404,8 @@ function reportTemplates(templates: readonly TemplateValue[], target: ScanTarget
       continue;
     }
     if (template.text === undefined) {
-      unreadable({ message: 'tooLarge', offset: template.offset, data: { key, length: (template.length ?? 0n).toString(), limit: MAX_TEMPLATE_BYTES }, key });
+      // Real chat templates are a few KB; one past the scan limits is padding around something (high).
+      unreadable({ message: 'tooLarge', severity: 'high', offset: template.offset, data: { key, length: (template.length ?? 0n).toString(), limit: MAX_TEMPLATE_BYTES }, key });
       continue;
     }
     const result = scanJinjaTemplate(template.text);
@@ -420,7 +421,7 @@ function reportTemplates(templates: readonly TemplateValue[], target: ScanTarget
       });
     }
     if (result.error) unreadable({ message: 'unterminated', offset: template.offset, data: { key, reason: result.error.message, line: result.error.line, column: result.error.column }, key });
-    else if (result.truncated) unreadable({ message: 'truncated', offset: template.offset, data: { key }, key });
+    else if (result.truncated) unreadable({ message: 'truncated', severity: 'high', offset: template.offset, data: { key }, key });
   }
 }
 

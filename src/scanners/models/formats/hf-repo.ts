@@ -27,7 +27,7 @@ const MAX_CODE_BYTES = 4 * 1024 * 1024;
 const MAX_TEMPLATE_FILES = 32;
 const MAX_REPORTS_PER_FILE = 30;
 
-const CONFIG_MARKERS = ['"auto_map"', '"chat_template"', '"architectures"', '"model_type"', '"tokenizer_class"', '"processor_class"', '"image_processor_type"', '"feature_extractor_type"', '"_name_or_path"', '"transformers_version"'];
+const CONFIG_MARKERS = ['"auto_map"', '"custom_pipelines"', '"chat_template"', '"architectures"', '"model_type"', '"tokenizer_class"', '"processor_class"', '"image_processor_type"', '"feature_extractor_type"', '"_name_or_path"', '"transformers_version"'];
 /** Files whose `auto_map` (or template) transformers reads, in the order that owns sibling template files. */
 const CONFIG_NAMES = ['tokenizer_config.json', 'processor_config.json', 'preprocessor_config.json', 'config.json', 'chat_template.json'];
 
@@ -153,18 +153,48 @@ function firstNonSpace(head: Buffer): number {
   return -1;
 }
 
-function looksLikeConfig(target: ScanTarget): boolean {
+/** Config keys as transformers reads them (after JSON unescaping). */
+const CONFIG_KEYS = CONFIG_MARKERS.map((marker) => marker.slice(1, -1));
+
+function fileName(target: ScanTarget): string {
+  return (target.member?.split('!').pop() ?? target.path).split(/[\\/]/).pop() ?? '';
+}
+
+/** A config by its markers in the head, or by the names transformers reads. */
+function looksLikeConfigByHead(target: ScanTarget): boolean {
   if (firstNonSpace(target.head) !== 0x7b) return false;
   const text = target.head.toString('latin1');
-  return CONFIG_MARKERS.some((marker) => text.includes(marker));
+  return CONFIG_MARKERS.some((marker) => text.includes(marker)) || CONFIG_NAMES.includes(fileName(target));
+}
+
+/**
+ * Could be a config whose markers the head does not show: a JSON object larger than the head (save_pretrained
+ * sorts keys, so a big `added_tokens_decoder` comes before `auto_map` and `chat_template`), or one whose keys
+ * are written with escapes (`"auto\u005fmap"`). Read whole and judged by its parsed keys.
+ */
+function mayBeConfig(target: ScanTarget): boolean {
+  if (firstNonSpace(target.head) !== 0x7b) return false;
+  return (target.source.size > target.head.length && target.source.size <= MAX_CONFIG_BYTES) || target.head.includes('\\u');
+}
+
+function looksLikeConfig(target: ScanTarget): boolean {
+  return looksLikeConfigByHead(target) || mayBeConfig(target);
 }
 
 const DATASET_BUILDER = /\b(?:datasets\.)?(GeneratorBasedBuilder|ArrowBasedBuilder|BeamBasedBuilder|DatasetBuilder)\b/;
 
+const GENERATE_METHOD = /\bdef _generate_(?:examples|tables)\b/;
+
+/**
+ * `import datasets`, a builder class and a `_generate_*` method in the head — or, in a file longer than the
+ * head (long `_DESCRIPTION`/`_URLS` constants come first), the import in the head and the rest checked on
+ * the whole file by the scan.
+ */
 function looksLikeDatasetScript(target: ScanTarget): boolean {
   if (target.head.includes(0)) return false;
   const text = target.head.toString('latin1');
-  return /\b(?:import datasets|from datasets\b)/.test(text) && DATASET_BUILDER.test(text) && /\bdef _generate_(?:examples|tables)\b/.test(text);
+  if (!/\b(?:import datasets|from datasets\b)/.test(text)) return false;
+  return (DATASET_BUILDER.test(text) && GENERATE_METHOD.test(text)) || target.source.size > target.head.length;
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -322,10 +352,21 @@ function siblingTarget(target: ScanTarget, fileName: string): ScanTarget {
   return { ...target, path: posix.join(posix.dirname(target.path.split('\\').join('/')), fileName) };
 }
 
+/** `custom_pipelines: {task: {impl: "module.Class"}}`: pipeline(..., trust_remote_code=True) imports `impl`. */
+function collectCustomPipelines(pipelines: unknown): AutoMapEntry[] {
+  if (pipelines === null || typeof pipelines !== 'object' || Array.isArray(pipelines)) return [];
+  const entries: AutoMapEntry[] = [];
+  for (const [task, spec] of Object.entries(pipelines as Record<string, unknown>)) {
+    const impl = spec !== null && typeof spec === 'object' ? (spec as Record<string, unknown>)['impl'] : undefined;
+    if (typeof impl === 'string' && impl.includes('.')) entries.push({ key: `custom_pipelines.${task}`, reference: impl });
+  }
+  return entries;
+}
+
 async function checkRemoteCode(config: Record<string, unknown>, target: ScanTarget, context: ScanContext): Promise<void> {
-  if (config['auto_map'] === undefined) return;
+  if (config['auto_map'] === undefined && config['custom_pipelines'] === undefined) return;
   const invalid = context.reporter(hfConfigInvalidRule, target);
-  const entries = collectAutoMap(config['auto_map'], invalid);
+  const entries = [...(config['auto_map'] === undefined ? [] : collectAutoMap(config['auto_map'], invalid)), ...collectCustomPipelines(config['custom_pipelines'])];
   if (entries.length === 0) return;
   const report = context.reporter(hfRemoteCodeRule, target);
   const file = target.member === undefined ? basename(target.path) : target.member.split('!').pop() ?? target.path;
@@ -413,7 +454,8 @@ function reportTemplate(text: string, where: string, target: ScanTarget, context
     });
   }
   if (result.error) unreadable({ message: 'unterminated', data: { where, reason: result.error.message, line: result.error.line, column: result.error.column }, key: where });
-  else if (result.truncated) unreadable({ message: 'truncated', data: { where }, key: where });
+  // Real chat templates are a few KB; one that reaches the scan limits is padding around something (high).
+  else if (result.truncated) unreadable({ message: 'truncated', severity: 'high', data: { where }, key: where });
 }
 
 function checkEmbeddedTemplates(config: Record<string, unknown>, target: ScanTarget, context: ScanContext): void {
@@ -472,7 +514,9 @@ async function checkTemplateFiles(target: ScanTarget, context: ScanContext): Pro
 // ------------------------------------------------------------------------------------------------
 
 async function scanConfig(target: ScanTarget, context: ScanContext): Promise<void> {
-  const invalid = context.reporter(hfConfigInvalidRule, target);
+  // Files recognised only by size or escapes are reported only when they turn out to be configs.
+  const certain = looksLikeConfigByHead(target);
+  const invalid = certain ? context.reporter(hfConfigInvalidRule, target) : (): void => undefined;
   const bytes = await readAll(target.source, Math.min(MAX_CONFIG_BYTES, context.limits.maxMemberBytes));
   if (bytes === undefined) {
     invalid({ message: 'tooLarge', data: { size: target.source.size, limit: MAX_CONFIG_BYTES } });
@@ -489,6 +533,7 @@ async function scanConfig(target: ScanTarget, context: ScanContext): Promise<voi
   }
   if (config === null || typeof config !== 'object' || Array.isArray(config)) return;
   const record = config as Record<string, unknown>;
+  if (!certain && !CONFIG_KEYS.some((key) => key in record)) return;
   await checkRemoteCode(record, target, context);
   checkEmbeddedTemplates(record, target, context);
   await checkTemplateFiles(target, context);
@@ -497,6 +542,7 @@ async function scanConfig(target: ScanTarget, context: ScanContext): Promise<voi
 async function scanDatasetScript(target: ScanTarget, context: ScanContext): Promise<void> {
   const bytes = await readAll(target.source, MAX_CODE_BYTES);
   const source = (bytes ?? (await target.source.read(0, MAX_CODE_BYTES))).toString('utf8');
+  if (!GENERATE_METHOD.test(source) || !DATASET_BUILDER.test(source)) return;
   const builder = DATASET_BUILDER.exec(source)?.[1] ?? 'GeneratorBasedBuilder';
   const report = context.reporter(hfDatasetScriptRule, target);
   const hits = findDangerousPython(source);

@@ -294,7 +294,8 @@ class OnnxWalker {
     let external = false;
     let dataType: number | undefined;
     const dims: number[] = [];
-    const entries = new Map<string, string>();
+    // Every value of a repeated key counts: onnx and onnxruntime keep the last, other readers the first.
+    const entries = new Map<string, string[]>();
     let tagOffset = msg.start;
     await msg.forEach(async (field) => {
       switch (field.number) {
@@ -319,7 +320,9 @@ class OnnxWalker {
             if (f.number === 1) k = await entry.string(f, 256);
             else if (f.number === 2) v = await entry.string(f, 4096);
           });
-          entries.set(k, v);
+          const list = entries.get(k);
+          if (list === undefined) entries.set(k, [v]);
+          else if (list.length < 16) list.push(v);
           break;
         }
         case 14:
@@ -337,20 +340,27 @@ class OnnxWalker {
       const count = dims.reduce((a, b) => a * b, 1);
       expectedBytes = Number.isSafeInteger(count) ? Math.ceil(count * per) : undefined;
     }
-    this.facts.external.push({ tensor: name, where, location: entries.get('location'), offset: entries.get('offset'), length: entries.get('length'), expectedBytes, tagOffset });
+    const locations = entries.get('location') ?? [undefined];
+    const offset = entries.get('offset')?.at(-1);
+    const length = entries.get('length')?.at(-1);
+    for (const location of new Set(locations)) this.facts.external.push({ tensor: name, where, location, offset, length, expectedBytes, tagOffset });
   }
 
   private async function(msg: ProtoMessage): Promise<void> {
     let name = '';
     let domain = '';
     const nodes: ProtoField[] = [];
+    const defaults: ProtoField[] = [];
     await msg.forEach(async (field) => {
       if (field.number === 1) name = await this.name(msg, field, 'function name');
       else if (field.number === 10) domain = await this.name(msg, field, 'function domain');
       else if (field.number === 7 && field.wireType === WIRE.LEN) nodes.push(field);
+      else if (field.number === 11 && field.wireType === WIRE.LEN) defaults.push(field);
     });
     this.facts.functions.add(`${domain}\0${name}`);
     for (const field of nodes) await this.node(await msg.child(field, 2), `function ${domain}.${name}`, 2);
+    // attribute_proto: default attribute values (tensors and graphs) used when a call omits them.
+    for (const field of defaults) await this.attribute(await msg.child(field, 2), `function ${domain}.${name}.default`, 2);
   }
 }
 

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { defineRule, type Report } from '../../../core/rule.js';
 import type { ScanContext, ScanTarget } from '../../../core/scanner.js';
 import type { ModelFormat } from '../format.js';
@@ -24,7 +25,7 @@ export const SAFETENSORS_DTYPE_BITS: Readonly<Record<string, number>> = {
 
 const TAGS = ['cwe:20', 'owasp-ml:ML06', 'format:safetensors'] as const;
 
-export const safetensorsHeaderInvalidRule = defineRule<'tooLarge' | 'beyondFile' | 'notJson' | 'notObject' | 'tooDeep' | 'duplicateKey' | 'badEntry' | 'truncated' | 'timeout', void>({
+export const safetensorsHeaderInvalidRule = defineRule<'tooLarge' | 'beyondFile' | 'notJson' | 'notObject' | 'tooDeep' | 'duplicateKey' | 'nonInteger' | 'badEntry' | 'truncated' | 'timeout', void>({
   id: 'models/safetensors-header-invalid',
   title: 'safetensors header is malformed or oversized',
   description:
@@ -44,6 +45,7 @@ export const safetensorsHeaderInvalidRule = defineRule<'tooLarge' | 'beyondFile'
     notObject: 'Header is JSON but not an object (found {{found}}).',
     tooDeep: 'Header JSON nests deeper than {{limit}} levels.',
     duplicateKey: 'Header defines "{{name}}" more than once; readers disagree on which definition wins.',
+    nonInteger: 'Header writes the number {{example}} where shapes and offsets need plain integers; strict readers refuse it, lenient ones round it.',
     badEntry: 'Tensor "{{name}}": {{reason}}',
     timeout: 'The header was not fully checked within the time limit ({{checked}} of {{total}} entries).',
   },
@@ -136,12 +138,14 @@ function isTextByte(byte: number): boolean {
 function detectSafetensors(target: ScanTarget): boolean {
   const head = target.head;
   if (head.length < 10) return false;
-  const first = head[8] as number;
+  // A UTF-8 byte order mark before the JSON is still safetensors-shaped (and refused by the scan).
+  const bom = head[8] === 0xef && head[9] === 0xbb && head[10] === 0xbf ? 3 : 0;
+  const first = head[8 + bom] as number;
   if (first !== 0x7b && first !== 0x5b) return false;
   const length = head.readBigUInt64LE(0);
   if (length >= 2n && length <= BigInt(target.source.size) - 8n) return true;
   if (first !== 0x7b) return false;
-  const next = head[9] as number;
+  const next = head[9 + bom] as number;
   const jsonStart = next === 0x22 || next === 0x7d || next === 0x20 || next === 0x0a || next === 0x0d || next === 0x09;
   const prefixIsText = [...head.subarray(0, 8)].every(isTextByte);
   if (jsonStart && !prefixIsText) return true;
@@ -151,19 +155,31 @@ function detectSafetensors(target: ScanTarget): boolean {
 
 interface KeyScan {
   depth: number;
+  /** Keys repeated in one object: `name` at the top level, `name.field` inside a tensor entry. */
   duplicates: string[];
+  /** Number tokens that are not plain non-negative integers (`2.0`, `1e3`, `-0`), as written. */
+  nonIntegers: string[];
 }
+
+const MAX_LISTED = 20;
 
 /**
  * One linear pass over the JSON text before `JSON.parse`: measures nesting (so a deeply nested header
- * cannot exhaust the parser's stack) and lists repeated top-level keys (which `JSON.parse` hides).
+ * cannot exhaust the parser's stack), lists keys repeated in the top-level object and in the objects
+ * directly inside it (which `JSON.parse` hides by keeping the last), and lists numbers written in a
+ * form a strict integer reader refuses (`JSON.parse` turns `2.0` into 2; serde refuses it for a usize).
  */
 export function scanJsonStructure(text: string, maxDepth: number): KeyScan {
   let depth = 0;
   let deepest = 0;
-  const seen = new Set<string>();
   const duplicates: string[] = [];
+  const nonIntegers: string[] = [];
+  // Per open object at depth 1 and 2: the keys seen, and the key that opened the depth-2 object.
+  const keys: (Set<string> | undefined)[] = [];
+  const isObject: boolean[] = [];
   let expectKey = false;
+  let lastTopKey = '';
+  let parentKey = '';
   for (let i = 0; i < text.length; i++) {
     const ch = text.charCodeAt(i);
     if (ch === 0x22) {
@@ -173,26 +189,41 @@ export function scanJsonStructure(text: string, maxDepth: number): KeyScan {
         if (c === 0x5c) i++;
         else if (c === 0x22) break;
       }
-      if (depth === 1 && expectKey) {
+      const seen = keys[depth];
+      if (expectKey && seen !== undefined) {
         let key: string;
         try {
           key = JSON.parse(text.slice(start, i + 1)) as string;
         } catch {
           key = text.slice(start + 1, i);
         }
-        if (seen.has(key)) duplicates.push(key);
-        else seen.add(key);
+        if (depth === 1) lastTopKey = key;
+        if (seen.has(key)) {
+          if (duplicates.length < MAX_LISTED) duplicates.push(depth === 1 ? key : `${parentKey}.${key}`);
+        } else seen.add(key);
       }
       expectKey = false;
     } else if (ch === 0x7b || ch === 0x5b) {
       depth++;
       if (depth > deepest) deepest = depth;
-      if (deepest > maxDepth) return { depth: deepest, duplicates };
-      expectKey = ch === 0x7b && depth === 1;
-    } else if (ch === 0x7d || ch === 0x5d) depth--;
-    else if (ch === 0x2c) expectKey = depth === 1;
+      if (deepest > maxDepth) return { depth: deepest, duplicates, nonIntegers };
+      isObject[depth] = ch === 0x7b;
+      keys[depth] = ch === 0x7b && depth <= 2 ? new Set() : undefined;
+      if (depth === 2) parentKey = lastTopKey;
+      expectKey = ch === 0x7b;
+    } else if (ch === 0x7d || ch === 0x5d) {
+      keys[depth] = undefined;
+      depth--;
+      expectKey = false;
+    } else if (ch === 0x2c) expectKey = isObject[depth] === true;
+    else if (ch === 0x2d || (ch >= 0x30 && ch <= 0x39)) {
+      const start = i;
+      while (i + 1 < text.length && /[0-9eE.+-]/.test(text[i + 1] as string)) i++;
+      const token = text.slice(start, i + 1);
+      if (!/^(?:0|[1-9][0-9]*)$/.test(token) && nonIntegers.length < MAX_LISTED) nonIntegers.push(token);
+    }
   }
-  return { depth: deepest, duplicates };
+  return { depth: deepest, duplicates, nonIntegers };
 }
 
 function describeType(value: unknown): string {
@@ -237,6 +268,16 @@ async function scanSafetensors(target: ScanTarget, context: ScanContext): Promis
   }
   const n = Number(length);
   const bytes = 8 + n <= target.head.length ? target.head.subarray(8, 8 + n) : await target.source.read(8, n);
+  // The reference loader reads the header as strict UTF-8 JSON: a byte order mark or invalid UTF-8
+  // is refused there and read differently elsewhere.
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
+    header({ message: 'notJson', offset: 8, data: { reason: 'the header starts with a UTF-8 byte order mark' } });
+    return;
+  }
+  if (!isUtf8(bytes)) {
+    header({ message: 'notJson', offset: 8, data: { reason: 'the header is not valid UTF-8' } });
+    return;
+  }
   const text = bytes.toString('utf8');
   const structure = scanJsonStructure(text, MAX_JSON_DEPTH);
   if (structure.depth > MAX_JSON_DEPTH) {
@@ -255,6 +296,8 @@ async function scanSafetensors(target: ScanTarget, context: ScanContext): Promis
     return;
   }
   for (const name of structure.duplicates.slice(0, MAX_REPORTS_PER_RULE)) header({ message: 'duplicateKey', offset: 8, data: { name: clipName(name) }, key: `dup:${name}` });
+  const nonInteger = structure.nonIntegers[0];
+  if (nonInteger !== undefined) header({ message: 'nonInteger', offset: 8, data: { example: clipName(nonInteger) }, key: 'non-integer' });
 
   const dataSize = BigInt(size) - 8n - length;
   const range = capped(context.reporter(safetensorsRangeInvalidRule, target));

@@ -256,13 +256,17 @@ class TfWalker {
           break;
         case 5: {
           expectLen(field, 'attr');
+          // A map entry's key may come after its value (protobuf accepts any field order): read the
+          // key first, then the values.
           const entry = await msg.child(field, depth + 1);
           let key = '';
+          const values: ProtoField[] = [];
           await entry.forEach(async (f) => {
             if (f.wireType !== WIRE.LEN) return;
             if (f.number === 1) key = await entry.string(f, 256);
-            else if (f.number === 2) await this.attrValue(await entry.child(f, depth + 2), key, attrs, owner, depth + 2);
+            else if (f.number === 2) values.push(f);
           });
+          for (const f of values) await this.attrValue(await entry.child(f, depth + 2), key, attrs, owner, depth + 2);
           break;
         }
         default:

@@ -79,8 +79,9 @@ export function classifyTfNode(op: string, attrs: TfNodeAttrs): (TfOpInfo & { de
     return detail === undefined ? known : { ...known, detail };
   }
   if (op === 'PrintV2') {
-    const stream = firstValue(attrs, ['output_stream']);
-    if (stream !== undefined && /^file:\/\//i.test(stream)) return { category: 'file-write', severity: 'critical', reason: 'prints tensors into a file', detail: stream };
+    // Every value counts: a repeated attribute or map entry keeps its last value when TensorFlow parses it.
+    const stream = attrs.get('output_stream')?.find((v) => /^file:\/\//i.test(v));
+    if (stream !== undefined) return { category: 'file-write', severity: 'critical', reason: 'prints tensors into a file', detail: stream };
     return undefined;
   }
   if (DEBUG_URL_OPS.has(op)) {
@@ -92,8 +93,8 @@ export function classifyTfNode(op: string, attrs: TfNodeAttrs): (TfOpInfo & { de
     return undefined;
   }
   if (PROTO_DESCRIPTOR_OPS.has(op)) {
-    const source = firstValue(attrs, ['descriptor_source']);
-    if (source !== undefined && source !== '' && source !== 'local://') return { category: 'file-read', severity: 'high', reason: 'reads a protobuf descriptor file', detail: source };
+    const source = attrs.get('descriptor_source')?.find((v) => v !== '' && v !== 'local://');
+    if (source !== undefined) return { category: 'file-read', severity: 'high', reason: 'reads a protobuf descriptor file', detail: source };
   }
   return undefined;
 }

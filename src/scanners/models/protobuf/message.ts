@@ -119,10 +119,38 @@ export function sniffFields(head: Buffer, size: number, maxFields = 32): ProtoFi
       if (pos > head.length) break;
     }
   } catch {
+    // A length too large to represent (above 2^53) is a lie the full parse reports: keep the field.
+    const lying = lyingLengthField(head, pos);
+    if (lying !== undefined && fields.length > 0) {
+      fields.push(lying);
+      return fields;
+    }
     // A header cut by the end of `head` is fine when the file goes on; a bad byte inside is not.
     if (fields.length === 0 || head.length >= size || pos < head.length - 20) return undefined;
   }
   return fields;
+}
+
+/** A LEN field at `pos` whose length varint is complete but larger than 2^53, as a field of maximal length. */
+function lyingLengthField(head: Buffer, pos: number): ProtoField | undefined {
+  let tag = 0;
+  let p = pos;
+  for (let shift = 0; shift < 35 && p < head.length; shift += 7) {
+    const byte = head[p++] as number;
+    tag += (byte & 0x7f) * 2 ** shift;
+    if (byte < 0x80) {
+      if (tag % 8 !== WIRE.LEN || tag < 8 || tag > 0xffffffff) return undefined;
+      const start = p;
+      let bytes = 0;
+      while (p < head.length && (head[p] as number) >= 0x80 && bytes < 10) {
+        p++;
+        bytes++;
+      }
+      if (p >= head.length || bytes >= 10 || p - start < 7) return undefined;
+      return { number: Math.floor(tag / 8), wireType: WIRE.LEN, tagOffset: pos, offset: p + 1, length: Number.MAX_SAFE_INTEGER, value: 0 };
+    }
+  }
+  return undefined;
 }
 
 /** A field's payload when it lies fully inside `head`. */

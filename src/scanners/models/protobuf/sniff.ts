@@ -54,7 +54,8 @@ function onnxShape(head: Buffer, fields: readonly ProtoField[]): 'strict' | 'loo
   if (!irVersion(first)) {
     // Writers put ir_version first, but readers accept any order: a model reordered to dodge this
     // check still counts when an ir_version is in view or its first field is a graph of ONNX nodes.
-    if (fields.some(irVersion) || (first.number === 7 && looksLikeOnnxGraph(payloadPrefix(head, first), first.length))) return 'loose';
+    // Likewise a graph in view (after opset_import or producer fields) whose first field is a node or an initializer.
+    if (fields.some(irVersion) || fields.some((f) => f.number === 7 && looksLikeOnnxGraph(payloadPrefix(head, f), f.length))) return 'loose';
     return undefined;
   }
   if (fields.length < 2) return undefined;
@@ -93,9 +94,13 @@ function tfShapes(head: Buffer, fields: readonly ProtoField[]): TfKind[] {
   return kinds;
 }
 
-/** GraphProto whose first field is a node (NodeProto: inputs, outputs, name, op_type… as strings, attributes). */
+/**
+ * GraphProto whose first field is a node (NodeProto: inputs, outputs, name, op_type… as strings,
+ * attributes) or an initializer (TensorProto: dims and data_type varints, a name, data).
+ */
 function looksLikeOnnxGraph(prefix: Buffer, size: number): boolean {
   const [node] = sniffFields(prefix, size, 1) ?? [];
+  if (node !== undefined && node.number === 5 && node.wireType === WIRE.LEN) return looksLikeOnnxTensor(payloadPrefix(prefix, node), node.length);
   if (node === undefined || node.number !== 1 || node.wireType !== WIRE.LEN) return false;
   const fields = sniffFields(payloadPrefix(prefix, node), node.length, 16);
   if (!fields || fields.length === 0) return false;
@@ -108,6 +113,24 @@ function looksLikeOnnxGraph(prefix: Buffer, size: number): boolean {
     }
   }
   return opType;
+}
+
+/** TensorProto: dims (1) and data_type (2) as varints, then a textual name (8), all in view. */
+function looksLikeOnnxTensor(prefix: Buffer, size: number): boolean {
+  const fields = sniffFields(prefix, size, 8);
+  if (!fields || fields.length < 2) return false;
+  let dataType = false;
+  let named = false;
+  for (const field of fields) {
+    if (field.number === 1 && (field.wireType === WIRE.VARINT || field.wireType === WIRE.LEN)) continue;
+    if (field.number === 2 && field.wireType === WIRE.VARINT && field.value >= 1 && field.value <= 30) dataType = true;
+    else if (field.number === 8 && field.wireType === WIRE.LEN) {
+      const text = headBytes(prefix, field);
+      named = text !== undefined && text.length > 0 && isText(text);
+      break;
+    } else return false;
+  }
+  return dataType && named;
 }
 
 function payloadPrefix(head: Buffer, field: ProtoField): Buffer {
