@@ -18,6 +18,7 @@ const FIXTURES = join('test', '.tmp', 'fixtures', 'images');
 const expected = JSON.parse(readFileSync(join(FIXTURES, 'expected.json'), 'utf8')) as {
   secrets: Record<string, string>;
   dockerSave: { layers: string[]; config: string };
+  dockerSaveShared: { base: string; top: string };
   oci: { base: string; plain: string; zstd: string; delete: string };
 };
 
@@ -228,4 +229,13 @@ test('end to end: custody scan --only secrets on an image export reports secrets
   assert.ok(deleted.length >= 1, JSON.stringify(result.findings.map((f) => [f.ruleId, f.location.member])));
   assert.equal(deleted[0]?.properties?.['deletedInLayer'], 1);
   assert.equal(result.findings.some((f) => f.ruleId.startsWith('models/')), false, '--only secrets runs no models rules');
+});
+
+test('docker save with a shared layer stored once and linked: followed, scanned once, no problem reported', async () => {
+  const findings = await scan('docker-save-shared.tar');
+  const ids = expected.dockerSaveShared;
+  one(findings, `${ids.base}/shared.txt`, 'fake/');
+  one(findings, `${ids.top}/top.txt`, 'fake/');
+  assert.equal(findings.filter((f) => f.ruleId.startsWith('fake/')).length, 2, JSON.stringify(findings.map((f) => [f.ruleId, f.location.member])));
+  assert.equal(findings.filter((f) => f.ruleId.startsWith('containers/')).length, 0);
 });

@@ -1,3 +1,4 @@
+import { posix } from 'node:path';
 import { isCustodyError } from '../../core/errors.js';
 import type { ByteSource } from '../../core/byte-source.js';
 import type { AnyRule, Report, Rule } from '../../core/rule.js';
@@ -47,7 +48,7 @@ async function scanTarball(target: ScanTarget, context: ScanContext): Promise<vo
     await scanImage(target, context, entries);
   } else {
     for (const [done, entry] of listed.entries()) {
-      if (entry.type !== 'file') continue;
+      if (!hasContent(entry)) continue;
       if (Date.now() > context.deadline) {
         reportProblem(context, archiveUnreadableRule, target)({ message: 'timeout', data: { scanned: done } });
         return;
@@ -93,8 +94,10 @@ async function scanImage(target: ScanTarget, context: ScanContext, entries: Map<
   for (const image of images) {
     if (image.config !== undefined && !consumed.has(image.config)) {
       consumed.add(image.config);
-      const entry = entries.get(image.config);
-      if (entry !== undefined && entry.type === 'file') {
+      const resolved = resolveEntry(entries, image.config);
+      if (resolved !== undefined) consumed.add(resolved.path);
+      const entry = resolved?.entry;
+      if (entry !== undefined) {
         const source = new SliceSource(target.source, entry.dataOffset, entry.size);
         await context.scanMember(target, image.config, source);
         const read = await readJson(image.config);
@@ -102,15 +105,24 @@ async function scanImage(target: ScanTarget, context: ScanContext, entries: Map<
         else reportProblem(context, imageUnreadableRule, target)({ message: 'config', data: { file: image.config, reason: read.reason } });
       }
     }
-    for (const layer of image.layers) consumed.add(layer.file);
+    for (const layer of image.layers) {
+      consumed.add(layer.file);
+      const resolved = resolveEntry(entries, layer.file);
+      if (resolved !== undefined) consumed.add(resolved.path);
+    }
     await scanLayers(target, context, entries, image, scannedLayers);
   }
 
   // Files the image metadata does not account for (unreferenced blobs, extra files) are scanned as
   // plain members: an image tarball must not be a hiding place.
+  let done = 0;
   for (const [path, entry] of entries) {
-    if (entry.type !== 'file' || consumed.has(path)) continue;
-    if (Date.now() > context.deadline) return;
+    if (!hasContent(entry) || consumed.has(path)) continue;
+    if (Date.now() > context.deadline) {
+      reportProblem(context, archiveUnreadableRule, target)({ message: 'timeout', data: { scanned: done } });
+      return;
+    }
+    done += 1;
     await context.scanMember(target, path, new SliceSource(target.source, entry.dataOffset, entry.size));
   }
 }
@@ -125,8 +137,14 @@ async function scanLayers(target: ScanTarget, context: ScanContext, entries: Rea
     const layer = image.layers[index] as ImageLayer;
     const short = shortId(layer, index);
     const layerReport = reportProblem(context, layerUnreadableRule, target);
-    const entry = entries.get(layer.file);
-    if (entry === undefined || entry.type !== 'file') continue; // reported as a missing blob already
+    if (!entries.has(layer.file)) continue; // reported as a missing blob already
+    // `docker save` stores a layer shared by two images once, the other as a symlink to it.
+    const resolved = resolveEntry(entries, layer.file);
+    if (resolved === undefined) {
+      layerReport({ message: 'missing', member: layer.file, data: { layer: short, file: layer.file } });
+      continue;
+    }
+    const entry = resolved.entry;
     if (Date.now() > context.deadline) {
       layerReport({ message: 'damaged', member: layer.file, data: { layer: short, reason: 'the time budget ran out before this layer', scanned: 0 } });
       continue;
@@ -134,14 +152,14 @@ async function scanLayers(target: ScanTarget, context: ScanContext, entries: Rea
     const opened = await openLayer(target, context, entry, layer, short);
     if (opened === undefined) continue;
     const paths: { path: string; type: TarEntry['type'] }[] = [];
-    const shouldScan = !scannedLayers.has(layer.file);
-    scannedLayers.add(layer.file);
+    const shouldScan = !scannedLayers.has(resolved.path);
+    scannedLayers.add(resolved.path);
     let scanned = 0;
     try {
       const failure = await listEntries(opened.source, context, async (member) => {
         const path = normalizeTarPath(member.name);
         paths.push({ path, type: member.type });
-        if (!shouldScan || member.type !== 'file' || path.split('/').pop()?.startsWith('.wh.') === true) return;
+        if (!shouldScan || !hasContent(member) || path.split('/').pop()?.startsWith('.wh.') === true) return;
         const removal = removals.lookup(path);
         const properties: Record<string, unknown> = { layer: short, layerIndex: index };
         if (image.name !== undefined) properties['image'] = image.name;
@@ -183,6 +201,28 @@ async function openLayer(target: ScanTarget, context: ScanContext, entry: TarEnt
   if (method !== undefined) report({ message: 'compression', member: layer.file, data: { layer: short, method } });
   else report({ message: 'notTar', member: layer.file, data: { layer: short } });
   return undefined;
+}
+
+/** Follows symlinks and hard links inside the archive (at most 8 hops) to a regular file. */
+function resolveEntry(entries: ReadonlyMap<string, TarEntry>, path: string): { path: string; entry: TarEntry } | undefined {
+  let current = path;
+  for (let hops = 0; hops <= 8; hops++) {
+    const entry = entries.get(current);
+    if (entry === undefined) return undefined;
+    if (entry.type === 'file') return { path: current, entry };
+    if ((entry.type !== 'symlink' && entry.type !== 'hardlink') || entry.linkName === undefined) return undefined;
+    const target = entry.type === 'hardlink' ? entry.linkName : posix.join(posix.dirname(current), entry.linkName);
+    current = normalizeTarPath(posix.normalize(target));
+  }
+  return undefined;
+}
+
+/**
+ * Regular files, and entries of other types that carry data (GNU sparse files, unknown types): their
+ * bytes are scanned as stored rather than skipped. Links, directories and devices carry none.
+ */
+function hasContent(entry: TarEntry): boolean {
+  return entry.type === 'file' || (entry.type === 'other' && entry.size > 0);
 }
 
 /** A reporter for the scanner's own "could not read" rules: the message id becomes `properties.problem`. */

@@ -135,7 +135,7 @@ export async function walkHistory(top: string, pathspec: string, visitor: Histor
   let state: 'token' | 'author' | 'date' | 'path' = 'token';
   let current: Commit | undefined;
   let pendingBlob = '';
-  let rest = '';
+  let rest: Buffer = Buffer.alloc(0);
   let skip = 0;
   const onToken = (token: string): void => {
     switch (state) {
@@ -179,15 +179,16 @@ export async function walkHistory(top: string, pathspec: string, visitor: Histor
     }
   };
   const reading = (async () => {
+    // Tokens are cut out of the bytes before decoding, so a UTF-8 path split across chunks stays whole.
     for await (const chunk of proc.stdout as AsyncIterable<Buffer>) {
-      const text = rest + chunk.toString('utf8');
+      const bytes = rest.length === 0 ? chunk : Buffer.concat([rest, chunk]);
       let start = 0;
-      for (let nul = text.indexOf('\0', start); nul !== -1; nul = text.indexOf('\0', start)) {
+      for (let nul = bytes.indexOf(0, start); nul !== -1; nul = bytes.indexOf(0, start)) {
         if (skip > 0) skip -= 1;
-        else onToken(text.slice(start, nul));
+        else onToken(bytes.toString('utf8', start, nul));
         start = nul + 1;
       }
-      rest = text.slice(start);
+      rest = bytes.subarray(start);
     }
     return waitExit(proc);
   })();
