@@ -258,11 +258,17 @@ function inspectObject(obj: Record<string, unknown>, path: string, layer: string
     return;
   }
   // Legacy configs (tf.keras, HDF5) carry no module: registered custom objects show as `Package>Name`.
-  const custom = [className, registered].find((n) => n !== undefined && n.includes('>'));
+  const custom = [className, registered].find((n) => n !== undefined && n.includes('>') && !KERAS_CUSTOM_PACKAGE_OPTIMIZER.test(n));
   if (custom !== undefined) at({ kind: 'custom-object', severity: 'medium', subject: custom, reason: 'a registered custom object: loading needs its code' });
   const danger = kerasDanger(undefined, className);
   if (danger && className === 'TFSMLayer') at({ kind: 'dangerous-function', severity: danger.severity, subject: className, reason: danger.reason });
 }
+
+/**
+ * TF 2.11–2.15 register their own optimizers under the default "Custom" package, so HDF5 files saved by
+ * tf.keras carry `Custom>Adam` in training_config: Keras code, not a custom object.
+ */
+const KERAS_CUSTOM_PACKAGE_OPTIMIZER = /^Custom>(?:Adam|AdamW|SGD|RMSprop|Adagrad|Adadelta|Adamax|Nadam|Ftrl|Lion|Adafactor)$/;
 
 function checkModule(
   module: string,
