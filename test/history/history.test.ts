@@ -186,3 +186,34 @@ test('end to end: custody scan --history --only secrets finds the deleted secret
   assert.ok(aws.length >= 1 && aws.every((f) => f.properties?.['commit'] === commits['add_aws']));
   assert.ok(!JSON.stringify(result.findings).includes(expected.secrets['awsSecret'] as string));
 });
+
+test('a baseline makes history scans incremental: after new commits only new secrets are reported', async () => {
+  const { runScan } = await import('../../src/scanners/engine.js');
+  const { execFileSync } = await import('node:child_process');
+  const dir = await mkdtemp(join(tmpdir(), 'custody-history-'));
+  try {
+    const clone = join(dir, 'clone');
+    const git = (...args: string[]): string =>
+      execFileSync('git', args, { cwd: clone, encoding: 'utf8', env: { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1', GIT_AUTHOR_NAME: 'T', GIT_AUTHOR_EMAIL: 't@example.invalid', GIT_COMMITTER_NAME: 'T', GIT_COMMITTER_EMAIL: 't@example.invalid' } });
+    execFileSync('git', ['clone', '-q', '--mirror', REPO, join(clone, '.git')]);
+    git('config', 'core.bare', 'false');
+    git('checkout', '-q', '-f', 'main');
+    const first = await runScan({ paths: [clone], only: ['secrets'], history: true, jobs: 0 });
+    assert.ok(first.findings.length > 0);
+    const baseline = { version: 1 as const, fingerprints: new Set(first.findings.map((f) => f.fingerprint)) };
+    assert.equal((await runScan({ paths: [clone], only: ['secrets'], history: true, jobs: 0, baseline })).findings.length, 0);
+
+    const password = Array.from({ length: 20 }, (_, i) => 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789'[(i * 7 + Date.now()) % 56]).join('');
+    await writeFile(join(clone, 'new.py'), `URL = "postgres://custody-fixture:${password}@db.example.invalid/app"\n`);
+    git('add', 'new.py');
+    git('commit', '-q', '-m', 'new secret');
+    git('rm', '-q', 'new.py');
+    git('commit', '-q', '-m', 'remove it again');
+    const next = await runScan({ paths: [clone], only: ['secrets'], history: true, jobs: 0, baseline });
+    assert.deepEqual(next.findings.map((f) => f.location.path), [`${clone}/new.py`]);
+    assert.equal(next.findings[0]?.properties?.['inHead'], false);
+    assert.equal(next.summary.baselined, first.findings.length);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
