@@ -69,6 +69,11 @@ test('assignment syntaxes across languages and formats', () => {
     ['<password>abc123def456</password>', 'text', 'pass', 'password', 'abc123def456'],
     ['-H "Authorization: Bearer abc123def456"', 'shell', 'Auth', 'Authorization', 'abc123def456'],
     ['"source": "db_password = \\"abc123def456\\"\\n"', 'json', 'pass', 'db_password', 'abc123def456'],
+    // A comparison with a literal hard-codes the secret as much as an assignment does.
+    ['if password == "abc123def456":', 'code', 'pass', 'password', 'abc123def456'],
+    ["if token !== 'abc123def456') {", 'code', 'token', 'token', 'abc123def456'],
+    ['r = get(url, auth=("exporter", "abc123def456"))', 'code', 'auth', 'auth', 'abc123def456'],
+    ["auth = HTTPBasicAuth('exporter', 'abc123def456')", 'code', 'auth', 'auth', 'abc123def456'],
   ];
   for (const [text, kind, at, name, value] of cases) {
     const found = find(text, kind, at);
@@ -81,7 +86,8 @@ test('expressions, comparisons and blocks are not assignments of literals', () =
   const cases: [string, TextKind, string][] = [
     ['api_key = os.environ["OPENAI_API_KEY"]', 'code', 'key'],
     ['password = getpass.getpass()', 'code', 'pass'],
-    ['if password == "abc123def456":', 'code', 'pass'],
+    ['if password == other_password:', 'code', 'pass'],
+    ['auth = (user, pw)', 'code', 'auth'],
     ['api_key = config.api_key', 'code', 'key'],
     ['token = f"Bearer {secret}"', 'code', 'token'],
     ['password: |', 'yaml', 'pass'],

@@ -70,6 +70,9 @@ function insideString(prefix: string, quote: number): boolean {
 /** Language keywords and CLI verbs that may precede a name on a line in shell-like files. */
 const SHELL_LINE = /^\s*(?:export\s+|ENV\s+|ARG\s+|set\s+|setx\s+|%env\s+|%set_env\s+|!export\s+|!|\$env:|declare\s+(?:-x\s+)?|readonly\s+|local\s+)/i;
 
+/** A `(user, password)` pair of string literals, bare or passed to requests' `HTTPBasicAuth`/`HTTPDigestAuth`. */
+const BASIC_AUTH_PAIR = /^(?:(?:requests\.auth\.)?HTTP(?:Basic|Digest)Auth)?\([ \t]*(["'])[^"'\n\\]{0,128}\1[ \t]*,[ \t]*(["'])([^"'\n\\]{1,256})\2/;
+
 /** Notebook magics and shell escapes in code cells. */
 const MAGIC_LINE = /^\s*(?:!|%env\s|%set_env\s)/;
 /** A line (before the name) that is a comment. */
@@ -148,7 +151,12 @@ export function findAssignment(doc: SecretDoc, hit: number, options: FindOptions
   const c = text.charCodeAt(p);
   const c2 = text.charCodeAt(p + 1);
   let valueAt: number;
-  if (c === 61 /* = */) {
+  // In code, comparing a secret name with a literal (`if password == "…"`) hard-codes the secret too.
+  let comparison = false;
+  if (doc.kind === 'code' && (c === 61 || c === 33) && c2 === 61) {
+    comparison = true;
+    valueAt = text.charCodeAt(p + 2) === 61 ? p + 3 : p + 2;
+  } else if (c === 61 /* = */) {
     if (c2 === 61 || c2 === 126 /* =~ */) return undefined;
     valueAt = c2 === 62 /* => */ ? p + 2 : p + 1;
   } else if (c === 58 /* : */) {
@@ -187,6 +195,16 @@ export function findAssignment(doc: SecretDoc, hit: number, options: FindOptions
   }
   // `"access_token=" + x`: the quote after the operator closes the string the name opened; nothing is assigned.
   if (isQuote(before) && !quotedName && q === before && p === valueAt) return undefined;
+  if (comparison && !isQuote(q)) return undefined;
+  // `auth=("user", "password")`, `auth = HTTPBasicAuth("user", "password")`: the second string is the password.
+  if (doc.kind === 'code' && words[words.length - 1] === 'auth' && (q === 40 || q === 72 || q === 114)) {
+    const pair = BASIC_AUTH_PAIR.exec(text.slice(p, p + 400));
+    if (pair) {
+      const pairValue = pair[3]!;
+      const pairStart = p + pair[0].length - pairValue.length - 1;
+      return { name, words, value: pairValue, valueStart: pairStart, valueEnd: pairStart + pairValue.length, quoted: true, prose: comment, context: contextOf(doc, left, lineStart, linePrefix) };
+    }
+  }
   let value: string;
   let valueStart: number;
   let valueEnd: number;

@@ -25,6 +25,17 @@ const SECRET_WORDS: Readonly<Record<string, NameClass>> = {
   pwd: 'password',
   passphrase: 'password',
   passwort: 'password',
+  // Abbreviations and misspellings seen in shell and legacy configs (`X3_PSWD`, `PASWD`, `PSSWRD`).
+  pswd: 'password',
+  psswd: 'password',
+  pswrd: 'password',
+  psswrd: 'password',
+  paswd: 'password',
+  paswrd: 'password',
+  pasword: 'password',
+  psword: 'password',
+  pssword: 'password',
+  passwrd: 'password',
   secret: 'secret',
   clientsecret: 'secret',
   token: 'token',
@@ -165,6 +176,9 @@ export function classifyName(words: readonly string[]): NameClass | undefined {
 function endingClass(word: string): NameClass | undefined {
   if (word.length > 24) return undefined;
   for (const [ending, cls] of SECRET_ENDINGS) if (word.length > ending.length && word.endsWith(ending)) return cls;
+  // `MYSQLPASS`, `DBPASS`, `SMTPPWD`: a password qualifier glued to `pass`/`pw`/`pwd` (never `bypass`, `renderpass`).
+  const glued = /^([a-z]{2,12}?)(?:pass|pwd|pw)$/.exec(word);
+  if (glued && PASS_QUALIFIERS.has(glued[1]!)) return 'password';
   return undefined;
 }
 

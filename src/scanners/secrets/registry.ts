@@ -65,7 +65,7 @@ export const SECRET_RULES: readonly SecretRule[] = [
 ];
 
 /** Keywords that start the assignment detector (matched ignoring case): names holding secrets contain one. */
-export const ASSIGNMENT_KEYWORDS = ['pass', 'pwd', 'secret', 'token', 'key', 'auth', 'cred', 'bearer'] as const;
+export const ASSIGNMENT_KEYWORDS = ['pass', 'pwd', 'psw', 'pasw', 'pssw', 'secret', 'token', 'key', 'auth', 'cred', 'bearer'] as const;
 
 export interface KeywordEntry {
   readonly keyword: string;

@@ -6,8 +6,11 @@ import { prefixToken } from '../tokens.js';
 import { safeName } from '../uri.js';
 import { pointsAt, tags } from './kit.js';
 
-/** Access key IDs: a 4-letter type prefix and 16 base32 characters. */
-const KEY_ID = /(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}(?![A-Za-z0-9])/y;
+/**
+ * Access key IDs: a 4-letter type prefix and 16 characters. AWS issues base32 (`A-Z2-7`), but fixtures,
+ * documentation and other tools' test sets use `A-Z0-9`, so any upper-case alphanumeric is accepted.
+ */
+const KEY_ID = /(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Za-z0-9])/y;
 const SECRET = /^[A-Za-z0-9/+]{40}$/;
 /** A 40-character base64 run on its own, after a key ID on the same line (CSV exports, config pairs). */
 const PAIRED_SECRET = /(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])/;
@@ -49,6 +52,7 @@ export const awsAccessKeyIdRule = defineSecretRule({
       positive: [
         { text: `aws_access_key_id = AKIA${f.chars(UPPER_B32, 16)}`, file: 'credentials' },
         { text: `"AccessKeyId": "ASIA${f.chars(UPPER_B32, 16)}"`, file: 'session.json' },
+        { text: `access_key_id = AKIA0189${f.chars(UPPER_B32, 12)}`, file: 'aws.cfg' },
       ],
       negative: [
         { text: 'aws_access_key_id = AKIAIOSFODNN7EXAMPLE', file: 'credentials' },

@@ -20,7 +20,8 @@ export const cometKeyRule = defineSecretRule({
   priority: 3,
   assignment: providerAssignment({
     names: ['comet'],
-    hints: ['comet'],
+    // `Experiment(api_key=…)` is comet_ml's entry point (also `OfflineExperiment`, `ExistingExperiment`).
+    hints: ['comet', 'experiment('],
     value: VALUE,
     message: 'found',
     validate: (v) => charClasses(v).count >= 2,

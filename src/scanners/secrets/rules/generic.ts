@@ -36,6 +36,17 @@ function kubernetesSecretValue(a: Assignment, doc: SecretDoc): string | undefine
   return decoded !== undefined && /^[\x20-\x7e]+$/.test(decoded) ? decoded : undefined;
 }
 
+/** Values that are ciphertext or numbers, not secrets in clear: SOPS `ENC[AES256_GCM,…]`, Jasypt `ENC(…)`, `0x…` hex literals. */
+const NOT_CLEARTEXT = /^(?:ENC\[[A-Z0-9_]{3,20},data:|ENC\(.{8,}\)$|\$ANSIBLE_VAULT;|0x[0-9A-Fa-f]{8,}$)/;
+
+/** True when the value sits under `encryptedData:` of a Bitnami SealedSecret (ciphertext only the cluster can open). */
+function inSealedSecret(a: Assignment, doc: SecretDoc): boolean {
+  if (doc.kind !== 'yaml') return false;
+  const head = doc.text.slice(Math.max(0, a.valueStart - 8192), a.valueStart);
+  const kind = head.lastIndexOf('kind: SealedSecret');
+  return kind >= 0 && head.indexOf('\n---', kind) < 0 && head.indexOf('encryptedData:', kind) >= 0;
+}
+
 export const genericSecretRule = defineSecretRule({
   id: 'secrets/generic-secret',
   title: 'Hard-coded password or secret',
@@ -57,8 +68,11 @@ export const genericSecretRule = defineSecretRule({
     if (mode !== 'name') return undefined;
     const cls = classifyName(a.words);
     if (cls === undefined) return undefined;
-    const value = kubernetesSecretValue(a, doc) ?? a.value;
-    for (const prefix of ownedPrefixes) if (value.startsWith(prefix)) return undefined;
+    if (NOT_CLEARTEXT.test(a.value) || inSealedSecret(a, doc)) return undefined;
+    const decoded = kubernetesSecretValue(a, doc);
+    const value = decoded ?? a.value;
+    // A decoded Secret value is not seen by the provider rules, so an owned prefix there is no decoy.
+    if (decoded === undefined) for (const prefix of ownedPrefixes) if (value.startsWith(prefix)) return undefined;
     // Firebase Storage download URLs (`?alt=media&token=<uuid>`) carry a public download token, not a credential.
     if (a.name === 'token' && a.context.includes('alt=media&')) return undefined;
     const confidence = judgeValue(value, cls);
@@ -97,6 +111,10 @@ export const genericSecretRule = defineSecretRule({
         { text: 'password: changeme', file: 'config.yaml' },
         { text: `GITHUB_TOKEN=${f.badChecksum('ghp_')}`, file: '.env' },
         { text: `checksum_sha256 = "${f.hex(64)}"`, file: 'manifest.py' },
+        { text: `db:\n  password: ENC[AES256_GCM,data:${f.alnum(16)},iv:${f.alnum(43)}=,type:str]\n`, file: 'secrets.enc.yaml' },
+        { text: `datasource.password=ENC(${f.alnum(32)})`, file: 'application.properties' },
+        { text: `kind: SealedSecret\nspec:\n  encryptedData:\n    PASSWORD: AgB${f.alnum(120)}==\n`, file: 'sealed.yaml' },
+        { text: `password = "0x${f.hex(16)}"`, file: 'chain.py' },
         { text: `apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ndata:\n  password: ${Buffer.from('changeme').toString('base64')}\n`, file: 'secret.yaml' },
       ],
     };
