@@ -22,8 +22,10 @@ function ruleDescriptor(rule: AnyRule): Record<string, unknown> {
   };
 }
 
+/** Relative paths stay relative (GitHub resolves them against the repository root); absolute ones become file: URIs. */
 function artifactUri(path: string): string {
-  return path.replace(/^\.\//, '').split('/').map(encodeURIComponent).join('/');
+  const encoded = path.replace(/^(\.\/)+/, '').split('/').map(encodeURIComponent).join('/');
+  return path.startsWith('/') ? `file://${encoded}` : encoded;
 }
 
 function result(f: Finding, ruleIndex: Map<string, number>): Record<string, unknown> {
