@@ -10,7 +10,7 @@ import { buildArguments, looksLikeSecretAssignment } from '../../src/scanners/co
 import { Removals } from '../../src/scanners/containers/image.js';
 import { containersScanner } from '../../src/scanners/containers/index.js';
 import { decompressToSpool } from '../../src/scanners/containers/spool.js';
-import { scanSource } from '../../src/scanners/file-scan.js';
+import { buildFinding, scanSource } from '../../src/scanners/file-scan.js';
 import { modelsScanner } from '../../src/scanners/models/index.js';
 import { fakeSecretsScanner } from '../history/fake-secrets.js';
 
@@ -238,4 +238,29 @@ test('docker save with a shared layer stored once and linked: followed, scanned 
   one(findings, `${ids.top}/top.txt`, 'fake/');
   assert.equal(findings.filter((f) => f.ruleId.startsWith('fake/')).length, 2, JSON.stringify(findings.map((f) => [f.ruleId, f.location.member])));
   assert.equal(findings.filter((f) => f.ruleId.startsWith('containers/')).length, 0);
+});
+
+test('an archive read after the deadline is reported as a timeout, never passed', async () => {
+  const config = defaultConfig();
+  const findings: Finding[] = [];
+  const bytes = await (await import('node:fs/promises')).readFile(join(FIXTURES, 'plain.tar'));
+  const source = new BufferSource(bytes);
+  const target = { path: 'plain.tar', source, head: bytes.subarray(0, 65536), depth: 0 };
+  const members: string[] = [];
+  const context = {
+    config,
+    limits: config.limits,
+    deadline: Date.now() - 1,
+    isEnabled: () => true,
+    reporter: (rule: Parameters<typeof buildFinding>[0], t: Parameters<typeof buildFinding>[1]) => (input: Parameters<typeof buildFinding>[2]) => {
+      findings.push(buildFinding(rule, t, input, config));
+    },
+    scanMember: (_parent: unknown, member: string) => {
+      members.push(member);
+      return Promise.resolve();
+    },
+  };
+  await containersScanner.scan(target, context as unknown as Parameters<typeof containersScanner.scan>[1]);
+  assert.deepEqual(members, []);
+  assert.deepEqual(findings.map((f) => [f.ruleId, f.properties?.['problem']]), [['containers/archive-unreadable', 'timeout']]);
 });

@@ -57,13 +57,12 @@ async function scanTarball(target: ScanTarget, context: ScanContext): Promise<vo
     }
   }
   if (failure !== undefined) {
-    const message = failure.code === 'INPUT_LIMIT' ? (/time budget/.test(failure.reason) ? 'timeout' : 'limit') : 'malformed';
-    reportProblem(context, archiveUnreadableRule, target)({ message, data: { reason: failure.reason, scanned: listed.length } });
+    reportProblem(context, archiveUnreadableRule, target)({ message: failure.kind, data: { reason: failure.reason, scanned: listed.length } });
   }
 }
 
 interface ListFailure {
-  code: 'PARSE_ERROR' | 'INPUT_LIMIT';
+  kind: 'malformed' | 'limit' | 'timeout';
   reason: string;
 }
 
@@ -74,7 +73,8 @@ async function listEntries(source: ByteSource, context: ScanContext, onEntry: (e
     return undefined;
   } catch (error) {
     if (isCustodyError(error, 'PARSE_ERROR') || isCustodyError(error, 'INPUT_LIMIT')) {
-      return { code: error.code === 'INPUT_LIMIT' ? 'INPUT_LIMIT' : 'PARSE_ERROR', reason: error.message.replace(/^tar: /, '') };
+      const kind = error.code === 'PARSE_ERROR' ? 'malformed' : error.details?.['bound'] === 'time' ? 'timeout' : 'limit';
+      return { kind, reason: error.message.replace(/^tar: /, '') };
     }
     throw error;
   }

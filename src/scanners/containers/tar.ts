@@ -9,7 +9,7 @@ import { CustodyError } from '../../core/errors.js';
  * link names (`L`/`K`), base-256 sizes, and pax extended headers (`x`, and `g` as defaults) for
  * `path`, `linkpath` and `size`. Every header's checksum is verified. Malformed input throws
  * CustodyError('PARSE_ERROR'); input beyond a bound (entries, metadata size, deadline) throws
- * CustodyError('INPUT_LIMIT'). Entries hidden after the end-of-archive marker are still read.
+ * CustodyError('INPUT_LIMIT'; `details.bound` is 'time' when the deadline passed). Entries hidden after the end-of-archive marker are still read.
  */
 export interface TarEntry {
   name: string;
@@ -52,7 +52,7 @@ export async function* readTarEntries(source: ByteSource, options: TarReadOption
 
   while (offset < source.size) {
     if (deadline !== undefined && Date.now() > deadline) {
-      throw new CustodyError('INPUT_LIMIT', `tar: reading stopped at byte ${offset}: the time budget ran out`);
+      throw new CustodyError('INPUT_LIMIT', `tar: reading stopped at byte ${offset}: the time budget ran out`, { details: { bound: 'time' } });
     }
     if (offset + BLOCK > source.size) {
       throw new CustodyError('PARSE_ERROR', `tar: truncated header at byte ${offset} (${source.size - offset} bytes left, expected ${BLOCK})`);
@@ -191,7 +191,7 @@ async function skipZeros(source: ByteSource, offset: number, deadline: number | 
   let at = offset;
   while (at < source.size) {
     if (deadline !== undefined && Date.now() > deadline) {
-      throw new CustodyError('INPUT_LIMIT', `tar: reading stopped at byte ${at}: the time budget ran out`);
+      throw new CustodyError('INPUT_LIMIT', `tar: reading stopped at byte ${at}: the time budget ran out`, { details: { bound: 'time' } });
     }
     const chunk = await source.read(at, ZERO_SCAN_BYTES);
     if (chunk.length === 0) break;
