@@ -144,11 +144,7 @@ async function scanInWorkers(files: readonly WalkedFile[], scanners: string[], c
 
   const runLane = async (): Promise<void> => {
     let worker: Worker | undefined;
-    const start = (): Worker => {
-      const w = startWorker(import.meta.url, 'worker', { workerData: init });
-      w.unref();
-      return w;
-    };
+    const start = (): Worker => startWorker(import.meta.url, 'worker', { workerData: init });
     try {
       for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
         worker ??= start();
