@@ -72,7 +72,6 @@ export function workerScanner(options: FileScanOptions, jobs: number): BlobScann
 
   const startLane = (index: number): void => {
     const worker = startWorker(import.meta.url, 'worker', { workerData: init });
-    worker.unref();
     const lane: Lane = {
       worker,
       pending: new Map(),
