@@ -12,8 +12,18 @@ function where(f: Finding): string {
   const parts: string[] = [];
   if (f.location.member) parts.push(`!${f.location.member}`);
   if (f.location.line !== undefined) parts.push(`:${f.location.line}${f.location.column !== undefined ? `:${f.location.column}` : ''}`);
-  if (f.location.offset !== undefined) parts.push(` @${f.location.offset}`);
+  if (f.location.offset !== undefined && f.location.line === undefined) parts.push(` @${f.location.offset}`);
   return parts.join('');
+}
+
+/** Context a person needs to find the thing: notebook cell, commit, image layer. */
+function context(f: Finding): string | undefined {
+  const p = f.properties ?? {};
+  const parts: string[] = [];
+  if (typeof p['cell'] === 'number') parts.push(`cell ${p['cell']}${typeof p['cellLine'] === 'number' ? ` line ${p['cellLine']}` : ''}${typeof p['field'] === 'string' && p['field'] !== 'source' ? ` (${p['field']})` : ''}`);
+  if (typeof p['commit'] === 'string' && p['commit'] !== '') parts.push(`introduced in ${p['commit'].slice(0, 12)}${p['inHead'] === false ? ', no longer in HEAD' : ''}`);
+  if (typeof p['layer'] === 'string') parts.push(`image layer ${p['layer']}${p['deletedInLayer'] !== undefined ? `, deleted in layer ${String(p['deletedInLayer'])} but still in the image` : ''}`);
+  return parts.length > 0 ? parts.join('; ') : undefined;
 }
 
 /** Findings grouped by file, most severe first within a file; a summary line at the end. */
@@ -32,7 +42,8 @@ export function renderText(result: ScanResult, options: ReportOptions): string {
     for (const f of ordered) {
       out.push(`  ${paint(COLORS[f.severity], f.severity.toUpperCase().padEnd(8))} ${f.message} ${paint(DIM, `[${f.ruleId}]`)}`);
       const loc = where(f);
-      if (loc) out.push(`           ${paint(DIM, `at ${path}${loc}`)}`);
+      const ctx = context(f);
+      if (loc || ctx) out.push(`           ${paint(DIM, `at ${path}${loc}${ctx ? ` (${ctx})` : ''}`)}`);
       if (f.evidence) out.push(`           ${paint(DIM, `evidence: ${f.evidence}`)}`);
     }
     out.push('');
