@@ -79,14 +79,12 @@ export async function runScan(options: ScanOptions): Promise<ScanResult> {
   };
 
   const names = scanners.map((s) => s.name);
-  let findings = jobs > 0 ? await scanInWorkers(files, names, config, jobs, onDone) : await scanInThread(files, scanners, config, onDone);
-
-  if (options.history) {
-    const knownRuleIds = new Set(allRules().map((r) => r.id));
-    for (const path of options.paths) {
-      findings = findings.concat(await scanHistory({ repo: path, displayRoot: path, scanners, config, knownRuleIds, exclude: options.exclude }));
-    }
-  }
+  const scanning = jobs > 0 ? scanInWorkers(files, names, config, jobs, onDone) : scanInThread(files, scanners, config, onDone);
+  // History reads blobs from git while the working tree is scanned (in workers when there are many files).
+  const knownRuleIds = new Set(allRules().map((r) => r.id));
+  const histories = options.history ? options.paths.map((path) => scanHistory({ repo: path, displayRoot: path, scanners, config, knownRuleIds, exclude: options.exclude })) : [];
+  const [current, ...past] = await Promise.all([scanning, ...histories]);
+  let findings = mergeHistory(current ?? [], past.flat());
 
   let baselined = 0;
   if (options.baseline) {
@@ -102,6 +100,22 @@ export async function runScan(options: ScanOptions): Promise<ScanResult> {
     findings,
     summary: { files: files.length, bytes: bytesTotal, findings: findings.length, bySeverity, baselined, durationMs: Date.now() - started, scanners: names },
   };
+}
+
+/**
+ * A finding still in the working tree and also found in history is one finding: the working-tree copy
+ * (its line is today's) with the history facts (introducing commit, author, date) added.
+ */
+function mergeHistory(current: Finding[], past: Finding[]): Finding[] {
+  if (past.length === 0) return current;
+  const byFingerprint = new Map(past.map((f) => [f.fingerprint, f]));
+  const merged = current.map((f) => {
+    const old = byFingerprint.get(f.fingerprint);
+    if (old === undefined) return f;
+    byFingerprint.delete(f.fingerprint);
+    return { ...f, properties: { ...old.properties, ...f.properties } };
+  });
+  return merged.concat([...byFingerprint.values()]);
 }
 
 function defaultJobs(fileCount: number, bytes: number): number {

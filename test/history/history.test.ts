@@ -185,6 +185,10 @@ test('end to end: custody scan --history --only secrets finds the deleted secret
   const aws = result.findings.filter((f) => f.location.path === `${REPO}/deploy/aws.env`);
   assert.ok(aws.length >= 1 && aws.every((f) => f.properties?.['commit'] === commits['add_aws']));
   assert.ok(!JSON.stringify(result.findings).includes(expected.secrets['awsSecret'] as string));
+  // A secret still in the working tree is one finding: today's copy, with the commit that introduced it.
+  const head = result.findings.filter((f) => f.location.path === `${REPO}/app/settings.py` && f.ruleId.startsWith('secrets/'));
+  assert.equal(new Set(head.map((f) => f.fingerprint)).size, head.length, 'no finding twice');
+  assert.ok(head.length >= 1 && head.every((f) => f.properties?.['inHead'] === true && typeof f.properties['commit'] === 'string'), JSON.stringify(head));
 });
 
 test('a baseline makes history scans incremental: after new commits only new secrets are reported', async () => {
