@@ -5,8 +5,8 @@ import { cohereKeyRule } from './rules/cohere.js';
 import { cometKeyRule } from './rules/comet.js';
 import { connectionUriRule } from './rules/connection-uri.js';
 import { databricksTokenRule } from './rules/databricks.js';
-import { gcpApiKeyRule, gcpServiceAccountKeyRule } from './rules/gcp.js';
-import { genericSecretRule, ownedPrefixes } from './rules/generic.js';
+import { gcpApiKeyRule, gcpServiceAccountKeyRule, googleOauthClientSecretRule } from './rules/gcp.js';
+import { documentPasswordRule, genericSecretRule, ownedPrefixes } from './rules/generic.js';
 import { githubTokenRule } from './rules/github.js';
 import { gitlabTokenRule } from './rules/gitlab.js';
 import { groqKeyRule } from './rules/groq.js';
@@ -21,6 +21,7 @@ import { npmTokenRule } from './rules/npm.js';
 import { openaiKeyRule } from './rules/openai.js';
 import { pineconeKeyRule } from './rules/pinecone.js';
 import { privateKeyRule } from './rules/private-key.js';
+import { pypiTokenRule } from './rules/pypi.js';
 import { replicateTokenRule } from './rules/replicate.js';
 import { slackTokenRule, slackWebhookRule } from './rules/slack.js';
 import { snowflakeCredentialsRule } from './rules/snowflake.js';
@@ -39,11 +40,13 @@ export const SECRET_RULES: readonly SecretRule[] = [
   cometKeyRule,
   connectionUriRule,
   databricksTokenRule,
+  documentPasswordRule,
   gcpApiKeyRule,
   gcpServiceAccountKeyRule,
   genericSecretRule,
   githubTokenRule,
   gitlabTokenRule,
+  googleOauthClientSecretRule,
   groqKeyRule,
   huggingfaceTokenRule,
   jwtRule,
@@ -56,6 +59,7 @@ export const SECRET_RULES: readonly SecretRule[] = [
   openaiKeyRule,
   pineconeKeyRule,
   privateKeyRule,
+  pypiTokenRule,
   replicateTokenRule,
   slackTokenRule,
   slackWebhookRule,

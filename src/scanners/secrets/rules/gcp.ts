@@ -3,9 +3,16 @@ import { checkPrivateKey } from '../decode.js';
 import { defineSecretRule } from '../define.js';
 import { Fake } from '../fake.js';
 import { prefixToken } from '../tokens.js';
+import { safeName } from '../uri.js';
+import { isPlaceholder } from '../placeholder.js';
 import { tags } from './kit.js';
 
 const API_KEY = /AIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])/y;
+/** OAuth client secrets issued since 2021: `GOCSPX-` and 28 base64url characters. */
+const OAUTH_SECRET = /GOCSPX-[0-9A-Za-z_-]{28}(?![0-9A-Za-z_-])/y;
+/** Older client secrets have no prefix: 24 base64url characters, recognised next to a Google client id. */
+const LEGACY_OAUTH_SECRET = /^[0-9A-Za-z_-]{24}$/;
+const CLIENT_ID = '.apps.googleusercontent.com';
 const BEGIN = '-----BEGIN PRIVATE KEY-----';
 const END = '-----END PRIVATE KEY-----';
 const REACH = 8192;
@@ -103,6 +110,71 @@ export const gcpApiKeyRule = defineSecretRule({
       negative: [
         { text: `GOOGLE_API_KEY=AIza${f.alnum(34)}`, file: '.env' },
         { text: 'GOOGLE_API_KEY=AIzaSyXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX', file: '.env' },
+      ],
+    };
+  },
+});
+
+export const googleOauthClientSecretRule = defineSecretRule({
+  id: 'secrets/google-oauth-client-secret',
+  title: 'Google OAuth client secret',
+  description:
+    'A Google OAuth 2.0 client secret: `GOCSPX-` followed by 28 characters, anywhere, or an older 24-character secret in a ' +
+    '`client_secret` field next to a client id ending in `.apps.googleusercontent.com` (the `client_secret.json` that ' +
+    '`google-auth-oauthlib`, Colab and Drive/Sheets data loaders read). With the client id it lets anyone run the consent flow ' +
+    'as your application and exchange authorization codes or refresh tokens for access tokens.',
+  severity: 'high',
+  confidence: 'high',
+  tags: tags('gcp'),
+  remediation:
+    'Reset the secret in the Google Cloud console (APIs & Services → Credentials → the OAuth client → Reset secret), remove ' +
+    '`client_secret.json` from the repository and from git history, and load it at run time from a secret store.',
+  messages: { found: 'Google OAuth client secret.', legacy: 'Google OAuth client secret (without prefix, next to a client id).' },
+  family: 'gcp',
+  priority: 3,
+  detectors: [
+    prefixToken({
+      keywords: ['GOCSPX-'],
+      pattern: OAUTH_SECRET,
+      prefixLength: 7,
+      message: 'found',
+      validate: (token) => (/[0-9]/.test(token.slice(7)) || /[A-Z]/.test(token.slice(7)) ? {} : false),
+    }),
+  ],
+  assignment: (a, doc, mode) => {
+    if (mode !== 'name' || !a.words.includes('secret') || !a.words.includes('client')) return undefined;
+    if (!LEGACY_OAUTH_SECRET.test(a.value) || isPlaceholder(a.value) || !/[0-9]/.test(a.value) || !/[A-Z]/.test(a.value) || !/[a-z]/.test(a.value)) return undefined;
+    const around = doc.text.slice(Math.max(0, a.valueStart - 2048), Math.min(doc.text.length, a.valueEnd + 2048));
+    if (!around.includes(CLIENT_ID)) return undefined;
+    return { message: 'legacy', evidence: `${safeName(a.name)}=${a.value}`, confidence: 'medium' };
+  },
+  patterns: [OAUTH_SECRET, LEGACY_OAUTH_SECRET],
+  examples: () => {
+    const f = new Fake(2424);
+    const b64url = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-';
+    const installed = (secret: string): string =>
+      JSON.stringify({
+        installed: {
+          client_id: `${f.chars('0123456789', 12)}-${f.chars('abcdefghijklmnopqrstuvwxyz0123456789', 32)}${CLIENT_ID}`,
+          project_id: 'ml-data-loader',
+          auth_uri: 'https://accounts.google.com/o/oauth2/auth',
+          token_uri: 'https://oauth2.googleapis.com/token',
+          client_secret: secret,
+          redirect_uris: ['http://localhost'],
+        },
+      });
+    return {
+      positive: [
+        { text: installed(`GOCSPX-${f.chars(b64url, 28)}`), file: 'client_secret.json' },
+        { text: `flow = Flow.from_client_config({"web": {"client_id": CLIENT_ID, "client_secret": "GOCSPX-${f.chars(b64url, 28)}"}}, scopes)`, file: 'auth.py' },
+        { text: `GOOGLE_CLIENT_SECRET=GOCSPX-${f.chars(b64url, 28)}`, file: '.env' },
+        { text: installed(`${f.alnum(10)}_${f.alnum(13)}`), file: 'client_secret.json' },
+      ],
+      negative: [
+        { text: `GOOGLE_CLIENT_SECRET=GOCSPX-${f.chars(b64url, 27)}`, file: '.env' },
+        { text: 'GOOGLE_CLIENT_SECRET=GOCSPX-xxxxxxxxxxxxxxxxxxxxxxxxxxxx', file: '.env' },
+        { text: installed('GOCSPX-<your-client-secret>'), file: 'client_secret.json' },
+        { text: `GOOGLE_CLIENT_SECRET=GOCSPX-${f.chars(b64url, 29)}`, file: '.env' },
       ],
     };
   },

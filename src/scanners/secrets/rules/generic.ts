@@ -3,7 +3,9 @@ import { classifyName, type NameClass } from '../names.js';
 import type { Assignment, SecretDoc } from '../types.js';
 import { defineSecretRule } from '../define.js';
 import { Fake } from '../fake.js';
-import { judgeValue } from '../score.js';
+import { isPlaceholder } from '../placeholder.js';
+import { isNonSecretValue, judgeValue } from '../score.js';
+import { charClasses, shannonEntropy } from '../stats.js';
 import { safeName } from '../uri.js';
 import { tags } from './kit.js';
 
@@ -68,6 +70,8 @@ export const genericSecretRule = defineSecretRule({
     if (mode !== 'name') return undefined;
     const cls = classifyName(a.words);
     if (cls === undefined) return undefined;
+    // Unquoted passwords in plain text and Markdown are document-style credentials: secrets/document-password judges them.
+    if (cls === 'password' && doc.kind === 'text' && !a.quoted) return undefined;
     if (NOT_CLEARTEXT.test(a.value) || inSealedSecret(a, doc)) return undefined;
     const decoded = kubernetesSecretValue(a, doc);
     const value = decoded ?? a.value;
@@ -116,6 +120,95 @@ export const genericSecretRule = defineSecretRule({
         { text: `kind: SealedSecret\nspec:\n  encryptedData:\n    PASSWORD: AgB${f.alnum(120)}==\n`, file: 'sealed.yaml' },
         { text: `password = "0x${f.hex(16)}"`, file: 'chain.py' },
         { text: `apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ndata:\n  password: ${Buffer.from('changeme').toString('base64')}\n`, file: 'secret.yaml' },
+      ],
+    };
+  },
+});
+
+/** Password words that start a document-style credential line (`Password: …`, `PW: …`, `Kennwort: …`). */
+const DOC_WORDS = ['password', 'passwd', 'passwort', 'kennwort', 'passphrase', 'pwd', 'pw'];
+
+/**
+ * What may precede the password word on its line: list and quote markers, bold, up to two qualifier words
+ * (`DB password`, `Admin PW`, `WIFI_`), or an earlier field of the same line (`Login: admin / Password: …`).
+ */
+const DOC_LEAD = /^(?:[ \t]{0,12}(?:(?:[-*+>|]|\d{1,2}[.)])[ \t]{1,4}){0,3}(?:\*\*|__)?(?:[A-Za-z]{2,16}[ _-]){0,2}|[^\n]{1,80}(?:[ \t][/|,;]|[/|,;])[ \t]{1,4}(?:\*\*|__)?(?:[A-Za-z]{2,16}[ _-]){0,1})$/;
+
+/** After the word: closing bold, `:` or `=`, an optional opening quote/backtick, the value, its closing mark, the end of the line. */
+const DOC_VALUE = /(?:\*\*|__)?[ \t]{0,3}[:=][ \t]{0,4}(?:\*\*|__)?[ \t]{0,2}(`|"|')?([^\s`"']{1,100})\1?(?:\*\*|__)?[ \t]*(?=\r?\n|$)/y;
+
+/** True when a value written after `Password:` in prose reads like a real password: 8 to 64 characters, mixed classes, not a placeholder. */
+export function looksLikeDocumentPassword(value: string): boolean {
+  if (value.length < 8 || value.length > 64) return false;
+  if (isPlaceholder(value) || isNonSecretValue(value)) return false;
+  // Sentence ends and lists of options are prose: `required.`, `(optional)`, `a|b`.
+  if (/^[([{].*[)\]}]$|[.,;:?)]$/.test(value)) return false;
+  const c = charClasses(value);
+  if (!(c.lower || c.upper) || !(c.digit || c.symbol)) return false;
+  return c.count >= 3 || (value.length >= 12 && shannonEntropy(value) >= 3.2);
+}
+
+export const documentPasswordRule = defineSecretRule({
+  id: 'secrets/document-password',
+  title: 'Password written in a document',
+  description:
+    'A password written out in plain text, Markdown or a notebook\'s Markdown cell as a field of its own line: `Password: …`, ' +
+    '`PW = …`, `- **DB password:** `…``, `Login: admin / Password: …`. Reported only when the value reads like a real password ' +
+    '(8 to 64 characters, letters with digits or symbols, several character classes, not a placeholder such as `<your-password>`, ' +
+    '`********` or `changeme`, and alone on the rest of the line, so sentences such as "Password: use your SSO password." stay quiet). ' +
+    'READMEs and runbooks also describe passwords, so this rule is low severity and low confidence.',
+  severity: 'low',
+  confidence: 'low',
+  tags: [...tags('generic'), 'cwe:259'],
+  remediation:
+    'If the password is real, change it, remove it from the document and from git history, and point readers to the secret store or ' +
+    'password manager that holds it. If it is a documented default, say so and make the software require changing it.',
+  messages: { found: 'Password written in a document ({{name}}).' },
+  family: 'generic',
+  priority: 2,
+  detectors: [
+    {
+      keywords: DOC_WORDS,
+      ignoreCase: true,
+      find(doc, pos, keyword, emit) {
+        if (doc.kind !== 'text') return;
+        const { text } = doc;
+        const after = pos + keyword.length;
+        if (/[A-Za-z0-9]/.test(text[after] ?? '')) return;
+        const nl = text.lastIndexOf('\n', pos - 1);
+        const lineStart = nl + 1;
+        if (pos - lineStart > 120 || !DOC_LEAD.test(text.slice(lineStart, pos))) return;
+        DOC_VALUE.lastIndex = after;
+        const m = DOC_VALUE.exec(text);
+        if (!m) return;
+        const value = m[2]!;
+        if (!looksLikeDocumentPassword(value)) return;
+        const start = m.index + m[0].indexOf(value, m[0].search(/[:=]/) + 1);
+        const name = text.slice(pos, after);
+        emit({ start, end: start + value.length, secret: value, message: 'found', data: { name: safeName(name) }, evidence: `${name}: ${value}` });
+      },
+    },
+  ],
+  patterns: [DOC_LEAD, DOC_VALUE],
+  examples: () => {
+    const f = new Fake(3232);
+    return {
+      positive: [
+        { text: `# Staging box\n\nUser: mlops\nPassword: ${f.alnum(9)}#${f.alnum(2)}\n`, file: 'README.md' },
+        { text: `wifi\nPW: ${f.alnum(10)}!4\n`, file: 'notes.txt' },
+        { text: `- **DB password:** \`${f.alnum(8)}$3\`\n`, file: 'RUNBOOK.md' },
+        { text: `Login: admin / Password: ${f.alnum(11)}9!\n`, file: 'handover.txt' },
+      ],
+      negative: [
+        { text: 'Password: use your SSO password. Token: see the wiki.\n', file: 'README.md' },
+        { text: 'The password: must be at least 8 characters long.\n', file: 'README.md' },
+        { text: 'Password: <your-password>\nPW: ********\n', file: 'README.md' },
+        { text: 'Password: changeme\n', file: 'README.md' },
+        { text: 'Password: (required)\n', file: 'README.md' },
+        { text: 'Password: hunter22\n', file: 'README.md' },
+        { text: 'Password: see-the-vault\n', file: 'README.md' },
+        { text: 'Reset your password: https://accounts.example.com/reset\n', file: 'README.md' },
+        { text: `Password: ${f.alnum(9)}#${f.alnum(2)}\n`, file: 'config.yaml' },
       ],
     };
   },
