@@ -118,20 +118,38 @@ function mergeHistory(current: Finding[], past: Finding[]): Finding[] {
   return merged.concat([...byFingerprint.values()]);
 }
 
+/**
+ * Worker threads pay off when there are bytes to scan; many small files are bound by waiting on the
+ * file system, which one thread with several files in flight already hides.
+ */
 function defaultJobs(fileCount: number, bytes: number): number {
   const cores = Math.min(availableParallelism(), 8);
-  if (cores < 2) return 0;
-  if (fileCount >= 64 || (fileCount >= 2 && bytes >= 64 * 1024 * 1024)) return Math.min(cores, fileCount);
-  return 0;
+  if (cores < 2 || fileCount < 2 || bytes < 48 * 1024 * 1024) return 0;
+  return Math.min(cores, fileCount);
+}
+
+/**
+ * Files in flight at once in one thread. Small files cost more in waiting on the file system than in
+ * scanning, so several are open at a time; memory stays bounded by this count.
+ */
+const FILES_IN_FLIGHT = 8;
+
+/** Runs `work` on every item with at most `width` at a time. */
+async function forEachConcurrently<T>(items: readonly T[], width: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    for (let i = next++; i < items.length; i = next++) await work(items[i] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, lane));
 }
 
 async function scanInThread(files: readonly WalkedFile[], scanners: readonly Scanner[], config: ResolvedConfig, onDone: (f: WalkedFile) => void): Promise<Finding[]> {
   const knownRuleIds = new Set(allRules().map((r) => r.id));
   const findings: Finding[] = [];
-  for (const file of files) {
+  await forEachConcurrently(files, FILES_IN_FLIGHT, async (file) => {
     findings.push(...(await scanFile(file, { scanners, config, knownRuleIds })));
     onDone(file);
-  }
+  });
   return findings;
 }
 
@@ -145,9 +163,10 @@ export type WorkerRequest = { id: number; file: WalkedFile };
 export type WorkerResponse = { id: number; findings: Finding[] } | { id: number; error: string };
 
 /**
- * Spreads files over worker threads, one file at a time per worker (largest first). A worker that
- * does not answer within twice the per-file timeout is terminated: its file is reported as not
- * scanned and a fresh worker takes over, so one hostile file can never hang the scan.
+ * Spreads files over worker threads, largest first, with a few files in flight per worker. A worker
+ * that does not answer for a file within twice the per-file timeout is terminated: that file is
+ * reported as not scanned, the other files it had in flight go back in the queue, and a fresh worker
+ * takes over — one hostile file can never hang the scan.
  */
 async function scanInWorkers(files: readonly WalkedFile[], scanners: string[], config: ResolvedConfig, jobs: number, onDone: (f: WalkedFile) => void): Promise<Finding[]> {
   const init: WorkerInit = { scanners, config: { ...config, rules: [...config.rules.entries()] } };
@@ -155,56 +174,68 @@ async function scanInWorkers(files: readonly WalkedFile[], scanners: string[], c
   const findings: Finding[] = [];
   let nextId = 0;
   const hardTimeout = config.limits.fileTimeoutMs * 2 + 5_000;
+  const notScanned = (file: WalkedFile, reason: string): Finding => buildFinding(scanErrorRule, { path: file.displayPath }, { message: 'failed', data: { scanner: 'worker', reason } }, config);
 
-  const runLane = async (): Promise<void> => {
+  type Outcome = { findings: Finding[] } | { error: string } | { crashed: string; guilty: boolean };
+  const send = (worker: Worker, file: WalkedFile): Promise<Outcome> =>
+    new Promise((resolve) => {
+      const id = nextId++;
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        worker.off('message', onMessage);
+        worker.off('error', onError);
+        worker.off('exit', onExit);
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        resolve({ crashed: `no answer within ${hardTimeout} ms`, guilty: true });
+      }, hardTimeout);
+      const onMessage = (msg: WorkerResponse): void => {
+        if (msg.id !== id) return;
+        cleanup();
+        resolve('findings' in msg ? { findings: msg.findings } : { error: msg.error });
+      };
+      const onError = (error: Error): void => {
+        cleanup();
+        resolve({ crashed: error.message, guilty: true });
+      };
+      const onExit = (code: number): void => {
+        cleanup();
+        resolve({ crashed: `worker exited with code ${code}`, guilty: false });
+      };
+      worker.on('message', onMessage);
+      worker.on('error', onError);
+      worker.on('exit', onExit);
+      worker.postMessage({ id, file } satisfies WorkerRequest);
+    });
+
+  const runWorker = async (): Promise<void> => {
     let worker: Worker | undefined;
-    const start = (): Worker => startWorker(import.meta.url, 'worker', { workerData: init });
-    try {
+    const lane = async (): Promise<void> => {
       for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
-        worker ??= start();
+        worker ??= startWorker(import.meta.url, 'worker', { workerData: init });
         const current = worker;
-        const id = nextId++;
-        const result = await new Promise<WorkerResponse | { id: number; crashed: string }>((resolve) => {
-          const timer = setTimeout(() => resolve({ id, crashed: `no answer within ${hardTimeout} ms` }), hardTimeout);
-          const cleanup = (): void => {
-            clearTimeout(timer);
-            current.off('message', onMessage);
-            current.off('error', onError);
-            current.off('exit', onExit);
-          };
-          const onMessage = (msg: WorkerResponse): void => {
-            if (msg.id !== id) return;
-            cleanup();
-            resolve(msg);
-          };
-          const onError = (error: Error): void => {
-            cleanup();
-            resolve({ id, crashed: error.message });
-          };
-          const onExit = (code: number): void => {
-            cleanup();
-            resolve({ id, crashed: `worker exited with code ${code}` });
-          };
-          current.on('message', onMessage);
-          current.on('error', onError);
-          current.on('exit', onExit);
-          current.postMessage({ id, file } satisfies WorkerRequest);
-        });
-        if ('findings' in result) findings.push(...result.findings);
-        else {
-          const reason = 'crashed' in result ? result.crashed : result.error;
-          findings.push(buildFinding(scanErrorRule, { path: file.displayPath }, { message: 'failed', data: { scanner: 'worker', reason } }, config));
-          if ('crashed' in result) {
-            await current.terminate();
-            worker = undefined;
-          }
+        const outcome = await send(current, file);
+        if ('findings' in outcome) findings.push(...outcome.findings);
+        else if ('error' in outcome) findings.push(notScanned(file, outcome.error));
+        else if (!outcome.guilty && worker !== current) {
+          // Another file of this worker made it stop; this one was innocent: scan it again.
+          queue.push(file);
+          continue;
+        } else {
+          findings.push(notScanned(file, outcome.crashed));
+          if (worker === current) worker = undefined;
+          await current.terminate();
         }
         onDone(file);
       }
+    };
+    try {
+      await Promise.all(Array.from({ length: FILES_IN_FLIGHT }, lane));
     } finally {
       await worker?.terminate();
     }
   };
-  await Promise.all(Array.from({ length: jobs }, runLane));
+  await Promise.all(Array.from({ length: jobs }, runWorker));
   return findings;
 }
