@@ -15,6 +15,8 @@ export interface ScanTarget {
   readonly depth: number;
   /** Absolute path on disk, for top-level files only (lets a scanner look at sibling files). */
   readonly absPath?: string;
+  /** Facts every finding in this target (and its members) carries, e.g. the image layer it came from. */
+  readonly properties?: Readonly<Record<string, unknown>>;
 }
 
 export const HEAD_BYTES = 64 * 1024;
@@ -27,8 +29,11 @@ export interface ScanContext {
   isEnabled(ruleId: string): boolean;
   /** A report function bound to a rule and a target; a no-op when the rule is disabled. */
   reporter<M extends string>(rule: Rule<M, never> | AnyRule, target: ScanTarget): Report<M>;
-  /** Runs every selected scanner on a member of a container (depth-bounded by the engine). */
-  scanMember(parent: ScanTarget, member: string, source: ByteSource): Promise<void>;
+  /**
+   * Runs every selected scanner on a member of a container (depth-bounded by the engine). `properties`
+   * are added to every finding in the member, on top of the parent's.
+   */
+  scanMember(parent: ScanTarget, member: string, source: ByteSource, properties?: Readonly<Record<string, unknown>>): Promise<void>;
 }
 
 export interface Scanner {

@@ -8,7 +8,7 @@ import type { WalkedFile } from '../core/walk.js';
 import { invalidSuppressionRule, nestingLimitRule, scanErrorRule } from './core/rules.js';
 
 /** Builds a Finding from a rule and a report: applies overrides, redacts secrets, fingerprints. */
-export function buildFinding(rule: AnyRule, target: Pick<ScanTarget, 'path' | 'member'>, input: ReportInput<string>, config: ResolvedConfig): Finding {
+export function buildFinding(rule: AnyRule, target: Pick<ScanTarget, 'path' | 'member' | 'properties'>, input: ReportInput<string>, config: ResolvedConfig): Finding {
   const setting = config.rules.get(rule.id);
   const member = [target.member, input.member].filter((m): m is string => m !== undefined && m !== '').join('!');
   const location: Location = { path: target.path };
@@ -40,7 +40,8 @@ export function buildFinding(rule: AnyRule, target: Pick<ScanTarget, 'path' | 'm
     tags: rule.tags,
   };
   if (evidence !== undefined) finding.evidence = clip(evidence, 300);
-  if (input.properties !== undefined) finding.properties = input.properties;
+  const properties = target.properties === undefined ? input.properties : { ...target.properties, ...input.properties };
+  if (properties !== undefined) finding.properties = properties;
   finding.fingerprint = computeFingerprint(rule.id, location, key ?? evidence ?? finding.message);
   return finding;
 }
@@ -85,13 +86,15 @@ export async function scanSource(path: string, source: ByteSource, options: File
         findings.push(buildFinding(rule, target, input as ReportInput<string>, config));
       };
     },
-    scanMember: async (parent, member, memberSource) => {
+    scanMember: async (parent, member, memberSource, properties) => {
+      const inherited = properties === undefined ? parent.properties : { ...parent.properties, ...properties };
       const target: ScanTarget = {
         path: parent.path,
         member: parent.member === undefined ? member : `${parent.member}!${member}`,
         source: memberSource,
         head: await memberSource.read(0, HEAD_BYTES),
         depth: parent.depth + 1,
+        ...(inherited === undefined ? {} : { properties: inherited }),
       };
       if (target.depth > config.limits.maxNesting) {
         context.reporter(nestingLimitRule, parent)({ message: 'tooDeep', member, data: { member: target.member ?? member, limit: config.limits.maxNesting } });

@@ -167,7 +167,7 @@ async function scanLayers(target: ScanTarget, context: ScanContext, entries: Rea
           properties['deletedInLayer'] = removal.layer;
           properties['removedBy'] = removal.by;
         }
-        await scanMemberWith(context, target, `${short}/${path}`, new SliceSource(opened.source, member.dataOffset, member.size), properties);
+        await context.scanMember(target, `${short}/${path}`, new SliceSource(opened.source, member.dataOffset, member.size), properties);
         scanned += 1;
       });
       if (opened.stopped !== undefined) {
@@ -236,22 +236,3 @@ function isEmptyTar(head: Buffer): boolean {
   return head.length === 512 && head.every((b) => b === 0);
 }
 
-/**
- * Runs the other scanners on a member and adds `properties` to every finding they report. The
- * engine's `scanMember` reports through `context.reporter`, so the reporter is wrapped for the
- * duration of the call (members are scanned one at a time, and wrappers nest for nested containers).
- */
-async function scanMemberWith(context: ScanContext, parent: ScanTarget, member: string, source: ByteSource, properties: Record<string, unknown>): Promise<void> {
-  const original = context.reporter;
-  const bound = original.bind(context);
-  const wrapped = <M extends string>(rule: Rule<M, never> | AnyRule, target: ScanTarget): Report<M> => {
-    const report = bound<M>(rule, target);
-    return (input) => report({ ...input, properties: { ...properties, ...input.properties } });
-  };
-  context.reporter = wrapped;
-  try {
-    await context.scanMember(parent, member, source);
-  } finally {
-    context.reporter = original;
-  }
-}
