@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { posix } from 'node:path';
 import type { Confidence, Severity } from './severity.js';
 
 export interface Location {
@@ -35,11 +36,12 @@ export interface Finding {
 
 /**
  * A fingerprint that survives line moves: rule, path, member and a key that the rule chooses
- * (for secrets, a salted hash of the value; otherwise the evidence or message).
+ * (for secrets, a salted hash of the value; otherwise the evidence or message). The path is
+ * normalised, so `./repo/a.py` and `repo/a.py` share fingerprints (and baselines).
  */
 export function computeFingerprint(ruleId: string, location: Location, key: string): string {
   const hash = createHash('sha256');
-  hash.update(ruleId).update('\0').update(location.path).update('\0');
+  hash.update(ruleId).update('\0').update(posix.normalize(location.path)).update('\0');
   hash.update(location.member ?? '').update('\0').update(key);
   return hash.digest('hex').slice(0, 32);
 }

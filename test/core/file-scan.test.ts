@@ -114,3 +114,13 @@ describe('scanFile', () => {
     await assert.rejects(readBaseline(path), { code: 'BASELINE_INVALID' });
   });
 });
+
+describe('computeFingerprint', () => {
+  it('does not depend on how the path was spelled on the command line', async () => {
+    const { computeFingerprint } = await import('../../src/core/finding.js');
+    assert.equal(computeFingerprint('a/b', { path: './repo/x.py' }, 'k'), computeFingerprint('a/b', { path: 'repo/x.py' }, 'k'));
+    assert.equal(computeFingerprint('a/b', { path: 'repo//x.py' }, 'k'), computeFingerprint('a/b', { path: 'repo/x.py' }, 'k'));
+    assert.notEqual(computeFingerprint('a/b', { path: 'repo/y.py' }, 'k'), computeFingerprint('a/b', { path: 'repo/x.py' }, 'k'));
+    assert.notEqual(computeFingerprint('a/b', { path: 'repo/x.py', member: 'm' }, 'k'), computeFingerprint('a/b', { path: 'repo/x.py' }, 'k'));
+  });
+});
