@@ -91,7 +91,8 @@ export function parseConnectionParam(doc: SecretDoc, pos: number, keyword: strin
     end = i;
     value = out;
   } else {
-    const stop = encoded ? /%3b|&|\s/i : kind === 'ODBC' ? /;/ : /[&;#\s]/;
+    // `#` does not end a value: people write unencoded `#` in passwords (see uri.ts).
+    const stop = encoded ? /%3b|&|\s/i : kind === 'ODBC' ? /;/ : /[&;\s]/;
     const tail = text.slice(start, seg.end);
     const m = stop.exec(tail);
     end = start + (m ? m.index : tail.length);
@@ -101,7 +102,7 @@ export function parseConnectionParam(doc: SecretDoc, pos: number, keyword: strin
       try {
         value = decodeURIComponent(value);
       } catch {
-        return undefined;
+        // A raw `%` that is no escape: the value was written unencoded.
       }
     }
   }

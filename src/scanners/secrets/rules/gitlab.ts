@@ -27,7 +27,7 @@ function validGitlab(token: string): boolean {
 }
 
 const KIND_NAMES: Readonly<Record<string, string>> = {
-  glpat: 'access', gloas: 'OAuth application secret', gldt: 'deploy', glrtr: 'runner', glrt: 'runner', glcbt: 'CI/CD job', glptt: 'pipeline trigger',
+  glpat: 'access', gloas: 'OAuth application', gldt: 'deploy', glrtr: 'runner', glrt: 'runner', glcbt: 'CI/CD job', glptt: 'pipeline trigger',
   glft: 'feed', glimt: 'incoming mail', glagent: 'Kubernetes agent', glsoat: 'SCIM', glffct: 'feature flags client', glwt: 'workspace',
 };
 
