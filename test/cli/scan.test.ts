@@ -26,10 +26,10 @@ function project(files: Record<string, Buffer | string>): string {
   return root;
 }
 
-async function cli(args: string[], cwd = dir): Promise<{ code: number; stdout: string; stderr: string }> {
+async function cli(args: string[], cwd = dir, tty = false): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const io: CliIo = { stdout: { write: (t: string) => (stdout += t) }, stderr: { write: (t: string) => (stderr += t) }, stdoutIsTTY: false, stderrIsTTY: false, cwd, env: {} };
+  const io: CliIo = { stdout: { write: (t: string) => (stdout += t) }, stderr: { write: (t: string) => (stderr += t) }, stdoutIsTTY: tty, stderrIsTTY: tty, cwd, env: {} };
   const code = await runCli(args, io);
   return { code, stdout, stderr };
 }
@@ -146,6 +146,17 @@ describe('custody CLI', () => {
     const inWorkers = JSON.parse((await cli(['scan', root, '--format', 'json', '--jobs', '2'])).stdout) as { findings: unknown[] };
     assert.ok(inThread.findings.length >= 7);
     assert.deepEqual(inWorkers.findings, inThread.findings);
+  });
+
+  it('shows progress and colour only on a terminal, progress on standard error', async () => {
+    const evil = project({ 'evil.pkl': EVIL_PICKLE });
+    const piped = await cli(['scan', evil]);
+    assert.equal(piped.stderr, '');
+    assert.ok(!piped.stdout.includes('\x1b['));
+    const tty = await cli(['scan', evil], dir, true);
+    assert.match(tty.stderr, /scanning 1\/1 files/);
+    assert.ok(tty.stdout.includes('\x1b['));
+    assert.ok(!tty.stdout.includes('scanning'));
   });
 
   it('lists rules', async () => {
