@@ -134,8 +134,11 @@ const DOC_WORDS = ['password', 'passwd', 'passwort', 'kennwort', 'passphrase', '
  */
 const DOC_LEAD = /^(?:[ \t]{0,12}(?:(?:[-*+>|]|\d{1,2}[.)])[ \t]{1,4}){0,3}(?:\*\*|__)?(?:[A-Za-z]{2,16}[ _-]){0,2}|[^\n]{1,80}(?:[ \t][/|,;]|[/|,;])[ \t]{1,4}(?:\*\*|__)?(?:[A-Za-z]{2,16}[ _-]){0,1})$/;
 
-/** After the word: closing bold, `:` or `=`, an optional opening quote/backtick, the value, its closing mark, the end of the line. */
-const DOC_VALUE = /(?:\*\*|__)?[ \t]{0,3}[:=][ \t]{0,4}(?:\*\*|__)?[ \t]{0,2}(`|"|')?([^\s`"']{1,100})\1?(?:\*\*|__)?[ \t]*(?=\r?\n|$)/y;
+/**
+ * After the word: closing bold, `:` or `=`, an optional opening backtick, the value, its closing mark, the end of the line.
+ * Quoted values (`password = "…"`) are code in a fence, left to the generic rule.
+ */
+const DOC_VALUE = /(?:\*\*|__)?[ \t]{0,3}[:=][ \t]{0,4}(?:\*\*|__)?[ \t]{0,2}(`)?([^\s`"']{1,100})\1?(?:\*\*|__)?[ \t]*(?=\r?\n|$)/y;
 
 /** True when a value written after `Password:` in prose reads like a real password: 8 to 64 characters, mixed classes, not a placeholder. */
 export function looksLikeDocumentPassword(value: string): boolean {
