@@ -109,6 +109,17 @@ describe('numpy .npy and .npz files', () => {
     }
   });
 
+  it('a dtype whose item size is past 2^53 is a malformed header, not a scan error', async () => {
+    // '<f' with a 400-digit count sized to Infinity, and BigInt(Infinity) threw out of scan (core/scan-error).
+    for (const descr of [`'<f${'9'.repeat(400)}'`, `[('a', '<f8', (1${'0'.repeat(300)}, 1${'0'.repeat(300)}))]`]) {
+      const { findings } = await scanBuffer('a.npy', npy(`{'descr': ${descr}, 'fortran_order': False, 'shape': (1,), }`, Buffer.alloc(8)));
+      assert.deepEqual(findings.map((f) => f.ruleId), ['models/npy-malformed'], descr);
+    }
+    assert.throws(() => describeDtype([{ tuple: ['a', '<f8', { tuple: [2 ** 52, 2 ** 52] }] }]), NpyError);
+    // The largest safe count is still a dtype.
+    assert.equal(describeDtype(`|S${Number.MAX_SAFE_INTEGER}`).itemSize, Number.MAX_SAFE_INTEGER);
+  });
+
   it('an exact-size array at the boundary is clean; one byte more is trailing', async () => {
     const exact = npy("{'descr': '<i2', 'fortran_order': False, 'shape': (2, 3), }", Buffer.alloc(12));
     assert.deepEqual(containerFindings((await scanBuffer('a.npy', exact)).findings), []);

@@ -12,7 +12,15 @@ const MAX_DEPTH = 32;
 
 export type PyValue = string | number | boolean | null | PyValue[] | { tuple: PyValue[] } | Map<string, PyValue>;
 
-export class NpyError extends Error {}
+export class NpyError extends Error {
+  /** `version`: the header has a version numpy does not know; `header`: anything else. */
+  constructor(
+    message: string,
+    readonly kind: 'version' | 'header' = 'header',
+  ) {
+    super(message);
+  }
+}
 
 /** Parses a Python literal (dict, tuple, list, str, int, float, True/False/None). Throws NpyError. */
 export function parsePyLiteral(text: string): PyValue {
@@ -156,6 +164,12 @@ function shapeOf(value: PyValue | undefined): number[] | undefined {
   return dims;
 }
 
+/** An item size past 2^53 (or Infinity, from a 400-digit count) is no dtype numpy can load. */
+function checkedSize(dtype: Dtype): Dtype {
+  if (!Number.isSafeInteger(dtype.itemSize)) throw new NpyError('the dtype item size is too large');
+  return dtype;
+}
+
 /** Size and object-ness of a descr (a typestr or a list of fields). Throws NpyError when it is not one. */
 export function describeDtype(descr: PyValue, depth = 0): Dtype {
   if (depth > MAX_DEPTH) throw new NpyError('dtype nested too deep');
@@ -165,10 +179,10 @@ export function describeDtype(descr: PyValue, depth = 0): Dtype {
     const kind = match[2] as string;
     if (kind === 'O') return { itemSize: 8, hasObjects: true };
     const count = match[3] === '' || match[3] === undefined ? undefined : Number(match[3]);
-    if (kind === 'U') return { itemSize: 4 * (count ?? 0), hasObjects: false };
+    if (kind === 'U') return checkedSize({ itemSize: 4 * (count ?? 0), hasObjects: false });
     const size = count ?? DEFAULT_SIZES[kind];
     if (size === undefined) throw new NpyError(`dtype ${JSON.stringify(descr)} has no size`);
-    return { itemSize: size, hasObjects: false };
+    return checkedSize({ itemSize: size, hasObjects: false });
   }
   if (Array.isArray(descr)) {
     let itemSize = 0;
@@ -182,7 +196,7 @@ export function describeDtype(descr: PyValue, depth = 0): Dtype {
       itemSize += inner.itemSize * product(sub);
       hasObjects ||= inner.hasObjects;
     }
-    return { itemSize, hasObjects };
+    return checkedSize({ itemSize, hasObjects });
   }
   throw new NpyError('descr is neither a type string nor a list of fields');
 }
@@ -193,7 +207,7 @@ export function parseNpyHeader(data: Buffer): NpyHeader {
   const major = data[6] ?? 0;
   const minor = data[7] ?? 0;
   const version = `${major}.${minor}`;
-  if (!((major === 1 || major === 2 || major === 3) && minor === 0)) throw new NpyError(`unknown version ${version}`);
+  if (!((major === 1 || major === 2 || major === 3) && minor === 0)) throw new NpyError(`unknown version ${version}`, 'version');
   const lengthBytes = major === 1 ? 2 : 4;
   if (data.length < 8 + lengthBytes) throw new NpyError('truncated header length');
   const length = major === 1 ? data.readUInt16LE(8) : data.readUInt32LE(8);

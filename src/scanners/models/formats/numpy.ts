@@ -25,9 +25,9 @@ export const numpyFormat: ModelFormat = {
     try {
       header = parseNpyHeader(headerBytes);
     } catch (error) {
-      const detail = error instanceof NpyError ? error.message : 'unreadable header';
-      if (detail.startsWith('unknown version')) malformed({ message: 'version', data: { version: `${headerBytes[6] ?? '?'}.${headerBytes[7] ?? '?'}` } });
-      else malformed({ message: 'header', data: { detail } });
+      const npy = error instanceof NpyError ? error : undefined;
+      if (npy?.kind === 'version') malformed({ message: 'version', data: { version: `${headerBytes[6] ?? '?'}.${headerBytes[7] ?? '?'}` } });
+      else malformed({ message: 'header', data: { detail: npy?.message ?? 'unreadable header' } });
       return;
     }
     const dataLength = Math.max(0, source.size - header.dataStart);
