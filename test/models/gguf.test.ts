@@ -97,6 +97,15 @@ describe('GGUF format', () => {
     assert.ok(findings.some((f) => f.severity === 'high' && /overlaps/.test(f.message)), findings.map((f) => f.message).join());
   });
 
+  it('caps findings per kind, so that many medium ones cannot hide a high one', async () => {
+    // 25 tensors with names longer than ggml allows (medium), then one that runs past the end (high).
+    const tensors = Array.from({ length: 25 }, (_, i) => ({ name: `${'n'.repeat(70)}${i}`, dims: [8], type: 0, offset: i * 32 }));
+    tensors.push({ name: 'last', dims: [8], type: 0, offset: 25 * 32 + 4096 });
+    const findings = await scanBytes(gguf([], tensors, 26 * 32));
+    assert.equal(findings.filter((f) => /exceeds the 63-byte limit/.test(f.message)).length, 20);
+    assert.ok(findings.some((f) => f.severity === 'high' && /past the end/.test(f.message)), findings.map((f) => f.message).join(' | '));
+  });
+
   it('stops at the deadline and reports the header as not fully read', async () => {
     const config = defaultConfig();
     config.limits.fileTimeoutMs = -1_000; // a deadline already past

@@ -14,7 +14,7 @@ import { scanJinjaTemplate, type JinjaIssue } from '../jinja/index.js';
  */
 
 const TAGS = ['owasp-ml:ML06', 'format:gguf'] as const;
-const MAX_REPORTS_PER_RULE = 20;
+const MAX_REPORTS_PER_KIND = 20;
 /** Longest metadata key llama.cpp writes; longer keys are malformed. */
 const MAX_KEY_BYTES = 65_535;
 /** Strings read into memory (chat templates, architecture); longer ones are skipped or reported. */
@@ -227,11 +227,16 @@ function printable(text: string, max = 120): string {
   return out.length > max ? `${out.slice(0, max)}…` : out;
 }
 
+/**
+ * At most MAX_REPORTS_PER_KIND findings of each message kind: a count shared by all kinds would let
+ * many medium findings (long names, unknown types) crowd out a high one that comes later.
+ */
 function capped<M extends string>(report: Report<M>): Report<M> {
-  let count = 0;
+  const counts = new Map<M, number>();
   return (input) => {
-    count += 1;
-    if (count <= MAX_REPORTS_PER_RULE) report(input);
+    const count = (counts.get(input.message) ?? 0) + 1;
+    counts.set(input.message, count);
+    if (count <= MAX_REPORTS_PER_KIND) report(input);
   };
 }
 

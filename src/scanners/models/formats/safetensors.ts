@@ -15,7 +15,7 @@ import type { ModelFormat } from '../format.js';
 /** The reference implementation refuses headers above 100 MB. */
 export const MAX_SAFETENSORS_HEADER = 100_000_000;
 const MAX_JSON_DEPTH = 16;
-const MAX_REPORTS_PER_RULE = 20;
+const MAX_REPORTS_PER_KIND = 20;
 
 /** Bits per element of every dtype the safetensors spec defines. */
 export const SAFETENSORS_DTYPE_BITS: Readonly<Record<string, number>> = {
@@ -295,7 +295,7 @@ async function scanSafetensors(target: ScanTarget, context: ScanContext): Promis
     header({ message: 'notObject', offset: 8, data: { found: describeType(parsed) } });
     return;
   }
-  for (const name of structure.duplicates.slice(0, MAX_REPORTS_PER_RULE)) header({ message: 'duplicateKey', offset: 8, data: { name: clipName(name) }, key: `dup:${name}` });
+  for (const name of structure.duplicates.slice(0, MAX_REPORTS_PER_KIND)) header({ message: 'duplicateKey', offset: 8, data: { name: clipName(name) }, key: `dup:${name}` });
   const nonInteger = structure.nonIntegers[0];
   if (nonInteger !== undefined) header({ message: 'nonInteger', offset: 8, data: { example: clipName(nonInteger) }, key: 'non-integer' });
 
@@ -396,12 +396,16 @@ function checkMetadata(entry: unknown, target: ScanTarget, context: ScanContext)
   }
 }
 
-/** Wraps a report function so that one file yields at most MAX_REPORTS_PER_RULE findings per rule. */
+/**
+ * Wraps a report function so that one file yields at most MAX_REPORTS_PER_KIND findings of each message
+ * kind (a count shared by all kinds would let one kind crowd out the others).
+ */
 function capped<M extends string>(report: Report<M>): Report<M> {
-  let count = 0;
+  const counts = new Map<M, number>();
   return (input) => {
-    count += 1;
-    if (count <= MAX_REPORTS_PER_RULE) report(input);
+    const count = (counts.get(input.message) ?? 0) + 1;
+    counts.set(input.message, count);
+    if (count <= MAX_REPORTS_PER_KIND) report(input);
   };
 }
 
