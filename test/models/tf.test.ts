@@ -160,6 +160,24 @@ describe('tf bounded work', () => {
     }
   });
 
+  it('caps reports per rule, most severe first, so that many medium hits cannot hide a critical one', async () => {
+    // A tiny protobuf encoder: GraphDef { node: NodeDef { name, op } … }.
+    const len = (field: number, data: Buffer): Buffer => Buffer.concat([Buffer.from([(field << 3) | 2]), varint(data.length), data]);
+    const varint = (n: number): Buffer => {
+      const out: number[] = [];
+      for (; n >= 0x80; n = Math.floor(n / 128)) out.push((n & 0x7f) | 0x80);
+      out.push(n);
+      return Buffer.from(out);
+    };
+    const node = (name: string, op: string): Buffer => len(1, Buffer.concat([len(1, Buffer.from(name)), len(2, Buffer.from(op))]));
+    const nodes = Array.from({ length: 250 }, (_, i) => node(`table_${i}`, 'InitializeTableFromTextFileV2'));
+    const graph = Buffer.concat([...nodes, node('hidden', 'PyFunc'), node('write', 'WriteFile')]);
+    const findings = await scanSource('graph.pb', new BufferSource(graph), options);
+    assert.ok(findings.some((f) => f.ruleId === 'models/tf-python-op' && f.severity === 'critical'), summary(findings.slice(-3)));
+    assert.ok(findings.some((f) => f.ruleId === 'models/tf-file-write' && f.severity === 'critical'), summary(findings.slice(-3)));
+    assert.equal(findings.filter((f) => f.ruleId === 'models/tf-file-read').length, 200);
+  });
+
   it('reports a walk that runs out of time as a limit', async () => {
     const bytes = readFileSync(join(FIXTURES, 'bad-nested-write/saved_model.pb'));
     const facts = await analyzeTf(new BufferSource(bytes), 'saved-model', { deadline: Date.now() - 1 });

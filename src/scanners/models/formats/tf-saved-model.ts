@@ -3,6 +3,7 @@ import { isCustodyError } from '../../../core/errors.js';
 import { clip } from '../../../core/redact.js';
 import { defineRule, type Report } from '../../../core/rule.js';
 import type { ScanContext, ScanTarget } from '../../../core/scanner.js';
+import { severityRank } from '../../../core/severity.js';
 import type { ModelFormat } from '../format.js';
 import { analyzeKerasConfig, classifyTfNode, kerasRules, reportKerasIssues, TF_ATTRS_OF_INTEREST, TF_CHECKPOINT_OPS, type KerasIssue, type TfOpCategory, type TfOpInfo } from '../keras/index.js';
 import { ProtoMessage, WIRE, malformedProto, type ProtoField } from '../protobuf/index.js';
@@ -124,6 +125,7 @@ interface FunctionInfo {
   /** Ops used by nodes (some may be library functions). */
   ops: Set<string>;
   hits: TfOpHit[];
+  /** A main graph (of a meta graph or GraphDef), not a library function. */
   root: boolean;
 }
 
@@ -370,14 +372,17 @@ class TfWalker {
 
   /** Every hit with the shortest call path from a main graph (or an uncalled function) to it. */
   resolveHits(): TfHitWithPath[] {
-    const callees = (fn: FunctionInfo): string[] => {
-      const out = new Set<string>(fn.calls);
-      for (const op of fn.ops) if (this.functions.has(op)) out.add(op);
+    const all = [...this.graphs, ...this.functions.values()];
+    // Library functions each graph or function calls: by attribute, or by using the function as an op.
+    const calleesOf = new Map<FunctionInfo, string[]>();
+    for (const fn of all) {
+      const out = new Set<string>([...fn.calls, ...fn.ops]);
       out.delete(fn.name);
-      return [...out].filter((name) => this.functions.has(name));
-    };
+      calleesOf.set(fn, [...out].filter((name) => this.functions.has(name)));
+    }
+    const callees = (fn: FunctionInfo): string[] => calleesOf.get(fn) ?? [];
     const called = new Set<string>();
-    for (const fn of [...this.graphs, ...this.functions.values()]) for (const name of callees(fn)) called.add(name);
+    for (const fn of all) for (const name of callees(fn)) called.add(name);
     const roots = [...this.graphs, ...[...this.functions.values()].filter((fn) => !called.has(fn.name))];
     const parent = new Map<FunctionInfo, FunctionInfo | undefined>();
     const queue: FunctionInfo[] = [];
@@ -409,11 +414,11 @@ class TfWalker {
     for (const fn of this.functions.values()) for (const name of callees(fn)) calledByFunctions.add(name);
     const isCheckpointMachinery = (fn: FunctionInfo, hit: TfOpHit): boolean => {
       if (!TF_CHECKPOINT_OPS.has(hit.op)) return false;
-      if (fn.root && this.graphs.includes(fn)) return SAVER_SCOPE.test(hit.node);
+      if (fn.root) return SAVER_SCOPE.test(hit.node);
       return TRACED_CHECKPOINT_FUNCTION.test(fn.name) && !calledByFunctions.has(fn.name);
     };
     const hits: TfHitWithPath[] = [];
-    for (const fn of [...this.graphs, ...this.functions.values()]) {
+    for (const fn of all) {
       for (const hit of fn.hits) if (!isCheckpointMachinery(fn, hit)) hits.push({ ...hit, path: pathTo(fn) });
     }
     return hits;
@@ -464,6 +469,7 @@ function dedupeKeras(issues: KerasIssue[]): KerasIssue[] {
 
 // ------------------------------------------------------------------------------------------ format
 
+/** Most findings per op rule; the most severe hits are reported first, so a flood of medium ones cannot hide a critical one. */
 const MAX_HIT_REPORTS = 200;
 
 function assetEscapes(filename: string): boolean {
@@ -480,12 +486,16 @@ function reportTf(facts: TfFacts, target: ScanTarget, context: ScanContext, opti
     }
     return report;
   };
-  let reported = 0;
-  for (const hit of facts.hits) {
-    if (reported++ >= MAX_HIT_REPORTS) break;
+  const reported = new Map<typeof tfFileWriteRule, number>();
+  const bySeverity = [...facts.hits].sort((a, b) => severityRank(b.info.severity) - severityRank(a.info.severity));
+  for (const hit of bySeverity) {
+    const rule = RULE_BY_CATEGORY[hit.info.category];
+    const count = reported.get(rule) ?? 0;
+    if (count >= MAX_HIT_REPORTS) continue;
+    reported.set(rule, count + 1);
     const chain = [...hit.path, `${hit.op} (node "${clip(hit.node, 60)}")`].map((p) => clip(p, 80)).join(' → ');
     const detail = hit.info.detail === undefined ? '' : ` [${clip(hit.info.detail, 100)}]`;
-    reporterFor(RULE_BY_CATEGORY[hit.info.category])({
+    reporterFor(rule)({
       message: 'found',
       data: { op: hit.op, reason: hit.info.reason, path: hit.path.map((p) => clip(p, 60)).join(' → ') },
       severity: hit.info.severity,
