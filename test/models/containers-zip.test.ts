@@ -202,3 +202,26 @@ describe('zip: end-record look-alikes in other files', () => {
     assert.match(withRule(findings, 'models/zip-malformed')[0]?.message ?? '', /announces 7 entries/);
   });
 });
+
+describe('zip time budget', () => {
+  const expired = (): ReturnType<typeof defaultConfig> => {
+    const config = defaultConfig();
+    config.limits.fileTimeoutMs = -1; // the deadline has passed before the scan starts
+    return config;
+  };
+
+  it('local entries found without a central directory are reported, not dropped, when time runs out', async () => {
+    // The orphan loop used to stop at the deadline without a word (and the reader's own deadline stops too).
+    const { findings, payloadAt } = await scanFixture('zip/truncated-no-end.zip', expired());
+    assert.deepEqual(payloadAt, []);
+    const timeouts = withRule(findings, 'models/archive-limit-exceeded');
+    assert.equal(timeouts.length, 1);
+    assert.match(timeouts[0]?.message ?? '', /time budget ran out; 2 members were not scanned/);
+  });
+
+  it('with time left, the same archive has no timeout finding', async () => {
+    const { findings, payloadAt } = await scanFixture('zip/truncated-no-end.zip');
+    assert.deepEqual(withRule(findings, 'models/archive-limit-exceeded'), []);
+    assert.equal(payloadAt.length, 1);
+  });
+});

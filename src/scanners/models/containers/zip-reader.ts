@@ -89,6 +89,8 @@ export type ZipProblem =
   | { kind: 'count'; declared: number; actual: number }
   | { kind: 'zip64'; detail: string }
   | { kind: 'entries'; count: number; limit: number }
+  /** The deadline stopped the reading of the directory or the local headers. */
+  | { kind: 'timeout' }
   | { kind: 'centralEncryption'; flags: number };
 
 export interface ZipArchive {
@@ -299,7 +301,10 @@ export async function readZip(source: ByteSource, head: Buffer, options: ReadZip
   else problems.push({ kind: 'noEnd' });
 
   for (const entry of archive.entries) {
-    if (Date.now() > options.deadline) break;
+    if (Date.now() > options.deadline) {
+      problems.push({ kind: 'timeout' });
+      return archive;
+    }
     const local = await readLocalHeader(source, entry.localOffset);
     if (local) entry.local = local;
   }
@@ -361,7 +366,10 @@ function parseDirectory(directory: Buffer, concat: number, fileSize: number, end
       });
     }
     p = next;
-    if ((count & 1023) === 0 && Date.now() > options.deadline) break;
+    if ((count & 1023) === 0 && Date.now() > options.deadline) {
+      archive.problems.push({ kind: 'timeout' });
+      return;
+    }
   }
   if (count > options.maxEntries) archive.problems.push({ kind: 'entries', count, limit: options.maxEntries });
   if (count !== end.entries && !archive.problems.some((x) => x.kind === 'badDirectory')) {
@@ -403,7 +411,10 @@ async function walkLocalHeaders(source: ByteSource, archive: ZipArchive, options
   let steps = 0;
   while (pos < stop && steps < options.maxEntries) {
     steps += 1;
-    if ((steps & 255) === 0 && Date.now() > options.deadline) return;
+    if ((steps & 255) === 0 && Date.now() > options.deadline) {
+      archive.problems.push({ kind: 'timeout' });
+      return;
+    }
     const local = await readLocalHeader(source, pos);
     if (!local) return;
     const entry = known.get(pos);

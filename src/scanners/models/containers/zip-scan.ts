@@ -64,6 +64,7 @@ interface ScanState {
   decoded: number;
   budget: number;
   budgetReported: boolean;
+  timeoutReported: boolean;
   /** Where entry data must end (the central directory, or the end of the file). */
   dataEnd: number;
 }
@@ -97,6 +98,7 @@ export async function scanZip(target: ScanTarget, context: ScanContext): Promise
     decoded: 0,
     budget: context.limits.maxMemberBytes * 4,
     budgetReported: false,
+    timeoutReported: false,
     dataEnd: archive.directoryStart ?? source.size,
   };
   reportArchiveProblems(state);
@@ -118,7 +120,7 @@ export async function scanZip(target: ScanTarget, context: ScanContext): Promise
   for (const entry of archive.entries) totals.set(entry.key, (totals.get(entry.key) ?? 0) + 1);
   for (const [i, entry] of archive.entries.entries()) {
     if (Date.now() > context.deadline) {
-      context.reporter(archiveLimitExceededRule, target)({ message: 'timeout', data: { kind: state.kind, count: archive.entries.length - i } });
+      reportTimeout(state, archive.entries.length - i + archive.orphans.length);
       return true;
     }
     const seen = (copies.get(entry.key) ?? 0) + 1;
@@ -128,8 +130,11 @@ export async function scanZip(target: ScanTarget, context: ScanContext): Promise
     const label = seen === total ? entry.name : `${entry.name} (copy ${seen} of ${total})`;
     await scanEntry(state, entry, label);
   }
-  for (const orphan of archive.orphans) {
-    if (Date.now() > context.deadline) break;
+  for (const [i, orphan] of archive.orphans.entries()) {
+    if (Date.now() > context.deadline) {
+      reportTimeout(state, archive.orphans.length - i);
+      return true;
+    }
     context.reporter(zipHeaderMismatchRule, target)({ message: 'orphan', member: orphan.name, offset: orphan.offset, data: { name: orphan.name, offset: orphan.offset } });
     checkFlags(state, orphan.name, orphan.flags);
     await scanReading(state, {
@@ -143,7 +148,15 @@ export async function scanZip(target: ScanTarget, context: ScanContext): Promise
       checkCrc: (orphan.flags & FLAG_DESCRIPTOR) === 0,
     });
   }
+  // The reader stopped early: members it did not reach were not scanned, whatever their number.
+  if (archive.problems.some((problem) => problem.kind === 'timeout')) reportTimeout(state, 'further');
   return true;
+}
+
+function reportTimeout(state: ScanState, count: number | 'further'): void {
+  if (state.timeoutReported) return;
+  state.timeoutReported = true;
+  state.context.reporter(archiveLimitExceededRule, state.target)({ message: 'timeout', data: { kind: state.kind, count } });
 }
 
 function reportArchiveProblems(state: ScanState): void {
@@ -169,6 +182,8 @@ function reportArchiveProblems(state: ScanState): void {
       case 'centralEncryption':
         context.reporter(zipFlagBitsRule, target)({ message: 'centralEncryption', data: { flags: hex(problem.flags) } });
         break;
+      case 'timeout':
+        break; // reported once, after the members that were read (see scanZip)
     }
   }
 }
