@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { BufferSource } from '../../src/core/byte-source.js';
+import { defaultConfig } from '../../src/core/config.js';
+import type { Finding } from '../../src/core/finding.js';
+import type { ScanContext, ScanTarget } from '../../src/core/scanner.js';
+import { buildFinding } from '../../src/scanners/file-scan.js';
 import { pickleExtent } from '../../src/scanners/models/containers/pickle-extent.js';
-import { isLegacyStacked } from '../../src/scanners/models/containers/torch-legacy-scan.js';
+import { isLegacyStacked, isLegacyTar, scanLegacyTar } from '../../src/scanners/models/containers/torch-legacy-scan.js';
 import { FIXTURES, analysed, caught, containerFindings, hasHigh, scanBuffer, scanFixture, withRule } from './containers-support.js';
 
 const legacy = (name: string): Buffer => readFileSync(`${FIXTURES}/legacy/${name}`);
@@ -106,5 +111,51 @@ describe('legacy tar PyTorch files', () => {
     data[100] = (data[100] ?? 0) ^ 0xff; // the first header's mode field: its checksum no longer matches
     const { findings } = await scanBuffer('x.tar', data);
     assert.ok(withRule(findings, 'models/torch-legacy-malformed').length + withRule(findings, 'core/scan-error').length > 0);
+  });
+});
+
+describe('legacy tar time budget', () => {
+  /** A ustar member (header, data padded to 512 bytes). */
+  function member(name: string, data: Buffer): Buffer {
+    const header = Buffer.alloc(512);
+    header.write(name, 0, 'latin1');
+    header.write('0000644\0', 100, 'latin1');
+    header.write(`${data.length.toString(8).padStart(11, '0')}\0`, 124, 'latin1');
+    header.write('0', 156, 'latin1');
+    header.write('ustar\x0000', 257, 'latin1');
+    header.fill(0x20, 148, 156);
+    let sum = 0;
+    for (const byte of header) sum += byte;
+    header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+    return Buffer.concat([header, data, Buffer.alloc((512 - (data.length % 512)) % 512)]);
+  }
+
+  it('a tensors member whose walk runs out of time is reported as archive-limit-exceeded, not passed', async () => {
+    const sysInfo = Buffer.from('\x80\x02}q\x00.', 'latin1');
+    const tensors = Buffer.from('\x80\x02K\x03.', 'latin1'); // three tensors follow (never reached)
+    const tar = Buffer.concat([member('sys_info', sysInfo), member('tensors', tensors), Buffer.alloc(1024)]);
+    const config = defaultConfig();
+    const findings: Finding[] = [];
+    let reads = 0;
+    const context: ScanContext = {
+      config,
+      limits: config.limits,
+      // The tar reader takes the deadline once, with time left; every later look finds it passed.
+      get deadline() {
+        reads += 1;
+        return reads === 1 ? Date.now() + 60_000 : 0;
+      },
+      isEnabled: () => true,
+      reporter: (rule, target) => (input) => {
+        findings.push(buildFinding(rule, target, input, config));
+      },
+      scanMember: () => Promise.resolve(),
+    };
+    const target: ScanTarget = { path: 'old.pt', source: new BufferSource(tar), head: tar.subarray(0, 65536), depth: 0 };
+    assert.ok(isLegacyTar(target.head));
+    await scanLegacyTar(target, context);
+    const timeouts = withRule(findings, 'models/archive-limit-exceeded');
+    assert.equal(timeouts.length, 1);
+    assert.match(timeouts[0]?.message ?? '', /legacy PyTorch tar: the time budget ran out; 3 members/);
   });
 });

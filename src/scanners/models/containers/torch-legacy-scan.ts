@@ -234,8 +234,12 @@ async function walkTarTensors(walk: Walk, start: number, end: number): Promise<v
   let index = 1;
   await scanPickleMember(walk, index++, start, first.end, 'tensor count');
   let pos = first.end;
-  for (let i = 0; i < (first.int ?? 0); i++) {
-    if (Date.now() > context.deadline) return;
+  const count = first.int ?? 0;
+  for (let i = 0; i < count; i++) {
+    if (Date.now() > context.deadline) {
+      context.reporter(archiveLimitExceededRule, walk.target)({ message: 'timeout', data: { kind: 'legacy PyTorch tar', count: count - i } });
+      return;
+    }
     for (const what of ['tensor key', 'tensor storage']) {
       const found = await pickleAt(source, pos, end, max);
       if (found.kind !== 'end') {
