@@ -182,6 +182,14 @@ describe('onnx bounded work', () => {
     }
   });
 
+  it('reports external-data tensors past the kept number as a limit, not a pass', async () => {
+    const bytes = readFileSync(join(FIXTURES, 'ok-external/model.onnx')); // three external tensors
+    const all = await analyzeOnnx(new BufferSource(bytes), { maxExternalRefs: 3 });
+    assert.deepEqual([all.external.length, all.problems], [3, []]);
+    const capped = await analyzeOnnx(new BufferSource(bytes), { maxExternalRefs: 2 });
+    assert.deepEqual([capped.external.length, capped.problems.map((p) => p.kind)], [2, ['limit']]);
+  });
+
   it('reports a parse that runs out of time as a limit, not a pass', async () => {
     const bytes = readFileSync(join(FIXTURES, 'ok-simple.onnx'));
     const facts = await analyzeOnnx(new BufferSource(bytes), { deadline: Date.now() - 1, inMemoryBytes: 0 });

@@ -1,12 +1,11 @@
 import { realpath, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve, sep } from 'node:path';
 import type { ByteSource } from '../../../core/byte-source.js';
-import { isCustodyError } from '../../../core/errors.js';
 import { clip } from '../../../core/redact.js';
 import { defineRule } from '../../../core/rule.js';
 import type { ScanContext, ScanTarget } from '../../../core/scanner.js';
 import type { ModelFormat } from '../format.js';
-import { ProtoMessage, WIRE, malformedProto, type ProtoField } from '../protobuf/index.js';
+import { ProtoMessage, WIRE, describeProtoError, malformedProto, type ProtoField } from '../protobuf/index.js';
 import { ONNX_MODEL_FIELDS, sniffProtobufModel } from '../protobuf/sniff.js';
 
 /**
@@ -139,6 +138,8 @@ export interface OnnxAnalyzeOptions {
   maxDepth?: number;
   /** Nested messages up to this size are read whole; larger ones are walked lazily. */
   inMemoryBytes?: number;
+  /** Most external-data references kept; past it the walk records a `limit` problem. */
+  maxExternalRefs?: number;
 }
 
 /** Operator domains that ship with ONNX and ONNX Runtime. */
@@ -154,6 +155,8 @@ const ELEMENT_BYTES: Readonly<Record<number, number>> = { 1: 4, 2: 1, 3: 1, 4: 2
 class OnnxWalker {
   readonly facts: OnnxFacts = { irVersion: undefined, producer: undefined, nodes: 0, graphs: 0, external: [], domains: new Map(), functions: new Set(), problems: [], bytesRead: 0 };
   private readonly nodeDomains: { domain: string; op: string; name: string }[] = [];
+
+  constructor(private readonly maxExternalRefs: number) {}
 
   async model(msg: ProtoMessage): Promise<void> {
     await msg.forEach(async (field) => {
@@ -333,7 +336,13 @@ class OnnxWalker {
       }
     });
     if (!external && entries.size === 0) return;
-    if (this.facts.external.length >= MAX_EXTERNAL_REFS) return;
+    if (this.facts.external.length >= this.maxExternalRefs) {
+      // What is not kept is not checked: say so (once) rather than pass it.
+      if (!this.facts.problems.some((p) => p.kind === 'limit')) {
+        this.facts.problems.push({ kind: 'limit', reason: `more than ${this.maxExternalRefs} external-data tensors`, offset: tagOffset });
+      }
+      return;
+    }
     let expectedBytes: number | undefined;
     const per = dataType === undefined ? undefined : ELEMENT_BYTES[dataType];
     if (per !== undefined && dims.every((d) => d >= 0)) {
@@ -368,23 +377,14 @@ class OnnxWalker {
 export async function analyzeOnnx(source: ByteSource, options: OnnxAnalyzeOptions = {}): Promise<OnnxFacts> {
   const limits = { maxDepth: options.maxDepth ?? 64, ...(options.deadline === undefined ? {} : { deadline: options.deadline }) };
   const { root, reader } = ProtoMessage.fromSource(source, limits, options.inMemoryBytes === undefined ? {} : { inMemoryBytes: options.inMemoryBytes });
-  const walker = new OnnxWalker();
+  const walker = new OnnxWalker(options.maxExternalRefs ?? MAX_EXTERNAL_REFS);
   try {
     await walker.model(root);
   } catch (error) {
-    walker.facts.problems.push(describeProblem(error));
+    walker.facts.problems.push(describeProtoError(error));
   }
   walker.facts.bytesRead = reader.bytesRead;
   return walker.facts;
-}
-
-function describeProblem(error: unknown): OnnxProblem {
-  const offset = Number((error as { details?: { offset?: unknown } }).details?.offset ?? 0);
-  const code = (error as { code?: unknown }).code;
-  const reason = clip(error instanceof Error ? error.message : String(error), 200);
-  if (isCustodyError(error, 'INPUT_LIMIT')) return { kind: 'limit', reason, offset };
-  if (code === 'PARSE_ERROR' || error instanceof RangeError) return { kind: 'malformed', reason, offset };
-  return { kind: 'malformed', reason: `unexpected: ${reason}`, offset };
 }
 
 // ------------------------------------------------------------------------------------------ external data

@@ -1,12 +1,11 @@
 import type { ByteSource } from '../../../core/byte-source.js';
-import { isCustodyError } from '../../../core/errors.js';
 import { clip } from '../../../core/redact.js';
 import { defineRule, type Report } from '../../../core/rule.js';
 import type { ScanContext, ScanTarget } from '../../../core/scanner.js';
 import { severityRank } from '../../../core/severity.js';
 import type { ModelFormat } from '../format.js';
 import { analyzeKerasConfig, classifyTfNode, kerasRules, reportKerasIssues, TF_ATTRS_OF_INTEREST, TF_CHECKPOINT_OPS, type KerasIssue, type TfOpCategory, type TfOpInfo } from '../keras/index.js';
-import { ProtoMessage, WIRE, malformedProto, type ProtoField } from '../protobuf/index.js';
+import { ProtoMessage, WIRE, describeProtoError, malformedProto, type ProtoField } from '../protobuf/index.js';
 import { sniffProtobufModel, type TfKind } from '../protobuf/sniff.js';
 import { analyzeOnnx, onnxFormat, reportOnnx } from './onnx.js';
 
@@ -440,9 +439,7 @@ export async function analyzeTf(source: ByteSource, kind: TfKind, options: TfAna
     else if (kind === 'graph-def') await walker.graphDef(root, '(graph)');
     else await walker.kerasMetadataFile(root);
   } catch (error) {
-    const offset = Number((error as { details?: { offset?: unknown } }).details?.offset ?? 0);
-    const reason = clip(error instanceof Error ? error.message : String(error), 200);
-    problems.push({ kind: isCustodyError(error, 'INPUT_LIMIT') ? 'limit' : 'malformed', reason, offset });
+    problems.push(describeProtoError(error));
   }
   return {
     kind,

@@ -5,6 +5,7 @@ export {
   ProtoBuffer,
   ProtoSource,
   WIRE,
+  describeProtoError,
   malformedProto,
   readFieldHeader,
   signedValue,

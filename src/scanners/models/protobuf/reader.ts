@@ -1,5 +1,6 @@
 import type { ByteSource } from '../../../core/byte-source.js';
-import { CustodyError } from '../../../core/errors.js';
+import { CustodyError, isCustodyError } from '../../../core/errors.js';
+import { clip } from '../../../core/redact.js';
 
 /**
  * A small, bounded reader of the protobuf wire format (no schema, no code generation). It walks the
@@ -76,6 +77,15 @@ export class ProtoBudget {
 
 export function malformedProto(message: string, offset: number): CustodyError {
   return new CustodyError('PARSE_ERROR', `${message} (at byte ${offset})`, { details: { offset } });
+}
+
+/** What stopped a walk: a bound (`limit`) or broken input (`malformed`), and the offset the error names. */
+export function describeProtoError(error: unknown): { kind: 'limit' | 'malformed'; reason: string; offset: number } {
+  const offset = isCustodyError(error) ? Number(error.details?.['offset'] ?? 0) : 0;
+  const reason = clip(error instanceof Error ? error.message : String(error), 200);
+  if (isCustodyError(error, 'INPUT_LIMIT')) return { kind: 'limit', reason, offset };
+  if (isCustodyError(error, 'PARSE_ERROR') || error instanceof RangeError) return { kind: 'malformed', reason, offset };
+  return { kind: 'malformed', reason: `unexpected: ${reason}`, offset };
 }
 
 interface Varint {
@@ -267,6 +277,17 @@ export class ProtoSource {
     this.budget.checkTime(pos);
   }
 
+  /** The field whose header is at `pos` in a message ending at `end`, and the position just past the field. */
+  private async fieldAt(pos: number, end: number): Promise<{ field: ProtoField; next: number }> {
+    this.budget.tick(pos);
+    // A header (tag and length varints) takes at most 20 bytes.
+    const need = Math.min(20, end - pos);
+    if (!this.has(pos, need)) await this.load(pos, need);
+    const rel = pos - this.windowStart;
+    const { field, next } = readFieldHeader(this.window, rel, rel + need, this.windowStart, end);
+    return { field, next: this.windowStart + (field.wireType === WIRE.LEN ? next + field.length : next) };
+  }
+
   /**
    * Calls `visit` for every field of the message in [start, end). `visit` may be async (to descend
    * lazily); LEN payloads it does not read are never loaded.
@@ -275,12 +296,8 @@ export class ProtoSource {
     if (end > this.source.size) throw malformedProto(`message ends at ${end}, past the end of the data (${this.source.size})`, start);
     let pos = start;
     while (pos < end) {
-      this.budget.tick(pos);
-      const need = Math.min(20, end - pos);
-      if (!this.has(pos, need)) await this.load(pos, need);
-      const rel = pos - this.windowStart;
-      const { field, next } = readFieldHeader(this.window, rel, rel + need, this.windowStart, end);
-      pos = this.windowStart + (field.wireType === WIRE.LEN ? next + field.length : next);
+      const { field, next } = await this.fieldAt(pos, end);
+      pos = next;
       if (field.wireType === WIRE.SGROUP || field.wireType === WIRE.EGROUP) {
         if (this.budget.limits.groups === 'reject' || field.wireType === WIRE.EGROUP) throw malformedProto(`field ${field.number}: groups are not allowed here`, field.tagOffset);
         pos = await this.skipGroup(field.number, pos, end, 1);
@@ -294,12 +311,8 @@ export class ProtoSource {
   private async skipGroup(number: number, pos: number, end: number, depth: number): Promise<number> {
     this.budget.enter(depth, pos);
     while (pos < end) {
-      this.budget.tick(pos);
-      const need = Math.min(20, end - pos);
-      if (!this.has(pos, need)) await this.load(pos, need);
-      const rel = pos - this.windowStart;
-      const { field, next } = readFieldHeader(this.window, rel, rel + need, this.windowStart, end);
-      pos = this.windowStart + (field.wireType === WIRE.LEN ? next + field.length : next);
+      const { field, next } = await this.fieldAt(pos, end);
+      pos = next;
       if (field.wireType === WIRE.EGROUP) {
         if (field.number !== number) throw malformedProto(`group ${number} closed by end-group ${field.number}`, field.tagOffset);
         return pos;
