@@ -3,6 +3,7 @@ import { isCustodyError } from '../../../core/errors.js';
 import type { ScanContext, ScanTarget } from '../../../core/scanner.js';
 import { readTarEntries } from '../../containers/tar.js';
 import { looksLikePickle } from '../pickle/index.js';
+import { isLegacyStacked } from '../pickle/sniff.js';
 import { pickleExtent, type Extent } from './pickle-extent.js';
 import { archiveLimitExceededRule, torchLegacyExtraPickleRule, torchLegacyMalformedRule } from './rules.js';
 import { SliceSource } from './slice-source.js';
@@ -21,19 +22,11 @@ import { SliceSource } from './slice-source.js';
  * torch.load) with raw bytes, so the pickles after the first raw block are walked and handed over here.
  */
 
-const MAGIC_BYTES = Buffer.from('\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19', 'latin1');
-const MAGIC_PROTOCOL_0 = 'L119547037146038801333356L\n.';
 const ELEMENT_SIZES = [4, 2, 8, 1, 16] as const;
 const MAX_FRONTIER = 256;
 const WINDOW = 64 * 1024;
 
-export function isLegacyStacked(head: Buffer): boolean {
-  if (head[0] === 0x80 && (head[1] ?? 0) >= 2 && (head[1] ?? 0) <= 5) {
-    const at = head.indexOf(MAGIC_BYTES);
-    return at >= 2 && at <= 16;
-  }
-  return head.subarray(0, MAGIC_PROTOCOL_0.length).toString('latin1') === MAGIC_PROTOCOL_0;
-}
+export { isLegacyStacked };
 
 export function isLegacyTar(head: Buffer): boolean {
   if (head.length < 512 || head.toString('latin1', 257, 262) !== 'ustar') return false;

@@ -17,17 +17,18 @@ const START_BYTES = new Set<number>([
 const TORCH_MAGIC = Buffer.from('\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19', 'latin1');
 const TORCH_MAGIC_PROTOCOL_0 = 'L119547037146038801333356L\n.';
 
-/**
- * Bytes in one of torch.save's own formats: the zip format, or the legacy stacked format whose first
- * pickle is the magic number 0x1950a86a20f9469cfc6c. (torch.load of anything else unpickles it raw.)
- */
-export function isTorchSave(data: Buffer): boolean {
-  if (data.length >= 4 && data.readUInt32BE(0) === 0x504b0304) return true;
+/** torch.save's legacy stacked format (before torch 1.6): its first pickle is the magic number 0x1950a86a20f9469cfc6c. */
+export function isLegacyStacked(data: Buffer): boolean {
   if (data[0] === 0x80 && (data[1] ?? 0) >= 2 && (data[1] ?? 0) <= 5) {
     const at = data.subarray(0, 32).indexOf(TORCH_MAGIC);
     return at >= 2 && at <= 16;
   }
   return data.subarray(0, TORCH_MAGIC_PROTOCOL_0.length).toString('latin1') === TORCH_MAGIC_PROTOCOL_0;
+}
+
+/** Bytes in one of torch.save's own formats: zip, or legacy stacked. (torch.load of anything else unpickles it raw.) */
+export function isTorchSave(data: Buffer): boolean {
+  return (data.length >= 4 && data.readUInt32BE(0) === 0x504b0304) || isLegacyStacked(data);
 }
 
 const NAME = /^[\p{L}_][\p{L}\p{N}_]*(\.[\p{L}_][\p{L}\p{N}_]*)*$/u;
@@ -64,8 +65,9 @@ export function sniffPickle(data: Buffer, start: number, maxOps = 32): SniffResu
   const result = (stopped: boolean, bad: boolean): SniffResult => ({ ops, distinct: seen.size, stopped, bad });
   let next = 0;
   const line = (from: number): string | undefined => {
-    const nl = data.indexOf(10, from);
-    if (nl < 0 || nl - from > 4096) return undefined;
+    // Bounded search: looksLikePickle runs at many candidate offsets of large buffers.
+    const nl = data.subarray(0, Math.min(len, from + 4097)).indexOf(10, from);
+    if (nl < 0) return undefined;
     next = nl + 1;
     return data.toString('utf8', from, nl);
   };
