@@ -36,9 +36,8 @@ function matches(head: Buffer, magic: Magic): boolean {
   return true;
 }
 
-function identify(target: ScanTarget): { format: string; kind: 'archive' | 'compression'; detail?: string } | undefined {
-  for (const magic of MAGICS) if (matches(target.head, magic)) return { format: magic.format, kind: magic.kind, detail: 'Custody cannot decode it' };
-  return undefined;
+function identify(target: ScanTarget): Magic | undefined {
+  return MAGICS.find((magic) => matches(target.head, magic));
 }
 
 /**
@@ -55,7 +54,7 @@ export const unsupportedFormat: ModelFormat = {
     if (found) {
       const report = context.reporter(unscannableContainerRule, target);
       if (found.kind === 'archive') report({ message: 'archive', data: { format: found.format } });
-      else report({ message: 'compression', data: { format: found.format, detail: found.detail ?? '' } });
+      else report({ message: 'compression', data: { format: found.format, detail: 'Custody cannot decode it' } });
     }
     return Promise.resolve();
   },

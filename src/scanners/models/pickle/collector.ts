@@ -146,7 +146,7 @@ export interface NestedBlob extends OffsetEvent {
 }
 
 /** Nested blobs kept per analysis (pickle.dumps of a large state dict holds one per tensor storage). */
-export const MAX_NESTED_BLOBS = 100_000;
+const MAX_NESTED_BLOBS = 100_000;
 /** Blobs beyond this many keep no rendered evidence. */
 const NESTED_EVIDENCE = 100;
 export interface FrameEvent extends OffsetEvent {
@@ -167,7 +167,7 @@ export interface LimitEvent extends OffsetEvent {
   kind: 'opcodes' | 'memo' | 'stack' | 'marks' | 'deadline' | 'depth' | 'streams' | 'shadow' | 'globals';
   limit: number;
 }
-export interface TrailingEvent extends OffsetEvent {
+interface TrailingEvent extends OffsetEvent {
   bytes: number;
   /** Pickles found (and analysed) in them. */
   found: number;

@@ -32,7 +32,7 @@ const MAX_UNKNOWN_REPORTS = 500;
  * secret prefix, and long mixed letter-and-digit runs, are masked before they become evidence.
  */
 const TOKEN = /\b(?:gh[pousr]_|github_pat_|glpat-|xox[abpsr]-|hf_|sk-|sk_live_|rk_live_|AKIA|ASIA|AIza)[A-Za-z0-9_-]{8,}|\b(?=[A-Za-z0-9+/_-]*\d)(?=[A-Za-z0-9+/_-]*[A-Za-z])[A-Za-z0-9+/_-]{32,}/g;
-export function maskTokens(text: string): string {
+function maskTokens(text: string): string {
   return text.replace(TOKEN, (token) => redactSecret(token));
 }
 
