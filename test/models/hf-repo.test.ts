@@ -1,6 +1,8 @@
 // Hugging Face snapshots (directories written by scripts/fixtures/gen_formats_b.py): auto_map remote code and
 // what it calls, chat templates in configs and .jinja files, dataset scripts, side-file pickles.
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { BufferSource } from '../../src/core/byte-source.js';
@@ -100,6 +102,28 @@ describe('Hugging Face repository format', () => {
     const findings = await scanSnapshot('side_pickles');
     for (const name of ['tokenizer.model', 'training_args.bin']) {
       assert.ok(findings.some((f) => rel(f) === name && (f.severity === 'critical' || f.severity === 'high')), `${name}: ${summary(findings).join('\n')}`);
+    }
+  });
+
+  it('reports a chat_template.jinja too large to read, and code files checked only in part', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'custody-hf-'));
+    try {
+      await writeFile(join(dir, 'config.json'), JSON.stringify({ model_type: 'x', auto_map: { AutoModel: 'modeling_x.XModel' } }));
+      await writeFile(join(dir, 'modeling_x.py'), 'import torch\n');
+      await writeFile(join(dir, 'chat_template.jinja'), '{{ messages }}');
+      // Boundary: 4 MiB of template (and of code) is read whole; one byte more is not.
+      await truncate(join(dir, 'chat_template.jinja'), 4 * 1024 * 1024);
+      await truncate(join(dir, 'modeling_x.py'), 4 * 1024 * 1024);
+      assert.deepEqual(summary((await runScan({ paths: [dir], only: ['models'], jobs: 0 })).findings), ['high models/hf-remote-code config.json']);
+      await writeFile(join(dir, 'chat_template.jinja'), '{{ messages }}');
+      await truncate(join(dir, 'chat_template.jinja'), 40 * 1024 * 1024);
+      await truncate(join(dir, 'modeling_x.py'), 4 * 1024 * 1024 + 1);
+      const findings = (await runScan({ paths: [dir], only: ['models'], jobs: 0 })).findings;
+      assert.deepEqual(summary(findings).sort(), ['high models/hf-chat-template-unreadable chat_template.jinja', 'high models/hf-remote-code config.json']);
+      const remote = findings.find((f) => f.ruleId === 'models/hf-remote-code');
+      assert.match(remote?.message ?? '', /not fully checked for dangerous calls: modeling_x\.py past its first 4194304 bytes/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 

@@ -1,6 +1,6 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, posix, relative } from 'node:path';
-import { readAll } from '../../../core/byte-source.js';
+import { FileSource, readAll } from '../../../core/byte-source.js';
 import { defineRule, type Report } from '../../../core/rule.js';
 import type { ScanContext, ScanTarget } from '../../../core/scanner.js';
 import type { ModelFormat } from '../format.js';
@@ -25,6 +25,8 @@ const MAX_JSON_DEPTH = 64;
 const MAX_CODE_FILES = 64;
 const MAX_CODE_BYTES = 4 * 1024 * 1024;
 const MAX_TEMPLATE_FILES = 32;
+/** Bytes of a `.jinja` template file read: as many as the template scanner looks at (DEFAULT_JINJA_LIMITS.maxChars). */
+const MAX_TEMPLATE_FILE_BYTES = 4 * 1024 * 1024;
 const MAX_REPORTS_PER_FILE = 30;
 
 const CONFIG_MARKERS = ['"auto_map"', '"custom_pipelines"', '"chat_template"', '"architectures"', '"model_type"', '"tokenizer_class"', '"processor_class"', '"image_processor_type"', '"feature_extractor_type"', '"_name_or_path"', '"transformers_version"'];
@@ -389,25 +391,36 @@ async function checkRemoteCode(config: Record<string, unknown>, target: ScanTarg
     return;
   }
   const dir = dirname(target.absPath);
-  const { ran, missing } = await followCode(dir, modules, target, context, file);
-  const notes = missing.length > 0 ? ` (not in the snapshot, so transformers fails or the file is supplied later: ${missing.join(', ')})` : '';
+  const { ran, missing, unchecked } = await followCode(dir, modules, target, context, file);
+  const notes = [
+    missing.length > 0 ? ` (not in the snapshot, so transformers fails or the file is supplied later: ${missing.join(', ')})` : '',
+    unchecked.length > 0 ? ` (not fully checked for dangerous calls: ${unchecked.join(', ')})` : '',
+  ].join('');
   report({
     message: 'localCode',
     data: { file, classes: clip(classes, 200), files: clip([...ran, ...missing].join(', '), 400), notes: clip(notes, 300) },
     key: 'auto_map',
-    properties: { files: [...ran, ...missing], missing },
+    properties: { files: [...ran, ...missing], missing, ...(unchecked.length > 0 ? { unchecked } : {}) },
   });
 }
 
-/** Follows the modules an auto_map names and their relative imports; reports dangerous calls in each. */
-async function followCode(dir: string, modules: readonly string[], target: ScanTarget, context: ScanContext, config: string): Promise<{ ran: string[]; missing: string[] }> {
+/**
+ * Follows the modules an auto_map names and their relative imports; reports dangerous calls in each.
+ * `unchecked` names what the bounds (file count, file size) or a failed read kept from being checked.
+ */
+async function followCode(dir: string, modules: readonly string[], target: ScanTarget, context: ScanContext, config: string): Promise<{ ran: string[]; missing: string[]; unchecked: string[] }> {
   const queue = [...modules];
   const visited = new Set<string>();
   const ran: string[] = [];
   const missing: string[] = [];
-  while (queue.length > 0 && visited.size < MAX_CODE_FILES) {
+  const unchecked: string[] = [];
+  while (queue.length > 0) {
     const module = queue.shift() as string;
     if (visited.has(module) || !/^[\w.]+$/.test(module)) continue;
+    if (visited.size >= MAX_CODE_FILES) {
+      unchecked.push(`imports past the first ${MAX_CODE_FILES} files`);
+      break;
+    }
     visited.add(module);
     const rel = `${module.split('.').join('/')}.py`;
     const path = join(dir, rel);
@@ -418,9 +431,15 @@ async function followCode(dir: string, modules: readonly string[], target: ScanT
     ran.push(rel);
     let source: string;
     try {
-      const info = await stat(path);
-      source = info.size > MAX_CODE_BYTES ? (await readFile(path)).subarray(0, MAX_CODE_BYTES).toString('utf8') : await readFile(path, 'utf8');
+      const file = await FileSource.open(path);
+      try {
+        if (file.size > MAX_CODE_BYTES) unchecked.push(`${rel} past its first ${MAX_CODE_BYTES} bytes`);
+        source = (await file.read(0, MAX_CODE_BYTES)).toString('utf8');
+      } finally {
+        await file.close();
+      }
     } catch {
+      unchecked.push(`${rel} (could not be read)`);
       continue;
     }
     const report = context.reporter(hfRemoteCodeDangerousRule, siblingTarget(target, rel));
@@ -432,13 +451,14 @@ async function followCode(dir: string, modules: readonly string[], target: ScanT
       queue.push(`${base}${imported}`);
     }
   }
-  return { ran, missing };
+  return { ran, missing, unchecked };
 }
 
 // ------------------------------------------------------------------------------------------------
 // chat templates
 
-function reportTemplate(text: string, where: string, target: ScanTarget, context: ScanContext, withLines: boolean): void {
+/** `partial`: only the start of the template was read (a file past MAX_TEMPLATE_FILE_BYTES). */
+function reportTemplate(text: string, where: string, target: ScanTarget, context: ScanContext, withLines: boolean, partial = false): void {
   const injection = context.reporter(hfChatTemplateInjectionRule, target);
   const unreadable = context.reporter(hfChatTemplateUnreadableRule, target);
   const result = scanJinjaTemplate(text);
@@ -453,8 +473,9 @@ function reportTemplate(text: string, where: string, target: ScanTarget, context
       properties: { template: where, templateLine: issue.line, templateColumn: issue.column, construct: issue.kind },
     });
   }
-  if (result.error) unreadable({ message: 'unterminated', data: { where, reason: result.error.message, line: result.error.line, column: result.error.column }, key: where });
   // Real chat templates are a few KB; one that reaches the scan limits is padding around something (high).
+  if (partial) unreadable({ message: 'truncated', severity: 'high', data: { where }, key: where });
+  else if (result.error) unreadable({ message: 'unterminated', data: { where, reason: result.error.message, line: result.error.line, column: result.error.column }, key: where });
   else if (result.truncated) unreadable({ message: 'truncated', severity: 'high', data: { where }, key: where });
 }
 
@@ -500,14 +521,19 @@ async function checkTemplateFiles(target: ScanTarget, context: ScanContext): Pro
   }
   for (const rel of files) {
     let text: string;
+    let partial: boolean;
     try {
-      const path = join(dir, rel);
-      if ((await stat(path)).size > MAX_CONFIG_BYTES) continue;
-      text = await readFile(path, 'utf8');
+      const file = await FileSource.open(join(dir, rel));
+      try {
+        partial = file.size > MAX_TEMPLATE_FILE_BYTES;
+        text = (await file.read(0, MAX_TEMPLATE_FILE_BYTES)).toString('utf8');
+      } finally {
+        await file.close();
+      }
     } catch {
-      continue;
+      continue; // gone since it was listed
     }
-    reportTemplate(text, rel, siblingTarget(target, rel), context, true);
+    reportTemplate(text, rel, siblingTarget(target, rel), context, true, partial);
   }
 }
 
@@ -540,8 +566,7 @@ async function scanConfig(target: ScanTarget, context: ScanContext): Promise<voi
 }
 
 async function scanDatasetScript(target: ScanTarget, context: ScanContext): Promise<void> {
-  const bytes = await readAll(target.source, MAX_CODE_BYTES);
-  const source = (bytes ?? (await target.source.read(0, MAX_CODE_BYTES))).toString('utf8');
+  const source = (await target.source.read(0, MAX_CODE_BYTES)).toString('utf8');
   if (!GENERATE_METHOD.test(source) || !DATASET_BUILDER.test(source)) return;
   const builder = DATASET_BUILDER.exec(source)?.[1] ?? 'GeneratorBasedBuilder';
   const report = context.reporter(hfDatasetScriptRule, target);
