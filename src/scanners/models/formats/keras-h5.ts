@@ -22,9 +22,8 @@ import { analyzeKerasConfig, kerasRules, reportKerasIssues } from '../keras/inde
  */
 
 const HDF5_SIGNATURE = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
-/** Root attributes read from the file; others are listed but not read. */
+/** Root attributes read from the file; others are not read. */
 const CONFIG_ATTRIBUTES = ['model_config', 'training_config'] as const;
-const INFO_ATTRIBUTES = ['keras_version', 'backend'] as const;
 /** Largest attribute value taken from the worker (Keras configs of very large models are a few MB). */
 const MAX_ATTRIBUTE_CHARS = 64 * 1024 * 1024;
 /** The shortest time a worker is given, even when the file's deadline is near. */
@@ -84,7 +83,7 @@ export function findHdf5Signature(head: Buffer): number {
 type AttributeValue = { kind: 'string'; text: string } | { kind: 'other'; type: string };
 
 type WorkerResult =
-  | { ok: true; attributes: Record<string, AttributeValue>; attributeNames: string[] }
+  | { ok: true; attributes: Record<string, AttributeValue> }
   | { ok: false; error: string };
 
 /** Runs inside the worker: open the file with h5wasm, read the wanted root attributes, post them back. */
@@ -126,7 +125,7 @@ function reason(fallback) {
       if (typeof value === 'string') attributes[name] = { kind: 'string', text: value.slice(0, workerData.maxChars) };
       else attributes[name] = { kind: 'other', type: Array.isArray(value) ? 'an array' : typeof value };
     }
-    parentPort.postMessage({ ok: true, attributes, attributeNames: attributeNames.slice(0, 1000) });
+    parentPort.postMessage({ ok: true, attributes });
   } catch (error) {
     const message = reason(String(error && error.message || error).split('\\n')[0]);
     parentPort.postMessage({ ok: false, error: message.slice(0, 300) });
@@ -146,7 +145,7 @@ function resolveH5wasm(): string {
 async function readRootAttributes(path: string, timeoutMs: number): Promise<WorkerResult | 'timeout'> {
   const worker = new Worker(WORKER_SOURCE, {
     eval: true,
-    workerData: { url: resolveH5wasm(), path, wanted: [...CONFIG_ATTRIBUTES, ...INFO_ATTRIBUTES], maxChars: MAX_ATTRIBUTE_CHARS },
+    workerData: { url: resolveH5wasm(), path, wanted: CONFIG_ATTRIBUTES, maxChars: MAX_ATTRIBUTE_CHARS },
     // The HDF5 library prints its error stack; keep it out of the user's terminal.
     stdout: true,
     stderr: true,
