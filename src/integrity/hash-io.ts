@@ -2,15 +2,16 @@ import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { CustodyError, type ErrorCode } from '../core/errors.js';
 import { createHasher, type HashType } from './digest.js';
 
-/** A byte range to hash: a whole file (`whole`, read to its end) or one shard of it. */
+/** A byte range to hash: a whole file or one shard of it. */
 export interface HashUnit {
   /** Name for messages (the manifest name of the file). */
   name: string;
   path: string;
   start: number;
-  /** Exclusive end; for a whole file, its size when it was listed. */
+  /** Exclusive end. */
   end: number;
-  whole: boolean;
+  /** The file's size when it was listed; it must still have it once the range is read. */
+  fileSize: number;
 }
 
 export interface HashJob {
@@ -33,12 +34,12 @@ export const READ_CHUNK_BYTES = 4 * 1024 * 1024;
 /**
  * Hashes each unit by reading it in large chunks into `buffer` (synchronous reads: this runs in a
  * worker thread, or inline for small inputs). A file whose size changed since it was listed is an
- * error, so a manifest never describes bytes that were not all read.
+ * error, for shards as for whole files, so a manifest never describes a file whose bytes were not
+ * all read.
  */
 export async function hashUnits(job: HashJob, buffer: Buffer, onBytes?: (bytes: number) => void): Promise<string[]> {
   const digests: string[] = [];
   for (const unit of job.units) {
-    const hasher = await createHasher(job.hashType);
     let fd: number;
     try {
       fd = openSync(unit.path, constants.O_RDONLY | (job.noFollow ? constants.O_NOFOLLOW : 0));
@@ -49,26 +50,25 @@ export async function hashUnits(job: HashJob, buffer: Buffer, onBytes?: (bytes: 
     }
     try {
       if (!fstatSync(fd).isFile()) throw new CustodyError('UNSUPPORTED_FORMAT', `${unit.name} is no longer a regular file`, { details: { path: unit.name } });
+      const hasher = await createHasher(job.hashType);
       let position = unit.start;
-      for (;;) {
-        const want = unit.whole ? buffer.length : Math.min(buffer.length, unit.end - position);
-        if (want === 0) break;
-        const n = readSync(fd, buffer, 0, want, position);
+      while (position < unit.end) {
+        const n = readSync(fd, buffer, 0, Math.min(buffer.length, unit.end - position), position);
         if (n === 0) break;
         hasher.update(buffer.subarray(0, n));
         position += n;
         onBytes?.(n);
-        if (unit.whole && position > unit.end) break;
       }
-      if (position !== unit.end) {
-        throw new CustodyError('IO_ERROR', `${unit.name} changed size while it was being hashed (listed at ${unit.end} bytes, read ${position}); hash it again once it is stable`, {
+      const size = fstatSync(fd).size;
+      if (position !== unit.end || size !== unit.fileSize) {
+        throw new CustodyError('IO_ERROR', `${unit.name} changed size while it was being hashed (listed at ${unit.fileSize} bytes, now ${size}); hash it again once it is stable`, {
           details: { path: unit.name },
         });
       }
+      digests.push(hasher.digest().toString('hex'));
     } finally {
       closeSync(fd);
     }
-    digests.push(hasher.digest().toString('hex'));
   }
   return digests;
 }

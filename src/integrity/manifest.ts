@@ -1,6 +1,6 @@
 import { CustodyError } from '../core/errors.js';
 import { computeRootDigest, type HashType } from './digest.js';
-import { enumerateArtifact, type Enumeration } from './enumerate.js';
+import { enumerateArtifact, MAX_FILES, type Enumeration } from './enumerate.js';
 import { hashInParallel } from './hash-pool.js';
 import type { HashUnit } from './hash-io.js';
 import { compareNames, formatShardName, requireIgnorePath } from './names.js';
@@ -59,29 +59,35 @@ export interface HashOptions {
   onProgress?: (progress: HashProgress) => void;
 }
 
-/** Smallest shard size accepted: smaller shards make manifests huge for no gain. */
-export const MIN_SHARD_SIZE = 1;
 export const DEFAULT_SHARD_SIZE = 1_000_000_000;
+/** Resources in one manifest at most (as many as files in a walk): tiny shards of a large model would otherwise make an array without bound. */
+const MAX_RESOURCES = MAX_FILES;
 
 function checkShardSize(value: number | undefined): void {
-  if (value !== undefined && (!Number.isSafeInteger(value) || value < MIN_SHARD_SIZE)) {
+  if (value !== undefined && (!Number.isSafeInteger(value) || value < 1)) {
     throw new CustodyError('USAGE', `shard size must be a positive integer number of bytes, found ${String(value)}`);
   }
 }
 
 /** Turns listed files into hash units: one per file, or one per shard (empty files have none). */
-export function planUnits(enumeration: Enumeration, shardSize: number | undefined): { units: HashUnit[]; names: string[] } {
+function planUnits(enumeration: Enumeration, shardSize: number | undefined): { units: HashUnit[]; names: string[] } {
+  if (shardSize !== undefined) {
+    const count = enumeration.files.reduce((sum, f) => sum + Math.ceil(f.size / shardSize), 0);
+    if (count > MAX_RESOURCES) {
+      throw new CustodyError('INPUT_LIMIT', `${enumeration.root} would make ${count} shards of ${shardSize} bytes, over the limit of ${MAX_RESOURCES} resources; use a larger shard size`);
+    }
+  }
   const units: HashUnit[] = [];
   const names: string[] = [];
   for (const file of enumeration.files) {
     if (shardSize === undefined) {
-      units.push({ name: file.name, path: file.absPath, start: 0, end: file.size, whole: true });
+      units.push({ name: file.name, path: file.absPath, start: 0, end: file.size, fileSize: file.size });
       names.push(file.name);
       continue;
     }
     for (let start = 0; start < file.size; start += shardSize) {
       const end = Math.min(start + shardSize, file.size);
-      units.push({ name: file.name, path: file.absPath, start, end, whole: false });
+      units.push({ name: file.name, path: file.absPath, start, end, fileSize: file.size });
       names.push(formatShardName(file.name, start, end));
     }
   }

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { hashArtifact, manifestToJson, type HashProgress, type Manifest } from '../../src/integrity/index.js';
+import { enumerateArtifact, hashArtifact, manifestToJson, type HashProgress, type Manifest } from '../../src/integrity/index.js';
+import { hashEnumeration } from '../../src/integrity/manifest.js';
 import { ensureFixtures, FIXTURES, readJson, rejectsWithCode, workDir, writeTree } from './helpers.js';
 
 interface ExpectedStatement {
@@ -149,5 +150,19 @@ describe('symlink policy', () => {
     const made = spawnSync('mkfifo', [join(dir, 'pipe')]);
     assert.equal(made.status, 0, 'mkfifo is available');
     await rejectsWithCode(hashArtifact(dir), 'UNSUPPORTED_FORMAT', 'fifo');
+  });
+
+  it('refuses a file that grew between listing and hashing, whole or in shards (IO_ERROR)', async () => {
+    for (const shardSize of [undefined, 4, 64]) {
+      const dir = writeTree(workDir('grew'), { 'a.bin': '0123456789' });
+      const listed = await enumerateArtifact(dir);
+      appendFileSync(join(dir, 'a.bin'), 'more');
+      await rejectsWithCode(hashEnumeration(listed, { hashType: 'sha256', jobs: 0, ...(shardSize === undefined ? {} : { shardSize }) }), 'IO_ERROR', `shard size ${String(shardSize)}`);
+    }
+  });
+
+  it('refuses more resources than a manifest may hold before hashing anything (INPUT_LIMIT)', async () => {
+    const dir = writeTree(workDir('many-shards'), { 'a.bin': Buffer.alloc(2_000_001) });
+    await rejectsWithCode(hashArtifact(dir, { shardSize: 1 }), 'INPUT_LIMIT');
   });
 });
