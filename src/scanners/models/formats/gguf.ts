@@ -25,7 +25,7 @@ const MAX_TENSOR_NAME = 64;
 const WINDOW = 1 << 20;
 
 /** ggml tensor types: [name, elements per block, bytes per block]. Removed types are absent. */
-export const GGML_TYPES: Readonly<Record<number, readonly [string, number, number]>> = {
+const GGML_TYPES: Readonly<Record<number, readonly [string, number, number]>> = {
   0: ['F32', 1, 4], 1: ['F16', 1, 2], 2: ['Q4_0', 32, 18], 3: ['Q4_1', 32, 20], 6: ['Q5_0', 32, 22], 7: ['Q5_1', 32, 24],
   8: ['Q8_0', 32, 34], 9: ['Q8_1', 32, 36], 10: ['Q2_K', 256, 84], 11: ['Q3_K', 256, 110], 12: ['Q4_K', 256, 144],
   13: ['Q5_K', 256, 176], 14: ['Q6_K', 256, 210], 15: ['Q8_K', 256, 292], 16: ['IQ2_XXS', 256, 66], 17: ['IQ2_XS', 256, 74],
@@ -240,7 +240,7 @@ function capped<M extends string>(report: Report<M>): Report<M> {
   };
 }
 
-export function detectGguf(target: ScanTarget): boolean {
+function detectGguf(target: ScanTarget): boolean {
   const head = target.head;
   return head.length >= 8 && head[0] === 0x47 && head[1] === 0x47 && head[2] === 0x55 && head[3] === 0x46;
 }

@@ -18,7 +18,7 @@ const JSON_OBJECT_START = /^\s*\{/;
  * `config.json`): UTF-8 (with or without BOM), UTF-16 and UTF-32 (BOM or NUL pattern of the first
  * bytes). A config in UTF-16 loads in Keras, so it must be read here too.
  */
-export function decodeJsonBytes(bytes: Buffer): string {
+function decodeJsonBytes(bytes: Buffer): string {
   const b = (i: number): number => bytes[i] ?? -1;
   let encoding: 'utf8' | 'utf16le' | 'utf16be' | 'utf32le' | 'utf32be' = 'utf8';
   let skip = 0;

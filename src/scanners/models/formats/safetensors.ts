@@ -13,12 +13,12 @@ import type { ModelFormat } from '../format.js';
  */
 
 /** The reference implementation refuses headers above 100 MB. */
-export const MAX_SAFETENSORS_HEADER = 100_000_000;
+const MAX_SAFETENSORS_HEADER = 100_000_000;
 const MAX_JSON_DEPTH = 16;
 const MAX_REPORTS_PER_KIND = 20;
 
 /** Bits per element of every dtype the safetensors spec defines. */
-export const SAFETENSORS_DTYPE_BITS: Readonly<Record<string, number>> = {
+const SAFETENSORS_DTYPE_BITS: Readonly<Record<string, number>> = {
   BOOL: 8, F4: 4, F6_E2M3: 6, F6_E3M2: 6, U8: 8, I8: 8, F8_E5M2: 8, F8_E4M3: 8, F8_E8M0: 8,
   I16: 16, U16: 16, F16: 16, BF16: 16, I32: 32, U32: 32, F32: 32, C64: 64, F64: 64, I64: 64, U64: 64,
 };

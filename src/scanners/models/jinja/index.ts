@@ -46,7 +46,7 @@ export interface JinjaLimits {
   maxIssues: number;
 }
 
-export const DEFAULT_JINJA_LIMITS: JinjaLimits = { maxChars: 4 * 1024 * 1024, maxTokens: 1_000_000, maxIssues: 100 };
+const DEFAULT_JINJA_LIMITS: JinjaLimits = { maxChars: 4 * 1024 * 1024, maxTokens: 1_000_000, maxIssues: 100 };
 
 type TokenType = 'name' | 'string' | 'number' | 'op';
 

@@ -10,8 +10,7 @@ import { classifyTfFunction } from './tf-ops.js';
  * user code (custom objects).
  */
 
-export const KERAS_ISSUE_KINDS = ['lambda', 'unsafe-module', 'dangerous-function', 'tf-op-lambda', 'custom-object', 'malformed'] as const;
-export type KerasIssueKind = (typeof KERAS_ISSUE_KINDS)[number];
+export type KerasIssueKind = 'lambda' | 'unsafe-module' | 'dangerous-function' | 'tf-op-lambda' | 'custom-object' | 'malformed';
 
 export interface KerasIssue {
   readonly kind: KerasIssueKind;

@@ -1,4 +1,4 @@
-export { analyzeKerasConfig, isKerasModule, KERAS_ISSUE_KINDS, type KerasAnalyzeOptions, type KerasIssue, type KerasIssueKind } from './analyze.js';
+export { analyzeKerasConfig, isKerasModule, type KerasAnalyzeOptions, type KerasIssue, type KerasIssueKind } from './analyze.js';
 export {
   kerasCustomObjectRule,
   kerasDangerousFunctionRule,
@@ -9,4 +9,4 @@ export {
   kerasUnsafeModuleRule,
   reportKerasIssues,
 } from './rules.js';
-export { classifyTfFunction, classifyTfNode, TF_ATTRS_OF_INTEREST, TF_CHECKPOINT_OPS, TF_OPS, type TfNodeAttrs, type TfOpCategory, type TfOpInfo } from './tf-ops.js';
+export { classifyTfFunction, classifyTfNode, TF_ATTRS_OF_INTEREST, TF_CHECKPOINT_OPS, type TfNodeAttrs, type TfOpCategory, type TfOpInfo } from './tf-ops.js';

@@ -5,8 +5,7 @@ import type { Severity } from '../../../core/severity.js';
  * network, the process. Shared by the SavedModel/GraphDef scanner (graph ops) and the Keras config
  * walker (`TFOpLambda` layers name TF Python API functions).
  */
-export const TF_OP_CATEGORIES = ['python', 'file-write', 'file-read', 'network', 'process'] as const;
-export type TfOpCategory = (typeof TF_OP_CATEGORIES)[number];
+export type TfOpCategory = 'python' | 'file-write' | 'file-read' | 'network' | 'process';
 
 export interface TfOpInfo {
   readonly category: TfOpCategory;
@@ -30,7 +29,7 @@ function table(category: TfOpCategory, reason: string, names: readonly string[])
  * Graph ops by name. Ops whose danger depends on an attribute (PrintV2 to a file, Debug* ops with
  * debug URLs, DecodeProtoV2 with a descriptor file) are judged by `classifyTfNode`.
  */
-export const TF_OPS: ReadonlyMap<string, TfOpInfo> = new Map([
+const TF_OPS: ReadonlyMap<string, TfOpInfo> = new Map([
   ...table('python', 'calls back into Python code registered by the process that loads the model', ['PyFunc', 'PyFuncStateless', 'EagerPyFunc']),
   ...table('file-write', 'writes a file at a path chosen by the graph', [
     'WriteFile', 'Save', 'SaveV2', 'SaveSlices', 'MergeV2Checkpoints', 'DatasetToTFRecord', 'ExperimentalDatasetToTFRecord',

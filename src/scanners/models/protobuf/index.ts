@@ -1,13 +1,11 @@
-export { ProtoMessage, headBytes, sniffFields, type ProtoMessageOptions } from './message.js';
+export { ProtoMessage, sniffFields, type ProtoMessageOptions } from './message.js';
 export {
-  DEFAULT_PROTO_LIMITS,
   ProtoBudget,
   ProtoBuffer,
   ProtoSource,
   WIRE,
   describeProtoError,
   malformedProto,
-  readFieldHeader,
   signedValue,
   type ProtoField,
   type ProtoLimits,

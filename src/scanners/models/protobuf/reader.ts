@@ -45,7 +45,7 @@ export interface ProtoLimits {
   groups: 'reject' | 'skip';
 }
 
-export const DEFAULT_PROTO_LIMITS: ProtoLimits = { maxDepth: 64, maxFields: 20_000_000, groups: 'reject' };
+const DEFAULT_PROTO_LIMITS: ProtoLimits = { maxDepth: 64, maxFields: 20_000_000, groups: 'reject' };
 
 /** Counts work across one whole parse (every reader and walker of one file shares one budget). */
 export class ProtoBudget {

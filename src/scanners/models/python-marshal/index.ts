@@ -31,7 +31,7 @@ export interface MarshalLimits {
   maxBytes: number;
 }
 
-export const DEFAULT_MARSHAL_LIMITS: MarshalLimits = { maxDepth: 64, maxObjects: 200_000, maxBytes: 16 * 1024 * 1024 };
+const DEFAULT_MARSHAL_LIMITS: MarshalLimits = { maxDepth: 64, maxObjects: 200_000, maxBytes: 16 * 1024 * 1024 };
 
 const LAYOUTS = ['3.11+', '3.8-3.10', '3.7'] as const;
 type Layout = (typeof LAYOUTS)[number];
@@ -280,7 +280,7 @@ export function describeMarshalledCode(bytes: Buffer, limits: MarshalLimits = DE
  * Names that let code reach the operating system, the interpreter or the network. A marshalled
  * function whose `co_names` include any of these is reported as executing code on load.
  */
-export const DANGEROUS_PYTHON_NAMES: ReadonlySet<string> = new Set([
+const DANGEROUS_PYTHON_NAMES: ReadonlySet<string> = new Set([
   '__import__', '__builtins__', '__globals__', '__subclasses__', '__code__', '__reduce__', '__getattribute__',
   'builtins', 'compile', 'eval', 'exec', 'execfile', 'getattr', 'setattr', 'globals', 'locals', 'vars', 'breakpoint', 'open', 'input',
   'os', 'posix', 'nt', 'system', 'popen', 'popen2', 'spawn', 'spawnl', 'spawnv', 'spawnve', 'execv', 'execve', 'execl', 'execvp', 'fork', 'kill', 'remove', 'unlink', 'rmdir', 'rmtree', 'chmod', 'putenv', 'environ',
