@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { progressBar } from '../../src/cli/commands/hash.js';
@@ -25,6 +25,15 @@ describe('custody keygen', () => {
     assert.equal((await cli(['keygen', '--out', 'signer', '--force', '--type', 'ed25519'], dir)).code, 0);
     assert.match((await cli(['keygen', '--type', 'rsa'], dir)).stderr, /error USAGE/);
     assert.equal((await cli(['keygen', '--out', 'p384', '--type', 'P-384'], dir)).code, 0);
+  });
+
+  it('refuses before writing either file when one path is taken by anything, even a dangling link', async () => {
+    const dir = workDir('keygen-taken');
+    symlinkSync('nowhere', join(dir, 'signer.pub.pem'));
+    const taken = await cli(['keygen', '--out', 'signer'], dir);
+    assert.equal(taken.code, 2);
+    assert.match(taken.stderr, /error USAGE: .*exists/);
+    assert.equal(existsSync(join(dir, 'signer.pem')), false, 'no private key was written without its public half');
   });
 });
 

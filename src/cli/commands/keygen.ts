@@ -1,4 +1,4 @@
-import { open } from 'node:fs/promises';
+import { lstat, open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { CustodyError } from '../../core/errors.js';
 import { generateKeyPair, isKeyType, KEY_TYPES } from '../../integrity/index.js';
@@ -52,9 +52,10 @@ export const keygenCommand: Command = {
     const publicPath = resolve(io.cwd, `${values.out}.pub.pem`);
     if (!values.force) {
       // Refuse before writing either file, so a half-written pair never replaces a good one.
+      // lstat, not open: a dangling link counts as taken, and a FIFO there cannot block us.
       for (const path of [privatePath, publicPath]) {
-        const exists = await open(path, 'r').then(
-          async (h) => (await h.close(), true),
+        const exists = await lstat(path).then(
+          () => true,
           () => false,
         );
         if (exists) throw new CustodyError('USAGE', `keygen: ${path} exists; pass --force to overwrite it or choose another --out`);
