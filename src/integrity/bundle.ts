@@ -8,7 +8,7 @@ export const BUNDLE_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json'
 const ACCEPTED_MEDIA_TYPES = new Set([BUNDLE_MEDIA_TYPE, 'application/vnd.dev.sigstore.bundle+json;version=0.3']);
 
 /** Bundles larger than this are refused (a manifest of a million files is about 150 MB). */
-export const MAX_BUNDLE_BYTES = 512 * 1024 * 1024;
+const MAX_BUNDLE_BYTES = 512 * 1024 * 1024;
 
 export interface PublicKeyIdentifier {
   /** Hex SHA-256 of the signer's SPKI PEM (current OMS form). */

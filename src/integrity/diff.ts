@@ -24,7 +24,7 @@ export interface ManifestDiff {
   renamed: RenamedFile[];
 }
 
-export function isDiffEmpty(diff: ManifestDiff): boolean {
+function isDiffEmpty(diff: ManifestDiff): boolean {
   return diff.modified.length === 0 && diff.added.length === 0 && diff.removed.length === 0 && diff.renamed.length === 0;
 }
 

@@ -120,7 +120,9 @@ export async function enumerateArtifact(path: string, options: EnumerateOptions 
           throw refuse(`${rel} is a dangling or unreadable symbolic link: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, rel);
         }
         if (!inside(realRoot, target)) throw refuse(`${rel} points outside the tree; only links inside it are followed`, rel);
-        const targetInfo = await stat(abs);
+        const targetInfo = await stat(abs).catch((error: unknown) => {
+          throw refuse(`${rel} is a symbolic link whose target cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, rel);
+        });
         if (targetInfo.isDirectory()) {
           if (ancestors.includes(target)) throw refuse(`${rel} makes a cycle (it links to a directory that contains it)`, rel);
           await walk(abs, rel, [...ancestors, target]);

@@ -21,14 +21,13 @@ const BATCH_BYTES = 4 * 1024 * 1024;
 const BATCH_UNITS = 256;
 const INLINE_BUFFER_BYTES = 1024 * 1024;
 
-export function defaultHashJobs(): number {
+function defaultHashJobs(): number {
   return Math.max(1, Math.min(availableParallelism(), 4));
 }
 
 function unitBytes(unit: HashUnit): number {
   return unit.end - unit.start;
 }
-
 
 /**
  * Hashes every unit and returns the hex digests in the units' order. Work is spread over worker

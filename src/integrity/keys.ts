@@ -69,7 +69,7 @@ export function computeKeyHint(publicKey: KeyObject): string {
   return sha256Hex(publicKey.export({ type: 'spki', format: 'pem' }).toString());
 }
 
-export function keyTypeOf(key: KeyObject): KeyType {
+function keyTypeOf(key: KeyObject): KeyType {
   if (key.asymmetricKeyType === 'ed25519') return 'ed25519';
   if (key.asymmetricKeyType === 'ec') {
     const type = CURVES[key.asymmetricKeyDetails?.namedCurve ?? ''];

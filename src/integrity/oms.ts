@@ -2,20 +2,20 @@ import { lstat } from 'node:fs/promises';
 import { relative, resolve, sep } from 'node:path';
 import { CustodyError, formatProblems, type Problem } from '../core/errors.js';
 import { readBundle, type SigstoreBundle } from './bundle.js';
-import { computeRootDigest, digestEquals, DIGEST_BYTES, isDigestHex, isHashType, type HashType } from './digest.js';
+import { computeRootDigest, digestEquals, DIGEST_BYTES, isDigestHex, isHashType } from './digest.js';
 import { assertNoDiff, diffResources } from './diff.js';
 import { IN_TOTO_PAYLOAD_TYPE } from './dsse.js';
 import { enumerateArtifact } from './enumerate.js';
 import type { PublicKeyInfo } from './keys.js';
 import { hashArtifact, hashEnumeration, toOmsSerialization, type HashOptions, type HashProgress, type Manifest, type Resource, type Serialization } from './manifest.js';
-import { compareNames, isCanonicalName, requireIgnorePath, splitShardName } from './names.js';
+import { isCanonicalName, requireIgnorePath, splitShardName } from './names.js';
 import { createKeyVerifier, signPayload, verifyEnvelope, type BundleVerifier, type Signer, type SignerIdentity } from './signer.js';
 import { buildStatement, encodeStatement, parseStatement, type Statement } from './statement.js';
 
 /** OMS v1.0 predicate type. */
 export const OMS_PREDICATE_TYPE = 'https://model_signing/signature/v1.0';
 /** The predicate of model_signing v0.2.0, deprecated by OMS and not verified here. */
-export const OMS_LEGACY_PREDICATE_TYPE = 'https://model_signing/Digests/v0.1';
+const OMS_LEGACY_PREDICATE_TYPE = 'https://model_signing/Digests/v0.1';
 
 export interface OmsPredicate {
   resources: Resource[];
@@ -118,7 +118,7 @@ export function parseOmsStatement(statement: Statement): SignedManifest {
       else if (seen.has(rName)) problems.push({ path: `${at}.name`, message: `"${rName.slice(0, 200)}" is listed twice` });
       else seen.add(rName);
       if (typeof algorithm !== 'string' || !accepted.has(algorithm)) problems.push({ path: `${at}.algorithm`, message: `must be ${[...accepted].join(' or ')}` });
-      if (!isDigestHex(digest, DIGEST_BYTES[serialization.hashType as HashType])) problems.push({ path: `${at}.digest`, message: 'must be lower-case hex of the digest length' });
+      if (!isDigestHex(digest, DIGEST_BYTES[serialization.hashType])) problems.push({ path: `${at}.digest`, message: 'must be lower-case hex of the digest length' });
       if (typeof rName === 'string' && typeof algorithm === 'string' && typeof digest === 'string') resources.push({ name: rName, algorithm, digest });
     });
   }
@@ -247,9 +247,4 @@ export async function verifyArtifact(path: string, options: VerifyOptions): Prom
     bytes,
     verifiedAt: new Date().toISOString(),
   };
-}
-
-/** Sorted copy of resources (code point order), e.g. to compare manifests from other tools. */
-export function sortResources(resources: readonly Resource[]): Resource[] {
-  return [...resources].sort((a, b) => compareNames(a.name, b.name));
 }

@@ -14,6 +14,7 @@ import {
   TEST_RESULT_PREDICATE_TYPE,
   verifyAttestation,
   type ScanResultLike,
+  type Signer,
   type Statement,
 } from '../../integrity/index.js';
 import { runScan } from '../../scanners/engine.js';
@@ -96,7 +97,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-async function emitBundle(command: string, io: CliIo, statement: Statement, signer: ReturnType<typeof createKeySigner>, output: string | undefined): Promise<void> {
+async function emitBundle(command: string, io: CliIo, statement: Statement, signer: Signer, output: string | undefined): Promise<void> {
   const text = serializeBundle(await signStatement(statement, signer));
   if (output !== undefined) {
     await writeOutputFile(command, io, output, text);

@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { CustodyError, type ErrorCode } from '../../core/errors.js';
+import { formatBytes } from '../../report/text.js';
 import { hashArtifact, HASH_TYPES, isHashType, manifestToJson, type HashOptions, type HashProgress } from '../../integrity/index.js';
 import { isIgnorePattern } from '../../integrity/names.js';
 import { EXIT, parseCommandArgs, type CliIo, type Command } from '../command.js';
@@ -62,17 +63,6 @@ export function hashOptionsFrom(command: string, values: HashArgValues): HashOpt
     ignorePatterns: ignore.filter((p) => isIgnorePattern(p)),
     ...(jobs === undefined ? {} : { jobs }),
   };
-}
-
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let i = 0;
-  while (value >= 1024 && i < units.length - 1) {
-    value /= 1024;
-    i += 1;
-  }
-  return i === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[i] ?? ''}`;
 }
 
 /** Shows a progress bar on a terminal's stderr for inputs worth waiting on (64 MiB or more). */

@@ -2,7 +2,8 @@ import { resolve } from 'node:path';
 import { CustodyError } from '../../core/errors.js';
 import { createKeySigner, readPrivateKeyFile, serializeBundle, signArtifact, type PrivateKeyInfo } from '../../integrity/index.js';
 import { EXIT, parseCommandArgs, type CliIo, type Command } from '../command.js';
-import { formatBytes, HASH_ARG_OPTIONS, HASH_OPTIONS_HELP, hashOptionsFrom, progressBar, writeOutputFile } from './hash.js';
+import { formatBytes } from '../../report/text.js';
+import { HASH_ARG_OPTIONS, HASH_OPTIONS_HELP, hashOptionsFrom, progressBar, writeOutputFile } from './hash.js';
 
 const USAGE = `Usage: custody sign PATH --key PRIVATE.pem --signature OUT [options]
 

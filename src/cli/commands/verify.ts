@@ -2,7 +2,8 @@ import { resolve } from 'node:path';
 import { CustodyError, isCustodyError } from '../../core/errors.js';
 import { describeDiff, readPublicKeyFile, readTrustedKeys, verifyArtifact, type ManifestDiff, type PublicKeyInfo } from '../../integrity/index.js';
 import { EXIT, parseCommandArgs, type CliIo, type Command } from '../command.js';
-import { formatBytes, parseJobs, progressBar, VERIFICATION_FAILURES } from './hash.js';
+import { formatBytes } from '../../report/text.js';
+import { parseJobs, progressBar, VERIFICATION_FAILURES } from './hash.js';
 
 const USAGE = `Usage: custody verify PATH --signature FILE (--key PUBLIC.pem | --trusted-keys DIR) [options]
 
