@@ -11,7 +11,20 @@ import { CustodyError } from '../core/errors.js';
  */
 export function compareNames(a: string, b: string): number {
   if (a === b) return 0;
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+  // UTF-16 units compare like code points except that surrogates (U+10000 and up) must sort after
+  // U+E000–U+FFFF: move them above. No encoding per comparison (a sort makes millions of them).
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i += 1) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x >= 0xd800 && y >= 0xd800) {
+      x = x >= 0xe000 ? x - 0x800 : x + 0x2000;
+      y = y >= 0xe000 ? y - 0x800 : y + 0x2000;
+    }
+    return x - y;
+  }
+  return a.length - b.length;
 }
 
 /** The model_signing order (documented for comparison; used by tests and never for writing). */

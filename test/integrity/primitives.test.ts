@@ -53,6 +53,11 @@ describe('names', () => {
     assert.ok(compareNamesByComponents('f:4096:8192', 'f:12288:16384') < 0);
     // Code point, not UTF-16 unit: U+FF5E sorts before U+1F600 (a surrogate pair starting 0xD83D).
     assert.ok(compareNames('\u{1F600}', '\uFF5E') > 0);
+    // The same order as comparing UTF-8 bytes, at every boundary of the UTF-16 encoding.
+    const names = ['a', 'a/b', 'a.txt', 'ab', '\u007F', '\u0080', '\u07FF', '\u0800', '\uD7FF', '\uE000', '\uFFFF', '\u{10000}', '\u{1F600}', '\u{10FFFF}', 'x\u{1F600}y', 'x\uFFFFy'];
+    for (const x of names) {
+      for (const y of names) assert.equal(Math.sign(compareNames(x, y)), Buffer.compare(Buffer.from(x), Buffer.from(y)), `${x} vs ${y}`);
+    }
   });
 
   it('splits shard names at the last two colons', () => {
