@@ -7,9 +7,10 @@ import { BufferSource, FileSource } from '../../src/core/byte-source.js';
 import { defaultConfig, type ResolvedConfig } from '../../src/core/config.js';
 import type { Finding } from '../../src/core/finding.js';
 import { buildArguments, looksLikeSecretAssignment } from '../../src/scanners/containers/config.js';
-import { Removals } from '../../src/scanners/containers/image.js';
+import { describeImages, Removals, type JsonReader } from '../../src/scanners/containers/image.js';
 import { containersScanner } from '../../src/scanners/containers/index.js';
 import { decompressToSpool } from '../../src/scanners/containers/spool.js';
+import type { TarEntry } from '../../src/scanners/containers/tar.js';
 import { buildFinding, scanSource } from '../../src/scanners/file-scan.js';
 import { modelsScanner } from '../../src/scanners/models/index.js';
 import { fakeSecretsScanner } from '../history/fake-secrets.js';
@@ -263,4 +264,53 @@ test('an archive read after the deadline is reported as a timeout, never passed'
   await containersScanner.scan(target, context as unknown as Parameters<typeof containersScanner.scan>[1]);
   assert.deepEqual(members, []);
   assert.deepEqual(findings.map((f) => [f.ruleId, f.properties?.['problem']]), [['containers/archive-unreadable', 'timeout']]);
+});
+
+/** Image metadata held in memory: an entry map and a JSON reader that counts its reads. */
+function fakeImage(files: Record<string, unknown>): { entries: Map<string, TarEntry>; readJson: JsonReader; reads: () => number } {
+  const entries = new Map<string, TarEntry>(Object.keys(files).map((name) => [name, { name, type: 'file', size: 1, dataOffset: 0 }]));
+  let reads = 0;
+  const readJson: JsonReader = (file) => {
+    reads += 1;
+    return Promise.resolve(file in files ? { ok: true, value: files[file] } : { ok: false, reason: 'not in the tarball' });
+  };
+  return { entries, readJson, reads: () => reads };
+}
+
+const digest = (c: string): string => `sha256:${c.repeat(64)}`;
+
+test('OCI indexes that share or loop back to a manifest are read once each; a loop is reported (bug: the walk multiplied by every reference)', async () => {
+  // Before the fix, an index listing itself three times was read 1 + 3 + 9 + 27 + 81 times; at 1024
+  // references that is 10^12 reads from a tarball of a few kilobytes.
+  const loop = fakeImage({
+    'oci-layout': {},
+    'index.json': { manifests: [{ digest: digest('a') }] },
+    [`blobs/sha256/${'a'.repeat(64)}`]: { manifests: [{ digest: digest('a') }, { digest: digest('a') }, { digest: digest('a') }] },
+  });
+  const looped = await describeImages(loop.entries, loop.readJson);
+  assert.equal(loop.reads(), 2);
+  assert.deepEqual(looped.images, []);
+  assert.ok(looped.problems.length >= 1 && looped.problems.every((p) => p.kind === 'manifest' && /refers back/.test(p.reason ?? '')));
+
+  // Boundary: two platforms sharing one image manifest is ordinary, not a problem; it is read once.
+  const shared = fakeImage({
+    'oci-layout': {},
+    'index.json': { manifests: [{ digest: digest('a') }, { digest: digest('b') }] },
+    [`blobs/sha256/${'a'.repeat(64)}`]: { manifests: [{ digest: digest('c') }] },
+    [`blobs/sha256/${'b'.repeat(64)}`]: { manifests: [{ digest: digest('c') }] },
+    [`blobs/sha256/${'c'.repeat(64)}`]: { layers: [{ digest: digest('d') }] },
+    [`blobs/sha256/${'d'.repeat(64)}`]: {},
+  });
+  const described = await describeImages(shared.entries, shared.readJson);
+  assert.equal(shared.reads(), 4);
+  assert.deepEqual(described.problems, []);
+  assert.deepEqual(described.images.map((i) => i.layers.map((l) => l.digest)), [[digest('d')]]);
+});
+
+test('image lists cut at the manifest bound are reported, not silently shortened', async () => {
+  const image = { Config: 'c.json', Layers: [] };
+  const full = fakeImage({ 'manifest.json': Array.from({ length: 1024 }, () => image), 'c.json': {} });
+  assert.deepEqual((await describeImages(full.entries, full.readJson)).problems, []);
+  const over = fakeImage({ 'manifest.json': Array.from({ length: 1025 }, () => image), 'c.json': {} });
+  assert.deepEqual((await describeImages(over.entries, over.readJson)).problems.map((p) => p.kind), ['manifest']);
 });

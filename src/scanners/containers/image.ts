@@ -104,6 +104,7 @@ export async function describeImages(entries: ReadonlyMap<string, TarEntry>, rea
     if (!read.ok) problems.push({ kind: 'manifest', file: 'manifest.json', reason: read.reason });
     else if (!Array.isArray(read.value)) problems.push({ kind: 'manifest', file: 'manifest.json', reason: 'expected a JSON array of images' });
     else {
+      if (read.value.length > MAX_MANIFESTS) problems.push({ kind: 'manifest', file: 'manifest.json', reason: `more than ${MAX_MANIFESTS} images; the rest were not read` });
       for (const [i, item] of read.value.slice(0, MAX_MANIFESTS).entries()) {
         const origin = `manifest.json[${i}]`;
         const record = asRecord(item);
@@ -123,7 +124,16 @@ export async function describeImages(entries: ReadonlyMap<string, TarEntry>, rea
   }
 
   if (entries.has('index.json') && entries.has('oci-layout')) {
-    const walk = async (file: string, origin: string, depth: number, name: string | undefined): Promise<void> => {
+    // Each index or manifest is read once: descriptors may share one (or point back up the chain),
+    // and walking every reference again would multiply by MAX_MANIFESTS at every level.
+    const walked = new Set<string>();
+    const walk = async (file: string, origin: string, depth: number, name: string | undefined, above: readonly string[]): Promise<void> => {
+      if (above.includes(file)) {
+        problems.push({ kind: 'manifest', file: origin, reason: `${file} refers back to itself through its own manifests` });
+        return;
+      }
+      if (walked.has(file)) return;
+      walked.add(file);
       const read = await readJson(file);
       if (!read.ok) {
         problems.push({ kind: entries.has(file) ? 'manifest' : 'missingBlob', file: origin, reason: read.reason, blob: file });
@@ -140,6 +150,7 @@ export async function describeImages(entries: ReadonlyMap<string, TarEntry>, rea
           problems.push({ kind: 'manifest', file, reason: `indexes nested deeper than ${MAX_INDEX_DEPTH}` });
           return;
         }
+        if (manifests.length > MAX_MANIFESTS) problems.push({ kind: 'manifest', file, reason: `more than ${MAX_MANIFESTS} manifests; the rest were not read` });
         for (const descriptor of manifests.slice(0, MAX_MANIFESTS)) {
           const d = asRecord(descriptor);
           const path = blobPath(d?.['digest']);
@@ -149,7 +160,7 @@ export async function describeImages(entries: ReadonlyMap<string, TarEntry>, rea
           }
           const annotations = asRecord(d['annotations']);
           const ref = annotations?.['org.opencontainers.image.ref.name'] ?? annotations?.['io.containerd.image.name'];
-          await walk(path, `${file} → ${String(d['digest'])}`, depth + 1, typeof ref === 'string' ? ref : name);
+          await walk(path, `${file} → ${String(d['digest'])}`, depth + 1, typeof ref === 'string' ? ref : name, [...above, file]);
         }
         return;
       }
@@ -175,7 +186,7 @@ export async function describeImages(entries: ReadonlyMap<string, TarEntry>, rea
       }
       add(image);
     };
-    await walk('index.json', 'index.json', 0, undefined);
+    await walk('index.json', 'index.json', 0, undefined, []);
   }
   return { images, problems };
 }
