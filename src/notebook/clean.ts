@@ -4,7 +4,8 @@ import { CustodyError } from '../core/errors.js';
 import type { Finding } from '../core/finding.js';
 import type { Scanner } from '../core/scanner.js';
 import type { Severity } from '../core/severity.js';
-import { scanSource } from '../scanners/file-scan.js';
+import { scanBlob } from '../scanners/history/blob-scan.js';
+import { scanIncompleteRule } from '../scanners/secrets/rules/meta.js';
 
 /**
  * `custody notebook clean` as a library: strips outputs and execution metadata from Jupyter
@@ -76,9 +77,10 @@ export function cleanNotebook(text: string, options: CleanOptions = {}): CleanRe
 
   for (const { path, cells: list, countKey } of cellLists) {
     list.items.forEach((cell, index) => {
-      if (cell.kind !== 'object') return;
-      const id = get(cell, 'id');
+      // One entry per cell, objects or not: the secrets scanner counts every cell.
+      const id = cell.kind === 'object' ? get(cell, 'id') : undefined;
       cellIds.push(id?.kind === 'scalar' && typeof id.value === 'string' ? id.value : undefined);
+      if (cell.kind !== 'object') return;
       const where = `${path}[${index}]`;
       if (stringOf(get(cell, 'cell_type')) === 'code') {
         const outputs = get(cell, 'outputs');
@@ -134,32 +136,26 @@ export interface SecretCheckOptions {
   includeOutputs?: boolean;
 }
 
-const SUPPRESSION = /custody-ignore\s+([A-Za-z0-9_-]+\/[A-Za-z0-9_-]+)\s+--\s*\S/;
-
 /**
  * Secrets that cleaning would leave in the notebook: those in cell sources (and in outputs when they
  * are kept), from the secrets scanner's notebook findings (`properties.field`, `cell`, `cellLine`).
  * An inline `custody-ignore <rule-id> -- <reason>` on the finding's line or the line above holds, as in
- * `custody scan`.
+ * `custody scan`. A notebook the scanner could not read cell by cell (too large, out of time, not
+ * notebook JSON) throws INPUT_LIMIT or PARSE_ERROR: "no secrets" would then be a guess.
  */
 export async function findCellSecrets(path: string, bytes: Buffer, options: SecretCheckOptions): Promise<CellSecret[]> {
-  const findings = await scanSource(path, new BufferSource(bytes), { scanners: options.scanners, config: options.config, knownRuleIds: options.knownRuleIds });
+  const limit = options.config.limits.maxTextBytes;
+  if (bytes.length > limit) {
+    throw new CustodyError('INPUT_LIMIT', `the secrets check reads notebooks of up to limits.maxTextBytes (${limit} bytes) cell by cell; this one is ${bytes.length} bytes — raise the limit in .custody.yml`);
+  }
+  const findings = await scanBlob(path, new BufferSource(bytes), { scanners: options.scanners, config: options.config, knownRuleIds: options.knownRuleIds });
   const fields = new Set(['source', ...(options.includeOutputs ? ['outputs'] : [])]);
-  let lines: string[] | undefined;
-  const suppressed = (finding: Finding): boolean => {
-    const line = finding.location.line;
-    if (line === undefined) return false;
-    lines ??= bytes.toString('utf8').split('\n');
-    return [line, line - 1].some((at) => {
-      const match = SUPPRESSION.exec(lines?.[at - 1] ?? '');
-      return match !== null && match[1] === finding.ruleId;
-    });
-  };
   const secrets: CellSecret[] = [];
   for (const finding of findings) {
     const field = finding.properties?.['field'];
     const cell = finding.properties?.['cell'];
-    if (typeof field !== 'string' || !fields.has(field) || typeof cell !== 'number' || suppressed(finding)) continue;
+    if (typeof field !== 'string' || (fields.has(field) && typeof cell !== 'number')) throw unreadable(finding);
+    if (!fields.has(field) || typeof cell !== 'number') continue;
     const cellLine = finding.properties?.['cellLine'];
     const secret: CellSecret = {
       cell,
@@ -173,6 +169,15 @@ export async function findCellSecrets(path: string, bytes: Buffer, options: Secr
     secrets.push(secret);
   }
   return secrets.sort((a, b) => a.cell - b.cell || a.line - b.line || (a.ruleId < b.ruleId ? -1 : a.ruleId > b.ruleId ? 1 : 0));
+}
+
+/**
+ * A finding that names no notebook cell: the scan stopped early or read the file as plain text. Only
+ * the rule id goes into the error (a secret rule's message is safe, but the id says enough).
+ */
+function unreadable(finding: Finding): CustodyError {
+  const code = finding.ruleId === scanIncompleteRule.id ? 'INPUT_LIMIT' : 'PARSE_ERROR';
+  return new CustodyError(code, `the secrets check could not read this notebook cell by cell (${finding.ruleId}); fix the notebook or raise limits.fileTimeoutMs, then run again`);
 }
 
 // ---------------------------------------------------------------------------------------------

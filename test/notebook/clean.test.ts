@@ -119,3 +119,22 @@ test('a custody-ignore comment with a reason on the line holds; without a reason
 test('a notebook without secrets has none', async () => {
   assert.deepEqual(await findCellSecrets('dirty.ipynb', readFileSync(join(FIXTURES, 'dirty.ipynb')), { ...secretOptions, includeOutputs: true }), []);
 });
+
+test('a notebook the secrets check cannot read as cells is an error, never "no secrets" (bug: such findings were dropped)', async () => {
+  const bytes = readFileSync(join(FIXTURES, 'secret-source.ipynb'));
+  const config = defaultConfig();
+  // Above limits.maxTextBytes the secrets scanner reads the notebook as raw text, without cells.
+  const small = { ...secretOptions, config: { ...config, limits: { ...config.limits, maxTextBytes: bytes.length - 1 } } };
+  await assert.rejects(findCellSecrets('big.ipynb', bytes, small), (error) => isCustodyError(error, 'INPUT_LIMIT'));
+  // Not notebook JSON: the scanner falls back to raw text, which names no cell.
+  const broken = Buffer.from(bytes.toString('utf8').trimEnd().slice(0, -1));
+  await assert.rejects(findCellSecrets('broken.ipynb', broken, secretOptions), (error) => isCustodyError(error, 'PARSE_ERROR'));
+  // Boundary: exactly at the limit it is read as a notebook.
+  const exact = { ...secretOptions, config: { ...config, limits: { ...config.limits, maxTextBytes: bytes.length } } };
+  assert.equal((await findCellSecrets('exact.ipynb', bytes, exact)).length, 1);
+});
+
+test('cellIds stay aligned with cell indexes when a cell is not an object', () => {
+  const notebook = JSON.stringify({ nbformat: 4, nbformat_minor: 5, metadata: {}, cells: [null, { id: 'second', cell_type: 'code', metadata: {}, source: 'x = 1', outputs: [], execution_count: null }] });
+  assert.deepEqual(cleanNotebook(notebook).cellIds, [undefined, 'second']);
+});

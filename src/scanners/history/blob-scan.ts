@@ -5,7 +5,8 @@ import { scanSource, type FileScanOptions } from '../file-scan.js';
 /**
  * Scans one blob as if it were a file at `path`, dropping findings that an inline suppression
  * (`custody-ignore <rule-id> -- <reason>` on the finding's line or the line above) silences — the
- * same rule `custody scan` applies to files on disk. Used in the main thread and in history workers.
+ * same rule `custody scan` applies to files on disk. Used for history blobs (in the main thread and in
+ * history workers) and by `custody notebook clean`.
  */
 export async function scanBlob(path: string, source: ByteSource, options: FileScanOptions): Promise<Finding[]> {
   const findings = await scanSource(path, source, options);
