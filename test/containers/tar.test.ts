@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { BufferSource } from '../../src/core/byte-source.js';
 import { isCustodyError } from '../../src/core/errors.js';
-import { isTarHeader, normalizeTarPath, readTarEntries, SliceSource, type TarEntry } from '../../src/scanners/containers/tar.js';
+import { SliceSource } from '../../src/scanners/models/containers/slice-source.js';
+import { isTarHeader, normalizeTarPath, readTarEntries, type TarEntry } from '../../src/scanners/containers/tar.js';
 
 const FIXTURES = join('test', '.tmp', 'fixtures', 'images');
 

@@ -1,4 +1,5 @@
 import type { ScanContext, ScanTarget } from '../../core/scanner.js';
+import { asRecord } from './image.js';
 import { secretInImageConfigRule } from './rules.js';
 
 /**
@@ -18,8 +19,8 @@ export function looksLikeSecretAssignment(name: string, value: string): boolean 
 
 export function scanImageConfig(config: unknown, file: string, target: ScanTarget, context: ScanContext): void {
   const report = context.reporter(secretInImageConfigRule, target);
-  const root = record(config);
-  const env = record(root?.['config'])?.['Env'];
+  const root = asRecord(config);
+  const env = asRecord(root?.['config'])?.['Env'];
   if (Array.isArray(env)) {
     for (const item of env) {
       if (typeof item !== 'string') continue;
@@ -35,7 +36,7 @@ export function scanImageConfig(config: unknown, file: string, target: ScanTarge
   const history = root?.['history'];
   if (!Array.isArray(history)) return;
   for (const [step, item] of history.entries()) {
-    const createdBy = record(item)?.['created_by'];
+    const createdBy = asRecord(item)?.['created_by'];
     if (typeof createdBy !== 'string') continue;
     for (const [name, value] of buildArguments(createdBy)) {
       if (looksLikeSecretAssignment(name, value)) {
@@ -68,8 +69,4 @@ export function buildArguments(createdBy: string): [string, string][] {
 function unquote(value: string): string {
   if (value.length >= 2 && ((value.startsWith('"') && value.endsWith('"')) || (value.startsWith("'") && value.endsWith("'")))) return value.slice(1, -1);
   return value;
-}
-
-function record(value: unknown): Record<string, unknown> | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 }

@@ -1,5 +1,5 @@
 import type { ByteSource } from '../../core/byte-source.js';
-import type { TarEntry } from './tar.js';
+import { normalizeTarPath, type TarEntry } from './tar.js';
 
 /**
  * Reading the two image tarball layouts:
@@ -113,9 +113,9 @@ export async function describeImages(entries: ReadonlyMap<string, TarEntry>, rea
           problems.push({ kind: 'manifest', file: 'manifest.json', reason: `${origin} has no list of Layers` });
           continue;
         }
-        const image: ImageDescription = { origin, layers: (layers as string[]).map((file) => layerOf(normalize(file))) };
+        const image: ImageDescription = { origin, layers: (layers as string[]).map((file) => layerOf(normalizeTarPath(file))) };
         const config = record['Config'];
-        if (typeof config === 'string') image.config = normalize(config);
+        if (typeof config === 'string') image.config = normalizeTarPath(config);
         const tags = record['RepoTags'];
         if (Array.isArray(tags) && typeof tags[0] === 'string') image.name = tags[0];
         add(image);
@@ -196,14 +196,7 @@ function layerOf(file: string): ImageLayer {
   return digest === undefined ? { file } : { file, digest };
 }
 
-function normalize(path: string): string {
-  return path
-    .split('/')
-    .filter((p) => p !== '' && p !== '.')
-    .join('/');
-}
-
-function asRecord(value: unknown): Record<string, unknown> | undefined {
+export function asRecord(value: unknown): Record<string, unknown> | undefined {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 }
 

@@ -7,7 +7,8 @@ import { scanImageConfig } from './config.js';
 import { describeImages, isImageLayout, jsonReader, Removals, shortId, type ImageDescription, type ImageLayer } from './image.js';
 import { archiveUnreadableRule, containersRules, imageUnreadableRule, layerUnreadableRule } from './rules.js';
 import { decompressToSpool, type SpooledSource } from './spool.js';
-import { isTarHeader, normalizeTarPath, readTarEntries, SliceSource, type TarEntry } from './tar.js';
+import { SliceSource } from '../models/containers/slice-source.js';
+import { isTarHeader, normalizeTarPath, readTarEntries, type TarEntry } from './tar.js';
 
 /**
  * Opens tarballs and container images and feeds every member to the other scanners.

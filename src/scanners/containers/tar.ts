@@ -134,24 +134,6 @@ export function isTarHeader(head: Buffer): boolean {
   return block[0] !== 0 && /^[0-7 \0]+$/.test(block.toString('latin1', 124, 136));
 }
 
-/** A window onto part of another source (a tar member, a layer inside an image). */
-export class SliceSource implements ByteSource {
-  constructor(
-    private readonly parent: ByteSource,
-    private readonly start: number,
-    readonly size: number,
-  ) {}
-  read(offset: number, length: number): Promise<Buffer> {
-    const from = Math.max(0, Math.min(offset, this.size));
-    const want = Math.max(0, Math.min(length, this.size - from));
-    return this.parent.read(this.start + from, want);
-  }
-  /** The parent stays open: it belongs to whoever opened it. */
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
-}
-
 /** `./a//b/` → `a/b`; `..` segments are kept (callers decide what they mean). */
 export function normalizeTarPath(name: string): string {
   return name
