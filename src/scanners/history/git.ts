@@ -1,12 +1,10 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { finished } from 'node:stream/promises';
 import { once } from 'node:events';
-import { CustodyError } from '../../core/errors.js';
+import { CustodyError, isCustodyError } from '../../core/errors.js';
 
 /**
  * The git plumbing behind `--history`, through the real `git` CLI. The repository is untrusted
@@ -21,8 +19,13 @@ function gitEnv(): NodeJS.ProcessEnv {
 
 type GitProcess = ChildProcessByStdio<Writable | null, Readable, Readable>;
 
+/** Starts git; a failure to start (no `git` on PATH) that spawn reports at once throws a CustodyError. */
 function spawnGit(cwd: string, args: readonly string[], stdin: boolean): GitProcess {
-  return spawn('git', [...GIT_SAFETY, ...args], { cwd, env: gitEnv(), stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] }) as GitProcess;
+  try {
+    return spawn('git', [...GIT_SAFETY, ...args], { cwd, env: gitEnv(), stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] }) as GitProcess;
+  } catch (error) {
+    throw spawnError(error, args);
+  }
 }
 
 /** Collects a bounded amount of stderr for error messages. */
@@ -46,14 +49,9 @@ function spawnError(error: unknown, args: readonly string[]): CustodyError {
   return new CustodyError('IO_ERROR', `git ${args[0] ?? ''} failed: ${(error as Error).message}`, { cause: error });
 }
 
-/** Runs a git command and returns its stdout (bounded); undefined when git exits non-zero. */
+/** Runs a git command and returns its stdout (bounded), or its stderr when git exits non-zero. */
 export async function runGit(cwd: string, args: readonly string[], maxBytes = 64 * 1024 * 1024): Promise<{ ok: true; stdout: Buffer } | { ok: false; stderr: string }> {
-  let proc: GitProcess;
-  try {
-    proc = spawnGit(cwd, args, false);
-  } catch (error) {
-    throw spawnError(error, args);
-  }
+  const proc = spawnGit(cwd, args, false);
   const stderr = collectStderr(proc);
   const chunks: Buffer[] = [];
   let size = 0;
@@ -120,12 +118,7 @@ export interface HistoryVisitor {
 export async function walkHistory(top: string, pathspec: string, visitor: HistoryVisitor): Promise<void> {
   const args = ['log', '--all', '--topo-order', '--root', '-m', '--raw', '--no-abbrev', '--no-renames', '--no-ext-diff', '--no-textconv', '--no-show-signature', '-z', '--format=%x01%H%x00%an%x00%aI'];
   if (pathspec !== '') args.push('--full-history', '--', pathspec);
-  let proc: GitProcess;
-  try {
-    proc = spawnGit(top, args, false);
-  } catch (error) {
-    throw spawnError(error, args);
-  }
+  const proc = spawnGit(top, args, false);
   const stderr = collectStderr(proc);
   const failed = new Promise<never>((_, reject) => proc.once('error', (error) => reject(spawnError(error, args))));
   failed.catch(() => undefined);
@@ -293,12 +286,7 @@ export interface ReadBlobsOptions {
  */
 export async function* readBlobs(top: string, shas: AsyncQueue<string>, options: ReadBlobsOptions): AsyncGenerator<BlobContent> {
   const args = ['cat-file', '--batch', '--buffer'];
-  let proc: GitProcess;
-  try {
-    proc = spawnGit(top, args, true);
-  } catch (error) {
-    throw spawnError(error, args);
-  }
+  const proc = spawnGit(top, args, true);
   const stderr = collectStderr(proc);
   let spawnFailure: unknown;
   proc.once('error', (error) => {
@@ -342,8 +330,7 @@ export async function* readBlobs(top: string, shas: AsyncQueue<string>, options:
       } else {
         tempDir ??= await mkdtemp(join(tmpdir(), 'custody-blob-'));
         const file = join(tempDir, sha);
-        const out = createWriteStream(file);
-        await reader.pipeExact(size, out);
+        await spoolBlob(reader, size, file);
         await reader.readExact(1);
         try {
           yield { sha, kind: 'file', file, size };
@@ -401,41 +388,39 @@ class ChunkReader {
 
   async readExact(size: number): Promise<Buffer> {
     const parts: Buffer[] = [];
-    let need = size;
-    while (need > 0) {
-      if (this.buffer.length === 0 && !(await this.fill())) throw new CustodyError('PARSE_ERROR', 'git cat-file output ended inside a blob');
-      const take = Math.min(need, this.buffer.length);
-      parts.push(this.buffer.subarray(0, take));
-      this.buffer = this.buffer.subarray(take);
-      need -= take;
-    }
+    await this.forEachExact(size, (part) => void parts.push(part));
     return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, size);
   }
 
-  async skip(size: number): Promise<void> {
+  skip(size: number): Promise<void> {
+    return this.forEachExact(size, () => undefined);
+  }
+
+  /** Hands the next `size` bytes to `each`, part by part, waiting for each to finish. */
+  async forEachExact(size: number, each: (part: Buffer) => Promise<unknown> | undefined): Promise<void> {
     let need = size;
     while (need > 0) {
       if (this.buffer.length === 0 && !(await this.fill())) throw new CustodyError('PARSE_ERROR', 'git cat-file output ended inside a blob');
       const take = Math.min(need, this.buffer.length);
+      const part = this.buffer.subarray(0, take);
       this.buffer = this.buffer.subarray(take);
       need -= take;
+      await each(part);
     }
   }
+}
 
-  async pipeExact(size: number, out: Writable): Promise<void> {
-    let need = size;
-    try {
-      while (need > 0) {
-        if (this.buffer.length === 0 && !(await this.fill())) throw new CustodyError('PARSE_ERROR', 'git cat-file output ended inside a blob');
-        const take = Math.min(need, this.buffer.length);
-        const part = this.buffer.subarray(0, take);
-        this.buffer = this.buffer.subarray(take);
-        need -= take;
-        if (!out.write(part)) await once(out, 'drain');
-      }
-    } finally {
-      out.end();
-      await finished(out).catch(() => undefined);
-    }
+/** Writes the next `size` bytes of git's output to `file`; a failed write is an IO_ERROR, never a shorter blob. */
+async function spoolBlob(reader: ChunkReader, size: number, file: string): Promise<void> {
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(file, 'w');
+    const out = handle;
+    await reader.forEachExact(size, (part) => out.writeFile(part)); // writeFile writes the whole part
+  } catch (error) {
+    if (isCustodyError(error)) throw error;
+    throw new CustodyError('IO_ERROR', `--history: cannot spool a blob to ${file}: ${(error as Error).message}`, { cause: error });
+  } finally {
+    await handle?.close();
   }
 }
