@@ -4,7 +4,8 @@ import { CustodyError } from '../core/errors.js';
 import type { Finding } from '../core/finding.js';
 import type { Scanner } from '../core/scanner.js';
 import type { Severity } from '../core/severity.js';
-import { scanBlob } from '../scanners/history/blob-scan.js';
+import { invalidSuppressionRule } from '../scanners/core/rules.js';
+import { scanBlob } from '../scanners/file-scan.js';
 import { scanIncompleteRule } from '../scanners/secrets/rules/meta.js';
 
 /**
@@ -152,6 +153,9 @@ export async function findCellSecrets(path: string, bytes: Buffer, options: Secr
   const fields = new Set(['source', ...(options.includeOutputs ? ['outputs'] : [])]);
   const secrets: CellSecret[] = [];
   for (const finding of findings) {
+    // A malformed suppression comment is about the comment, not a secret (the secret it failed to
+    // silence is its own finding).
+    if (finding.ruleId === invalidSuppressionRule.id) continue;
     const field = finding.properties?.['field'];
     const cell = finding.properties?.['cell'];
     if (typeof field !== 'string' || (fields.has(field) && typeof cell !== 'number')) throw unreadable(finding);

@@ -1,4 +1,4 @@
-import { FileSource, type ByteSource } from '../core/byte-source.js';
+import { FileSource, readAll, type ByteSource } from '../core/byte-source.js';
 import type { ResolvedConfig } from '../core/config.js';
 import { computeFingerprint, type Finding, type Location } from '../core/finding.js';
 import { clip, redactSecret, secretTag } from '../core/redact.js';
@@ -61,11 +61,19 @@ export async function scanFile(file: WalkedFile, options: FileScanOptions): Prom
     return [buildFinding(scanErrorRule, { path: file.displayPath }, { message: 'failed', data: { scanner: 'file', reason: describe(error) } }, options.config)];
   }
   try {
-    const findings = await scanSource(file.displayPath, source, options, file.absPath);
-    return await applySuppressions(file, findings, options);
+    return await scanBlob(file.displayPath, source, options, file.absPath);
   } finally {
     await source.close();
   }
+}
+
+/**
+ * `scanSource` plus inline suppressions: what `custody scan` applies to a file on disk, for bytes from
+ * anywhere (a git blob, a notebook being cleaned). Never throws: failures become findings.
+ */
+export async function scanBlob(path: string, source: ByteSource, options: FileScanOptions, absPath?: string): Promise<Finding[]> {
+  const findings = await scanSource(path, source, options, absPath);
+  return applySuppressions(path, source, findings, options);
 }
 
 /**
@@ -136,24 +144,20 @@ const SUPPRESSION = /custody-ignore\s+([A-Za-z0-9_-]+\/[A-Za-z0-9_-]+)(?:\s+--\s
 /**
  * Inline suppressions: `custody-ignore <rule-id> -- <reason>` on the finding's line or the line above.
  * Only findings with a line in the file as stored can be suppressed; a suppression without a reason
- * or naming an unknown rule does not suppress and is itself reported.
+ * or naming an unknown rule does not suppress and is itself reported. When the text cannot be read,
+ * nothing is suppressed.
  */
-async function applySuppressions(file: WalkedFile, findings: Finding[], options: FileScanOptions): Promise<Finding[]> {
+async function applySuppressions(path: string, source: ByteSource, findings: Finding[], options: FileScanOptions): Promise<Finding[]> {
   const withLines = findings.filter((f) => f.location.line !== undefined && (f.location.member === undefined || f.location.member === ''));
-  if (withLines.length === 0 || file.size > options.config.limits.maxTextBytes) return findings;
-  let text: string;
+  if (withLines.length === 0) return findings;
+  let data: Buffer | undefined;
   try {
-    const source = await FileSource.open(file.absPath);
-    try {
-      text = (await source.read(0, source.size)).toString('utf8');
-    } finally {
-      await source.close();
-    }
+    data = await readAll(source, options.config.limits.maxTextBytes);
   } catch {
     return findings;
   }
-  if (!text.includes('custody-ignore')) return findings;
-  const lines = text.split('\n');
+  if (data === undefined || !data.includes('custody-ignore')) return findings;
+  const lines = data.toString('utf8').split('\n');
   const kept: Finding[] = [];
   const reported = new Set<number>();
   for (const finding of findings) {
@@ -168,9 +172,9 @@ async function applySuppressions(file: WalkedFile, findings: Finding[], options:
       if (!match || match[1] !== finding.ruleId) continue;
       const reason = match[2]?.trim();
       if (!options.knownRuleIds.has(match[1])) {
-        if (!reported.has(at)) kept.push(buildFinding(invalidSuppressionRule, { path: file.displayPath }, { message: 'unknownRule', line: at, data: { rule: match[1] } }, options.config));
+        if (!reported.has(at)) kept.push(buildFinding(invalidSuppressionRule, { path }, { message: 'unknownRule', line: at, data: { rule: match[1] } }, options.config));
       } else if (!reason) {
-        if (!reported.has(at)) kept.push(buildFinding(invalidSuppressionRule, { path: file.displayPath }, { message: 'noReason', line: at, data: { rule: match[1] } }, options.config));
+        if (!reported.has(at)) kept.push(buildFinding(invalidSuppressionRule, { path }, { message: 'noReason', line: at, data: { rule: match[1] } }, options.config));
       } else suppressed = true;
       reported.add(at);
       break;
@@ -179,4 +183,3 @@ async function applySuppressions(file: WalkedFile, findings: Finding[], options:
   }
   return kept;
 }
-

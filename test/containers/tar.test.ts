@@ -2,9 +2,8 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { BufferSource } from '../../src/core/byte-source.js';
+import { BufferSource, SliceSource } from '../../src/core/byte-source.js';
 import { isCustodyError } from '../../src/core/errors.js';
-import { SliceSource } from '../../src/scanners/models/containers/slice-source.js';
 import { isTarHeader, normalizeTarPath, readTarEntries, type TarEntry } from '../../src/scanners/containers/tar.js';
 
 const FIXTURES = join('test', '.tmp', 'fixtures', 'images');

@@ -29,7 +29,7 @@ function scan(options: Partial<HistoryScanOptions> & { config?: ResolvedConfig }
     displayRoot: 'repo',
     scanners: [containersScanner, modelsScanner, fakeSecretsScanner],
     config: defaultConfig(),
-    knownRuleIds: new Set(),
+    knownRuleIds: new Set(fakeSecretsScanner.rules.map((r) => r.id)),
     ...options,
   });
 }

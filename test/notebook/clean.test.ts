@@ -85,7 +85,7 @@ test('input that is not a notebook is a PARSE_ERROR', () => {
   }
 });
 
-const secretOptions = { scanners: [secretsScanner], config: defaultConfig(), knownRuleIds: new Set<string>() };
+const secretOptions = { scanners: [secretsScanner], config: defaultConfig(), knownRuleIds: new Set(secretsScanner.rules.map((r) => r.id)) };
 
 test('a secret in a cell source is found with its cell and line', async () => {
   const secrets = await findCellSecrets('secret-source.ipynb', readFileSync(join(FIXTURES, 'secret-source.ipynb')), secretOptions);

@@ -1,13 +1,12 @@
 import { posix } from 'node:path';
 import { isCustodyError } from '../../core/errors.js';
-import type { ByteSource } from '../../core/byte-source.js';
+import { SliceSource, type ByteSource } from '../../core/byte-source.js';
 import type { AnyRule, Report, Rule } from '../../core/rule.js';
 import type { ScanContext, ScanTarget, Scanner } from '../../core/scanner.js';
 import { scanImageConfig } from './config.js';
 import { describeImages, isImageLayout, jsonReader, Removals, shortId, type ImageDescription, type ImageLayer } from './image.js';
 import { archiveUnreadableRule, containersRules, imageUnreadableRule, layerUnreadableRule } from './rules.js';
 import { decompressToSpool, type SpooledSource } from './spool.js';
-import { SliceSource } from '../models/containers/slice-source.js';
 import { isTarHeader, normalizeTarPath, readTarEntries, type TarEntry } from './tar.js';
 
 /**

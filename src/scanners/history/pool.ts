@@ -5,8 +5,7 @@ import type { Finding } from '../../core/finding.js';
 import type { Severity } from '../../core/severity.js';
 import { startWorker } from '../../core/workers.js';
 import { scanErrorRule } from '../core/rules.js';
-import { buildFinding, type FileScanOptions } from '../file-scan.js';
-import { scanBlob } from './blob-scan.js';
+import { buildFinding, scanBlob, type FileScanOptions } from '../file-scan.js';
 
 export interface HistoryWorkerInit {
   scanners: string[];

@@ -2,7 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { BufferSource } from '../../core/byte-source.js';
 import type { ResolvedConfig } from '../../core/config.js';
 import { SCANNERS, allRules } from '../index.js';
-import { scanBlob } from './blob-scan.js';
+import { scanBlob } from '../file-scan.js';
 import type { HistoryWorkerInit, HistoryWorkerRequest, HistoryWorkerResponse } from './pool.js';
 
 /** A history worker: scans blobs sent by the main thread (which reads them from git). */

@@ -1,4 +1,4 @@
-import type { ByteSource } from '../../../core/byte-source.js';
+import { SliceSource, type ByteSource } from '../../../core/byte-source.js';
 import { isCustodyError } from '../../../core/errors.js';
 import type { ScanContext, ScanTarget } from '../../../core/scanner.js';
 import { readTarEntries } from '../../containers/tar.js';
@@ -6,7 +6,6 @@ import { looksLikePickle } from '../pickle/index.js';
 import { isLegacyStacked } from '../pickle/sniff.js';
 import { pickleExtent, type Extent } from './pickle-extent.js';
 import { archiveLimitExceededRule, torchLegacyExtraPickleRule, torchLegacyMalformedRule } from './rules.js';
-import { SliceSource } from './slice-source.js';
 
 /*
  * Legacy (pre-1.6) PyTorch files.

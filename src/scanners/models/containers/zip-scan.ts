@@ -1,4 +1,4 @@
-import { BufferSource } from '../../../core/byte-source.js';
+import { BufferSource, SliceSource } from '../../../core/byte-source.js';
 import type { ScanContext, ScanTarget } from '../../../core/scanner.js';
 import { BOMB_MIN_OUTPUT, BOMB_RATIO } from './compressed-scan.js';
 import { crc32 } from './crc32.js';
@@ -15,7 +15,6 @@ import {
   zipPolyglotRule,
   zipUnsupportedCompressionRule,
 } from './rules.js';
-import { SliceSource } from './slice-source.js';
 import {
   FLAG_DESCRIPTOR,
   FLAG_ENCRYPTED,
