@@ -3,6 +3,8 @@ import { test } from 'node:test';
 import { defaultConfig } from '../../src/core/config.js';
 import type { Finding } from '../../src/core/finding.js';
 import { Fake, LETTERS, UPPER_B32 } from '../../src/scanners/secrets/fake.js';
+import { VirtualText } from '../../src/scanners/secrets/json-tree.js';
+import { MAX_NOTEBOOK_NODES } from '../../src/scanners/secrets/notebook.js';
 import { scanText } from './helpers.js';
 
 const f = new Fake(5150);
@@ -116,4 +118,79 @@ test('deeply nested or non-notebook JSON in a .ipynb is reported, never trusted'
   assert.equal(byRule(await scanText(deep, 'deep.ipynb'), 'secrets/notebook-unparsed').length, 1);
   assert.equal(byRule(await scanText('{"not": "a notebook"}', 'odd.ipynb'), 'secrets/notebook-unparsed').length, 1);
   assert.deepEqual(await scanText('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}', 'empty.ipynb'), []);
+});
+
+test('nothing a notebook holds goes unread: worksheets next to cells, duplicate keys, odd top-level values, attachments', async () => {
+  const g = new Fake(5151);
+  const tokens = Array.from({ length: 6 }, () => g.checksummed('ghp_'));
+  const cell = (token: string): unknown => ({ cell_type: 'code', metadata: {}, outputs: [], source: [`HF = 1\n`, `GH_TOKEN = "${token}"\n`] });
+  const text =
+    `{"cells": [${JSON.stringify(cell(tokens[0]!))}], "worksheets": [{"cells": [${JSON.stringify(cell(tokens[1]!))}], "metadata": {"note": "${tokens[2]}"}}], ` +
+    `"cells": [${JSON.stringify({ cell_type: 'markdown', metadata: {}, source: 'x', attachments: { 'notes.txt': { 'text/plain': [`token ${tokens[3]}`] }, 'a.png': { 'image/png': tokens[4] } } })}], ` +
+    `"metadata": {}, "nbformat": "${tokens[5]}", "nbformat_minor": 5}`;
+  const findings = await scanText(text, 'dup.ipynb');
+  assert.deepEqual(byRule(findings, 'secrets/notebook-unparsed'), []);
+  const lines = byRule(findings, 'secrets/github-token').map((x) => x.location.offset);
+  // Every token but the one in the image attachment (image payloads are never read).
+  const expected = [0, 1, 2, 3, 5].map((i) => text.indexOf(tokens[i]!));
+  assert.deepEqual(lines.sort((a, b) => a! - b!), expected.sort((a, b) => a - b));
+  const attachment = byRule(findings, 'secrets/github-token').find((x) => x.location.offset === text.indexOf(tokens[3]!))!;
+  assert.deepEqual(attachment.properties, { field: 'attachments', cell: 0 });
+});
+
+test('a notebook with more values than the parser keeps is reported and scanned as raw text', async () => {
+  const text = `{"cells": [{"cell_type": "code", "source": ["HF_TOKEN = '${hf}'"], "outputs": [{"output_type": "stream", "text": [${'"x",'.repeat(MAX_NOTEBOOK_NODES)}"x"]}]}], "metadata": {}}`;
+  const findings = await scanText(text, 'huge.ipynb');
+  const unparsed = byRule(findings, 'secrets/notebook-unparsed');
+  assert.equal(unparsed.length, 1);
+  assert.equal(unparsed[0]!.message.includes(`more than ${MAX_NOTEBOOK_NODES} values`), true);
+  assert.equal(byRule(findings, 'secrets/huggingface-token').length, 1);
+});
+
+test('an nbformat 3 worksheet with very many cells is read without overflowing the stack', async () => {
+  const text = `{"worksheets": [{"cells": [${'{},'.repeat(200_000)}{"cell_type": "code", "input": "HF_TOKEN = '${hf}'"}]}], "metadata": {}, "nbformat": 3}`;
+  const findings = await scanText(text, 'v3.ipynb');
+  assert.deepEqual(findings.map((x) => [x.ruleId, x.properties?.['cell']]), [['secrets/huggingface-token', 200_000]]);
+});
+
+/**
+ * Decoding a string must cost its own length, not the distance to the next backslash in the file: many
+ * short strings before a long payload without backslashes took time quadratic in the file (10^12
+ * character comparisons for 100,000 lines before a 40 MB image). Checked without timing: the decoder
+ * may read nothing past the closing quote.
+ */
+test('decoding a JSON string reads nothing past its closing quote', () => {
+  const real = `"ab\\ncd\\u001b[0;31mef" ${'x'.repeat(1000)}\\n"`;
+  const end = real.indexOf('"', 1) + 1;
+  let furthest = 0;
+  const seen = (at: number): void => {
+    furthest = Math.max(furthest, at);
+  };
+  const spy = new Proxy(new String(real), {
+    get(target, prop) {
+      if (prop === 'indexOf') {
+        return (needle: string, from?: number) => {
+          const at = real.indexOf(needle, from);
+          seen(at < 0 ? real.length : at + needle.length);
+          return at;
+        };
+      }
+      if (prop === 'slice') {
+        return (a?: number, b?: number) => {
+          seen(Math.min(b ?? real.length, real.length));
+          return real.slice(a, b);
+        };
+      }
+      if (typeof prop === 'string' && /^[0-9]+$/.test(prop)) {
+        seen(Number(prop) + 1);
+        return real[Number(prop)];
+      }
+      const value: unknown = Reflect.get(target, prop);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(real) : value;
+    },
+  });
+  const text = new VirtualText();
+  text.appendString(spy as unknown as string, 0, end);
+  assert.equal(text.toString(), 'ab\ncdef');
+  assert.ok(furthest <= end, `read up to ${furthest}, the string ends at ${end}`);
 });

@@ -39,6 +39,17 @@ export class JsonSyntaxError extends Error {
   }
 }
 
+/** The document is larger or deeper than the parser reads: nesting past `maxDepth`, or more than `maxNodes` kept values. */
+export class JsonLimitError extends Error {
+  constructor(
+    message: string,
+    readonly offset: number,
+  ) {
+    super(`${message} at byte ${offset}`);
+    this.name = 'JsonLimitError';
+  }
+}
+
 export class JsonDeadlineError extends Error {
   constructor(readonly offset: number) {
     super(`time budget exhausted at byte ${offset}`);
@@ -52,6 +63,8 @@ export interface ParseOptions {
   /** Containers at this depth or deeper are kept as spans (root is depth 0). */
   readonly buildDepth: number;
   readonly maxDepth: number;
+  /** Values kept as nodes (items and members of containers above `buildDepth`): bounds memory by count, not only by size. */
+  readonly maxNodes: number;
   readonly deadline: number;
 }
 
@@ -66,6 +79,7 @@ export function parseJsonTree(text: string, options: ParseOptions): JsonNode {
 
 class Parser {
   private steps = 0;
+  private nodes = 0;
 
   constructor(
     private readonly text: string,
@@ -86,13 +100,18 @@ class Parser {
     if (++this.steps % 4096 === 0 && Date.now() > this.options.deadline) throw new JsonDeadlineError(p);
   }
 
+  /** Counts a value kept in a built container. */
+  private keep(p: number): void {
+    if (++this.nodes > this.options.maxNodes) throw new JsonLimitError(`more than ${this.options.maxNodes} values in cells, outputs and metadata`, p);
+  }
+
   value(p: number, depth: number): JsonNode {
     this.tick(p);
     const t = this.text;
     const c = t.charCodeAt(p);
     if (c === 34) return { type: 'string', start: p, end: this.stringEnd(p) };
     if (c === 123 || c === 91) {
-      if (depth >= this.options.maxDepth) throw new JsonSyntaxError(`nesting deeper than ${this.options.maxDepth}`, p);
+      if (depth >= this.options.maxDepth) throw new JsonLimitError(`nesting deeper than ${this.options.maxDepth}`, p);
       const build = depth < this.options.buildDepth;
       return c === 123 ? this.object(p, depth, build) : this.array(p, depth, build);
     }
@@ -133,7 +152,10 @@ class Parser {
       if (t.charCodeAt(p) !== 58) throw new JsonSyntaxError("expected ':'", p);
       p = this.ws(p + 1);
       const v = this.value(p, depth + 1);
-      if (build) values.push(v);
+      if (build) {
+        this.keep(p);
+        values.push(v);
+      }
       p = this.ws(v.end);
       const c = t.charCodeAt(p);
       if (c === 44) {
@@ -152,7 +174,10 @@ class Parser {
     if (t.charCodeAt(p) === 93) return build ? { type: 'array', start, end: p + 1, items } : { type: 'array-span', start, end: p + 1 };
     for (;;) {
       const v = this.value(p, depth + 1);
-      if (build) items.push(v);
+      if (build) {
+        this.keep(p);
+        items.push(v);
+      }
       p = this.ws(v.end);
       const c = t.charCodeAt(p);
       if (c === 44) {
@@ -175,10 +200,35 @@ function decodeKey(text: string, start: number, end: number): string {
   }
 }
 
+/** The value of `key`; with duplicate keys the last one, as Python's `json` (and so Jupyter) reads them. */
 export function getKey(node: JsonNode | undefined, key: string): JsonNode | undefined {
   if (node?.type !== 'object') return undefined;
-  const i = node.keys.indexOf(key);
+  const i = node.keys.lastIndexOf(key);
   return i < 0 ? undefined : node.values[i];
+}
+
+/** Text scanned for secrets with a map from its offsets back to offsets in the raw file. */
+export interface MappedText {
+  toString(): string;
+  /** Raw file offset of text offset `v`. */
+  toRaw(v: number): number;
+}
+
+/** A span of the raw file scanned as it stands (a JSON value read as text): offsets map one to one. */
+export class RawSpan implements MappedText {
+  constructor(
+    private readonly raw: string,
+    private readonly start: number,
+    private readonly end: number,
+  ) {}
+
+  toString(): string {
+    return this.raw.slice(this.start, this.end);
+  }
+
+  toRaw(v: number): number {
+    return this.start + v;
+  }
 }
 
 /**
@@ -186,7 +236,7 @@ export function getKey(node: JsonNode | undefined, key: string): JsonNode | unde
  * (virtual offset, raw offset) at every string start, escape and inserted line break; between two
  * checkpoints the mapping is linear.
  */
-export class VirtualText {
+export class VirtualText implements MappedText {
   private readonly parts: string[] = [];
   private length = 0;
   private readonly virt: number[] = [];
@@ -206,24 +256,22 @@ export class VirtualText {
     this.length += s.length;
   }
 
-  /** Appends raw text unchanged (a JSON span scanned as text): virtual and raw offsets move together. */
-  appendRaw(text: string, start: number, end: number): void {
-    this.mark(start);
-    this.push(text.slice(start, end));
-  }
-
-  /** Appends the decoded JSON string whose opening quote is at `start` (`end` is past the closing quote). */
+  /**
+   * Appends the decoded JSON string whose opening quote is at `start` (`end` is past the closing quote).
+   * Reads only the string itself, so that many short strings cost their length, not the file's.
+   */
   appendString(text: string, start: number, end: number): void {
-    let i = start + 1;
-    const stop = end - 1;
-    this.mark(i);
-    while (i < stop) {
-      const bs = text.indexOf('\\', i);
-      const runEnd = bs < 0 || bs >= stop ? stop : bs;
-      if (runEnd > i) this.push(text.slice(i, runEnd));
-      if (runEnd >= stop) break;
-      const e = text[runEnd + 1];
-      let next = runEnd + 2;
+    const base = start + 1;
+    const body = text.slice(base, end - 1);
+    this.mark(base);
+    let i = 0;
+    for (;;) {
+      const bs = body.indexOf('\\', i);
+      const runEnd = bs < 0 ? body.length : bs;
+      if (runEnd > i) this.push(body.slice(i, runEnd));
+      if (bs < 0) break;
+      const e = body[bs + 1];
+      let next = bs + 2;
       switch (e) {
         case 'n':
           this.push('\n');
@@ -239,11 +287,11 @@ export class VirtualText {
           this.push(' ');
           break;
         case 'u': {
-          const code = Number.parseInt(text.slice(runEnd + 2, runEnd + 6), 16);
-          next = runEnd + 6;
+          const code = Number.parseInt(body.slice(bs + 2, bs + 6), 16);
+          next = bs + 6;
           if (code === 0x1b) {
             // ANSI escape sequence (coloured tracebacks): drop `ESC [ params letter`.
-            const ansi = /^\[[0-9;?]{0,32}[A-Za-z]/.exec(text.slice(next, next + 40));
+            const ansi = /^\[[0-9;?]{0,32}[A-Za-z]/.exec(body.slice(next, next + 40));
             if (ansi) next += ansi[0].length;
           } else this.push(Number.isNaN(code) ? '?' : String.fromCharCode(code));
           break;
@@ -252,7 +300,7 @@ export class VirtualText {
           this.push(e ?? '');
       }
       i = next;
-      this.mark(i);
+      this.mark(base + i);
     }
   }
 
@@ -260,10 +308,6 @@ export class VirtualText {
   appendBreak(rawAt: number): void {
     this.mark(rawAt);
     this.push('\n');
-  }
-
-  get size(): number {
-    return this.length;
   }
 
   endsWithNewline(): boolean {
@@ -275,7 +319,6 @@ export class VirtualText {
     return this.parts.join('');
   }
 
-  /** Raw file offset of virtual offset `v`. */
   toRaw(v: number): number {
     let lo = 0;
     let hi = this.virt.length - 1;

@@ -1,23 +1,30 @@
-import { getKey, parseJsonTree, VirtualText, type JsonNode } from './json-tree.js';
+import { getKey, JsonDeadlineError, parseJsonTree, RawSpan, VirtualText, type JsonNode, type MappedText } from './json-tree.js';
 import type { TextKind } from './types.js';
 
 /**
  * Jupyter notebooks read natively: cell sources un-escaped (magics included), every output type
  * (stream text, execute results and display data by MIME type, error name, value and traceback with
- * ANSI colours removed), cell metadata, output metadata and notebook metadata (papermill parameters,
- * widget state). Image, audio, video and PDF payloads are skipped. Each field becomes a document whose
- * offsets map back to the raw `.ipynb` bytes.
+ * ANSI colours removed), cell attachments by MIME type, cell metadata, output metadata and notebook
+ * metadata (papermill parameters, widget state). Image, audio, video and PDF payloads are skipped.
+ * Every other value is scanned as raw JSON text, so nothing a notebook holds goes unread. Each field
+ * becomes a document whose offsets map back to the raw `.ipynb` bytes.
  */
 
-export type NotebookField = 'source' | 'outputs' | 'metadata' | 'notebook-metadata';
+export type NotebookField = 'source' | 'outputs' | 'attachments' | 'metadata' | 'notebook-metadata';
 
 export interface NotebookPart {
   readonly field: NotebookField;
   readonly cell?: number;
   readonly output?: number;
   readonly kind: TextKind;
-  readonly text: VirtualText;
+  readonly text: MappedText;
 }
+
+/**
+ * Values kept as nodes while parsing (cells, outputs, lines of sources and output text). Each costs
+ * memory whatever its size, so a notebook of millions of tiny values is reported and read as raw text.
+ */
+export const MAX_NOTEBOOK_NODES = 500_000;
 
 /** MIME types whose payload is binary (base64) or cannot hold a typed secret: never read. */
 function isSkippedMime(mime: string): boolean {
@@ -25,108 +32,127 @@ function isSkippedMime(mime: string): boolean {
 }
 
 /** Keys that hold only numbers, ids or enumerations. */
-const INERT_CELL_KEYS = new Set(['cell_type', 'execution_count', 'id', 'attachments']);
+const INERT_CELL_KEYS = new Set(['cell_type', 'execution_count', 'id']);
 const INERT_OUTPUT_KEYS = new Set(['output_type', 'execution_count', 'name']);
 
 export interface NotebookParseOptions {
   readonly deadline: number;
 }
 
-/** Splits a notebook into scannable parts; throws JsonSyntaxError / JsonDeadlineError / NotebookShapeError. */
+interface Where {
+  readonly field: NotebookField;
+  readonly cell?: number;
+  readonly output?: number;
+}
+
+/** Splits a notebook into scannable parts; throws JsonSyntaxError / JsonLimitError / JsonDeadlineError / NotebookShapeError. */
 export function notebookParts(raw: string, options: NotebookParseOptions): NotebookPart[] {
-  const root = parseJsonTree(raw, { buildDepth: 9, maxDepth: 512, deadline: options.deadline });
+  const root = parseJsonTree(raw, { buildDepth: 9, maxDepth: 512, maxNodes: MAX_NOTEBOOK_NODES, deadline: options.deadline });
   if (root.type !== 'object') throw new NotebookShapeError('the top level is not an object');
-  const parts: NotebookPart[] = [];
-  const rawPart = (node: JsonNode, field: NotebookField, cell?: number, output?: number): void => {
-    const text = new VirtualText();
-    text.appendRaw(raw, node.start, node.end);
-    parts.push({ field, ...(cell === undefined ? {} : { cell }), ...(output === undefined ? {} : { output }), kind: 'json', text });
-  };
+  const reader = new PartReader(raw, options.deadline);
 
-  let cells: JsonNode[] = [];
-  const cellsNode = getKey(root, 'cells');
-  const worksheets = getKey(root, 'worksheets');
-  if (cellsNode?.type === 'array') cells = cellsNode.items;
-  else if (worksheets?.type === 'array') {
+  const cells: JsonNode[] = [];
+  let cellsNode = getKey(root, 'cells');
+  if (cellsNode?.type === 'array') for (const cell of cellsNode.items) cells.push(cell);
+  else {
     // nbformat 3: worksheets[].cells[], sources under `input`.
-    for (const ws of worksheets.items) {
-      const wc = getKey(ws, 'cells');
-      if (wc?.type === 'array') cells.push(...wc.items);
-      else if (wc !== undefined) rawPart(wc, 'source');
+    cellsNode = getKey(root, 'worksheets');
+    if (cellsNode?.type !== 'array') throw new NotebookShapeError('no `cells` array');
+    for (const ws of cellsNode.items) {
+      const wsCells = getKey(ws, 'cells');
+      if (wsCells?.type === 'array') for (const cell of wsCells.items) cells.push(cell);
+      if (ws.type !== 'object') reader.raw(ws, { field: 'notebook-metadata' });
+      else for (const value of ws.values) if (value !== wsCells || wsCells.type !== 'array') reader.raw(value, { field: value === wsCells ? 'source' : 'notebook-metadata' });
     }
-  } else throw new NotebookShapeError('no `cells` array');
-
-  for (let k = 0; k < root.keys.length; k++) {
-    const key = root.keys[k]!;
-    const value = root.values[k]!;
-    if (key === 'cells' || key === 'worksheets' || key === 'nbformat' || key === 'nbformat_minor') continue;
-    rawPart(value, 'notebook-metadata');
   }
+  // Everything at the top level but the cells read above: metadata, and duplicate or unexpected keys too.
+  for (const value of root.values) if (value !== cellsNode) reader.raw(value, { field: 'notebook-metadata' });
 
   cells.forEach((cell, index) => {
     if (cell.type !== 'object') {
-      rawPart(cell, 'source', index);
+      reader.raw(cell, { field: 'source', cell: index });
       return;
     }
-    const cellType = stringValue(raw, getKey(cell, 'cell_type'));
+    const kind = stringValue(raw, getKey(cell, 'cell_type')) === 'code' ? 'code' : 'text';
     for (let k = 0; k < cell.keys.length; k++) {
       const key = cell.keys[k]!;
       const value = cell.values[k]!;
       if (INERT_CELL_KEYS.has(key)) continue;
-      if (key === 'source' || key === 'input') {
-        const text = stringsOf(raw, value);
-        if (text) parts.push({ field: 'source', cell: index, kind: cellType === 'code' ? 'code' : 'text', text });
-        else rawPart(value, 'source', index);
-      } else if (key === 'outputs' && value.type === 'array') {
-        value.items.forEach((output, o) => outputParts(raw, output, index, o, parts, rawPart));
-      } else if (key === 'metadata') rawPart(value, 'metadata', index);
-      else rawPart(value, key === 'outputs' ? 'outputs' : 'metadata', index);
+      if (key === 'source' || key === 'input') reader.text(value, kind, { field: 'source', cell: index });
+      else if (key === 'outputs' && value.type === 'array') value.items.forEach((output, o) => reader.output(output, index, o));
+      else if (key === 'attachments' && value.type === 'object') {
+        // `{ "image.png": { "image/png": "…" } }`: one MIME bundle per attached file.
+        for (const bundle of value.values) reader.mimeBundle(bundle, { field: 'attachments', cell: index });
+      } else reader.raw(value, { field: key === 'outputs' ? 'outputs' : key === 'attachments' ? 'attachments' : 'metadata', cell: index });
     }
   });
-  return parts;
+  return reader.parts;
 }
 
-function outputParts(raw: string, output: JsonNode, cell: number, index: number, parts: NotebookPart[], rawPart: (n: JsonNode, f: NotebookField, c?: number, o?: number) => void): void {
-  if (output.type !== 'object') {
-    rawPart(output, 'outputs', cell, index);
-    return;
+class PartReader {
+  readonly parts: NotebookPart[] = [];
+  private steps = 0;
+
+  constructor(
+    private readonly source: string,
+    private readonly deadline: number,
+  ) {}
+
+  private add(where: Where, kind: TextKind, text: MappedText, at: number): void {
+    if (++this.steps % 4096 === 0 && Date.now() > this.deadline) throw new JsonDeadlineError(at);
+    this.parts.push({ ...where, kind, text });
   }
-  const add = (node: JsonNode, kind: TextKind): void => {
-    const text = stringsOf(raw, node);
-    if (text) parts.push({ field: 'outputs', cell, output: index, kind, text });
-    else rawPart(node, 'outputs', cell, index);
-  };
-  for (let k = 0; k < output.keys.length; k++) {
-    const key = output.keys[k]!;
-    const value = output.values[k]!;
-    if (INERT_OUTPUT_KEYS.has(key)) continue;
-    if (key === 'data' && value.type === 'object') {
-      for (let m = 0; m < value.keys.length; m++) {
-        const mime = value.keys[m]!;
-        const payload = value.values[m]!;
-        if (isSkippedMime(mime)) continue;
-        add(payload, mime.includes('json') ? 'json' : 'text');
+
+  /** A value scanned as raw JSON text. Numbers, booleans and null hold no secret. */
+  raw(node: JsonNode, where: Where): void {
+    if (node.type === 'number' || node.type === 'literal') return;
+    this.add(where, 'json', new RawSpan(this.source, node.start, node.end), node.start);
+  }
+
+  /** A string or an array of strings (sources, output text), decoded into one text; anything else as raw JSON. */
+  text(node: JsonNode, kind: TextKind, where: Where): void {
+    let text: VirtualText | undefined;
+    if (node.type === 'string') {
+      text = new VirtualText();
+      text.appendString(this.source, node.start, node.end);
+    } else if (node.type === 'array' && node.items.every((i) => i.type === 'string')) {
+      text = new VirtualText();
+      for (const item of node.items) {
+        if (!text.endsWithNewline()) text.appendBreak(item.start);
+        text.appendString(this.source, item.start, item.end);
       }
-    } else if (key === 'text' || key === 'evalue' || key === 'ename' || key === 'traceback') add(value, 'text');
-    else if (key === 'metadata') rawPart(value, 'metadata', cell, index);
-    else rawPart(value, 'outputs', cell, index);
+    }
+    if (text === undefined) this.raw(node, where);
+    else this.add(where, kind, text, node.start);
   }
-}
 
-/** A string, or an array of strings, decoded into one text; undefined for anything else. */
-function stringsOf(raw: string, node: JsonNode): VirtualText | undefined {
-  if (node.type === 'string') {
-    const text = new VirtualText();
-    text.appendString(raw, node.start, node.end);
-    return text;
+  /** `{ mime: payload }`: binary payloads skipped, the rest decoded. */
+  mimeBundle(node: JsonNode, where: Where): void {
+    if (node.type !== 'object') {
+      this.raw(node, where);
+      return;
+    }
+    for (let m = 0; m < node.keys.length; m++) {
+      const mime = node.keys[m]!;
+      if (!isSkippedMime(mime)) this.text(node.values[m]!, mime.includes('json') ? 'json' : 'text', where);
+    }
   }
-  if (node.type !== 'array' || !node.items.every((i) => i.type === 'string')) return undefined;
-  const text = new VirtualText();
-  for (const item of node.items) {
-    if (!text.endsWithNewline()) text.appendBreak(item.start);
-    text.appendString(raw, item.start, item.end);
+
+  output(output: JsonNode, cell: number, index: number): void {
+    const where: Where = { field: 'outputs', cell, output: index };
+    if (output.type !== 'object') {
+      this.raw(output, where);
+      return;
+    }
+    for (let k = 0; k < output.keys.length; k++) {
+      const key = output.keys[k]!;
+      const value = output.values[k]!;
+      if (INERT_OUTPUT_KEYS.has(key)) continue;
+      if (key === 'data') this.mimeBundle(value, where);
+      else if (key === 'text' || key === 'evalue' || key === 'ename' || key === 'traceback') this.text(value, 'text', where);
+      else this.raw(value, key === 'metadata' ? { field: 'metadata', cell, output: index } : where);
+    }
   }
-  return text;
 }
 
 function stringValue(raw: string, node: JsonNode | undefined): string | undefined {

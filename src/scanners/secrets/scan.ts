@@ -3,7 +3,7 @@ import type { ResolvedConfig } from '../../core/config.js';
 import type { AnyRule, Report } from '../../core/rule.js';
 import type { ScanContext, ScanTarget } from '../../core/scanner.js';
 import { detectSecrets } from './detect.js';
-import { JsonDeadlineError, JsonSyntaxError } from './json-tree.js';
+import { JsonDeadlineError, JsonLimitError, JsonSyntaxError } from './json-tree.js';
 import { baseNameOf, isNotebookName, textKindOf } from './kind.js';
 import { notebookParts, NotebookShapeError, type NotebookPart } from './notebook.js';
 import { notebookUnparsedRule, scanIncompleteRule } from './rules/meta.js';
@@ -85,13 +85,6 @@ class LineCounter {
     }
     this.at = offset;
     return { line: this.line, column: offset - this.lineStart + 1 };
-  }
-
-  /** Newlines in [0, offset) of the text. */
-  static count(text: string, offset: number): number {
-    let n = 0;
-    for (let nl = text.indexOf('\n'); nl >= 0 && nl < offset; nl = text.indexOf('\n', nl + 1)) n++;
-    return n;
   }
 }
 
@@ -175,7 +168,7 @@ async function scanText(target: ScanTarget, context: ScanContext, reporters: Rep
     }
     if (acceptEnd >= size) return;
     const nextRead = Math.max(0, acceptEnd - LOOKBEHIND_BYTES);
-    linesBefore += LineCounter.count(text, nextRead - readStart);
+    linesBefore += lines.locate(nextRead - readStart).line - 1;
     readStart = nextRead;
     pos = acceptEnd;
   }
@@ -225,6 +218,10 @@ async function scanNotebook(target: ScanTarget, context: ScanContext, reporters:
     }
     if (error instanceof JsonSyntaxError || error instanceof NotebookShapeError) {
       reporters.get(notebookUnparsedRule)({ message: 'invalid', data: { reason: error.message.slice(0, 120) } });
+      return false;
+    }
+    if (error instanceof JsonLimitError) {
+      reporters.get(notebookUnparsedRule)({ message: 'tooComplex', offset: error.offset, data: { reason: error.message } });
       return false;
     }
     throw error;

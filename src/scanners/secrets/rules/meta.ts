@@ -1,11 +1,12 @@
 import { defineRule } from '../../../core/rule.js';
 
 /** Reported by the scanner itself (not by detectors): input it could not fully read. Never a silent pass. */
-export const notebookUnparsedRule = defineRule<'invalid' | 'tooLarge', void>({
+export const notebookUnparsedRule = defineRule<'invalid' | 'tooComplex' | 'tooLarge', void>({
   id: 'secrets/notebook-unparsed',
   title: 'Notebook could not be parsed; scanned as raw text',
   description:
-    'A `.ipynb` file is not valid notebook JSON, nests too deeply, or is larger than `limits.maxTextBytes`. Custody then scans it as ' +
+    'A `.ipynb` file is not valid notebook JSON, nests too deeply, holds more values (cells, outputs, lines) than the parser keeps ' +
+    'in memory, or is larger than `limits.maxTextBytes`. Custody then scans it as ' +
     'raw text, which still finds prefixed tokens but reads JSON-escaped cell sources less well and cannot name cells or skip image ' +
     'payloads, so the notebook is reported rather than silently treated as fully scanned.',
   severity: 'low',
@@ -14,6 +15,7 @@ export const notebookUnparsedRule = defineRule<'invalid' | 'tooLarge', void>({
   remediation: 'Repair the notebook (open and save it in Jupyter, or `jupyter nbconvert --to notebook`), strip large outputs, or raise `limits.maxTextBytes`.',
   messages: {
     invalid: 'Notebook is not valid notebook JSON ({{reason}}); scanned as raw text.',
+    tooComplex: 'Notebook is beyond what the parser reads ({{reason}}); scanned as raw text.',
     tooLarge: 'Notebook is {{size}} bytes, above limits.maxTextBytes ({{limit}}); scanned as raw text in windows.',
   },
   check: () => undefined,
