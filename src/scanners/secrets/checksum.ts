@@ -1,23 +1,13 @@
+import { crc32 as crc32Bytes } from '../models/containers/crc32.js';
+
 /**
  * Offline checksums that some token formats carry, so that a look-alike string (a typo, a truncated
  * token, a made-up example) is not reported as a live credential.
  */
 
-const CRC_TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
-  }
-  return table;
-})();
-
-/** CRC-32 (IEEE 802.3, as zlib) of the Latin-1 bytes of `text`. */
+/** CRC-32 (IEEE 802.3, as zlib) of the Latin-1 bytes of `text` (tokens are ASCII). */
 export function crc32(text: string): number {
-  let crc = 0xffffffff;
-  for (let i = 0; i < text.length; i++) crc = (crc >>> 8) ^ CRC_TABLE[(crc ^ text.charCodeAt(i)) & 0xff]!;
-  return (crc ^ 0xffffffff) >>> 0;
+  return crc32Bytes(Buffer.from(text, 'latin1'));
 }
 
 export const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
