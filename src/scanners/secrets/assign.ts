@@ -78,12 +78,7 @@ const MAGIC_LINE = /^\s*(?:!|%env\s|%set_env\s)/;
 /** A line (before the name) that is a comment. */
 const COMMENT_LINE = /^\s*(?:\/\/|#(?!!)|\*|\/\*|<!--|--\s|;|rem\s)|\s(?:\/\/|#)\s/i;
 
-export interface FindOptions {
-  /** Accept a bare `key` name (providers that call their secret just `key`: W&B `login(key=…)`, kaggle.json). */
-  readonly allowBareKey: boolean;
-}
-
-export function findAssignment(doc: SecretDoc, hit: number, options: FindOptions = { allowBareKey: true }): Assignment | undefined {
+export function findAssignment(doc: SecretDoc, hit: number): Assignment | undefined {
   const { text } = doc;
   // 1. The name around the hit.
   let left = hit;
@@ -109,7 +104,8 @@ export function findAssignment(doc: SecretDoc, hit: number, options: FindOptions
   const rawName = text.slice(left, right);
   const flag = rawName.startsWith('-');
   const info = nameInfo(rawName);
-  if (!info.candidate && !(info.bareKey && options.allowBareKey)) return undefined;
+  // A bare `key` is kept for providers that call their secret just that (W&B `login(key=…)`, kaggle.json).
+  if (!info.candidate && !info.bareKey) return undefined;
   const { name, words } = info;
 
   const lineStart = lineStartOf(text, left, 512);
@@ -312,7 +308,7 @@ const PROVIDER_WORDS = new Set([
   'gitlab', 'npm', 'aws', 'azure', 'gcp', 'google', 'gemini',
 ]);
 
-export function providerKeyName(words: readonly string[]): boolean {
+function providerKeyName(words: readonly string[]): boolean {
   const n = words.length;
   return n >= 2 && n <= 4 && words[n - 1] === 'key' && PROVIDER_WORDS.has(words[n - 2]!);
 }

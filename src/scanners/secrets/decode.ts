@@ -62,7 +62,7 @@ interface DerItem {
 }
 
 /** Reads one DER TLV at `offset`; undefined when the encoding is not valid or overruns `limit`. */
-export function readDer(bytes: Uint8Array, offset: number, limit = bytes.length): DerItem | undefined {
+function readDer(bytes: Uint8Array, offset: number, limit = bytes.length): DerItem | undefined {
   if (offset + 2 > limit) return undefined;
   const tag = bytes[offset]!;
   let length = bytes[offset + 1]!;
@@ -118,7 +118,7 @@ const INVALID: PrivateKeyCheck = { valid: false, encrypted: false, kind: 'other'
  * concatenation quotes, and RFC 1421 headers (`Proc-Type`, `DEK-Info`). Returns the base64 text and
  * whether a legacy encryption header was seen.
  */
-export function normalizePemBody(raw: string): { base64: string; legacyEncrypted: boolean } {
+function normalizePemBody(raw: string): { base64: string; legacyEncrypted: boolean } {
   const legacyEncrypted = /Proc-Type:\s*4,\s*ENCRYPTED/i.test(raw);
   // Escaped newlines become real ones; string concatenation (`"…" + "…"`) becomes a line break.
   const text = raw.replace(/\\r|\\n/g, '\n').replace(/["'`][ \t]*\+?[ \t]*\r?\n?[ \t]*\+?[ \t]*["'`]/g, '\n');

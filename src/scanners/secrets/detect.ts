@@ -1,5 +1,5 @@
 import { findAssignment } from './assign.js';
-import { ASSIGNMENT_RULES, KEYWORD_INDEX, type KeywordEntry, type KeywordIndex } from './registry.js';
+import { ASSIGNMENT_RULES, KEYWORD_INDEX, type KeywordEntry } from './registry.js';
 import type { AssignmentMode, Candidate, RawCandidate, SecretDoc } from './types.js';
 
 export interface DetectOutcome {
@@ -26,11 +26,11 @@ function keywordAt(text: string, pos: number, entry: KeywordEntry): boolean {
  * and assignment keywords (`key`, `token`, `pass`…) run the assignment parser once per value.
  * Overlapping candidates keep the most specific rule.
  */
-export function detectSecrets(doc: SecretDoc, deadline: number, index: KeywordIndex = KEYWORD_INDEX): DetectOutcome {
+export function detectSecrets(doc: SecretDoc, deadline: number): DetectOutcome {
   const { text } = doc;
   const raw: Candidate[] = [];
   const seenValues = new Set<number>();
-  const pattern = index.pattern;
+  const pattern = KEYWORD_INDEX.pattern;
   pattern.lastIndex = 0;
   let hits = 0;
   let stoppedAt: number | undefined;
@@ -41,7 +41,7 @@ export function detectSecrets(doc: SecretDoc, deadline: number, index: KeywordIn
       stoppedAt = pos;
       break;
     }
-    const entries = index.byFirst.get(text[pos]!.toLowerCase());
+    const entries = KEYWORD_INDEX.byFirst.get(text[pos]!.toLowerCase());
     if (entries === undefined) continue;
     for (const entry of entries) {
       if (!keywordAt(text, pos, entry)) continue;
@@ -93,7 +93,7 @@ function better(a: Candidate, b: Candidate): boolean {
  * Keeps, among candidates whose spans overlap, the most specific (highest priority, then longest).
  * Works group by group: a group is a run of candidates (sorted by start) linked by overlaps.
  */
-export function resolveOverlaps(candidates: readonly Candidate[]): Candidate[] {
+function resolveOverlaps(candidates: readonly Candidate[]): Candidate[] {
   if (candidates.length <= 1) return [...candidates];
   const sorted = [...candidates].sort((a, b) => a.start - b.start || b.end - a.end);
   const kept: Candidate[] = [];

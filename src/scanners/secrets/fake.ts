@@ -5,7 +5,6 @@ import { BASE62, base62, crc32 } from './checksum.js';
  * framing), built at run time from a seeded generator. Rule examples, tests and benchmarks use these,
  * so no committed file holds a string that looks like a live secret.
  */
-export const ALNUM = BASE62;
 export const HEX = '0123456789abcdef';
 export const UPPER_B32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 export const LETTERS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
@@ -39,7 +38,7 @@ export class Fake {
   }
 
   alnum(n: number): string {
-    return this.chars(ALNUM, n);
+    return this.chars(BASE62, n);
   }
 
   hex(n: number): string {

@@ -91,7 +91,7 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
 }
 
-export function buildKeywordIndex(rules: readonly SecretRule[]): KeywordIndex {
+function buildKeywordIndex(rules: readonly SecretRule[]): KeywordIndex {
   const entries = new Map<string, { keyword: string; lower: string; ignoreCase: boolean; detectors: { rule: SecretRule; detector: KeywordDetector }[]; assignment: boolean }>();
   const entry = (keyword: string, ignoreCase: boolean) => {
     const id = `${ignoreCase ? 'i' : 's'}:${ignoreCase ? keyword.toLowerCase() : keyword}`;

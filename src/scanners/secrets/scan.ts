@@ -10,11 +10,11 @@ import { notebookUnparsedRule, scanIncompleteRule } from './rules/meta.js';
 import type { Candidate, SecretDoc, TextKind } from './types.js';
 
 /** Text is read in windows of this size (or `limits.maxTextBytes` if smaller) so memory stays bounded. */
-export const WINDOW_BYTES = 8 * 1024 * 1024;
+const WINDOW_BYTES = 8 * 1024 * 1024;
 /** Windows overlap by this much, so a secret across a window boundary is still seen whole. */
-export const OVERLAP_BYTES = 64 * 1024;
+const OVERLAP_BYTES = 64 * 1024;
 /** Each window also reads this much before its start, for context (callee, YAML parents) only. */
-export const LOOKBEHIND_BYTES = 4 * 1024;
+const LOOKBEHIND_BYTES = 4 * 1024;
 const BINARY_SNIFF = 8 * 1024;
 
 const MAGICS: readonly Buffer[] = [
@@ -37,7 +37,7 @@ const MAGICS: readonly Buffer[] = [
 ];
 
 /** Binary content is not text: NUL bytes in the first 8 KiB, a pickle opcode header, or a known magic number. */
-export function isBinary(head: Buffer): boolean {
+function isBinary(head: Buffer): boolean {
   if (utf16Of(head) !== undefined) return false;
   const sniff = head.subarray(0, BINARY_SNIFF);
   if (sniff.length >= 2 && sniff[0] === 0x80 && sniff[1]! >= 2 && sniff[1]! <= 5) return true; // pickle protocol 2–5

@@ -2,20 +2,15 @@ import { isPlaceholderToken } from './placeholder.js';
 import type { Emit, KeywordDetector, RawCandidate, SecretDoc } from './types.js';
 
 /** `[A-Za-z0-9]`. */
-export function isAlnum(code: number): boolean {
+function isAlnum(code: number): boolean {
   return (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122);
-}
-
-/** Characters that continue a token: `[A-Za-z0-9_-]`. */
-export function isTokenChar(code: number): boolean {
-  return isAlnum(code) || code === 95 || code === 45;
 }
 
 /**
  * True when a token may start at `pos`: the previous character is not alphanumeric, or is the letter
  * of an escape sequence (`\n`, `\t`) as in JSON-escaped text.
  */
-export function startsToken(text: string, pos: number): boolean {
+function startsToken(text: string, pos: number): boolean {
   if (pos === 0) return true;
   const prev = text.charCodeAt(pos - 1);
   if (!isAlnum(prev)) return true;
@@ -27,7 +22,7 @@ export function startsToken(text: string, pos: number): boolean {
  * boundary. The expression itself must forbid continuing characters after the token with a
  * lookahead, and be linear: bounded quantifiers, no nested quantifiers over overlapping classes.
  */
-export function matchAt(doc: SecretDoc, pos: number, sticky: RegExp): RegExpExecArray | null {
+function matchAt(doc: SecretDoc, pos: number, sticky: RegExp): RegExpExecArray | null {
   if (!startsToken(doc.text, pos)) return null;
   sticky.lastIndex = pos;
   return sticky.exec(doc.text);

@@ -141,7 +141,7 @@ const DOC_LEAD = /^(?:[ \t]{0,12}(?:(?:[-*+>|]|\d{1,2}[.)])[ \t]{1,4}){0,3}(?:\*
 const DOC_VALUE = /(?:\*\*|__)?[ \t]{0,3}[:=][ \t]{0,4}(?:\*\*|__)?[ \t]{0,2}(`)?([^\s`"']{1,100})\1?(?:\*\*|__)?[ \t]*(?=\r?\n|$)/y;
 
 /** True when a value written after `Password:` in prose reads like a real password: 8 to 64 characters, mixed classes, not a placeholder. */
-export function looksLikeDocumentPassword(value: string): boolean {
+function looksLikeDocumentPassword(value: string): boolean {
   if (value.length < 8 || value.length > 64) return false;
   if (isPlaceholder(value) || isNonSecretValue(value)) return false;
   // Sentence ends and lists of options are prose: `required.`, `(optional)`, `a|b`.

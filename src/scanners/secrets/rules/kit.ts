@@ -5,7 +5,7 @@ import { safeName } from '../uri.js';
 import type { Assignment, AssignmentClassifier, AssignmentMode } from '../types.js';
 
 /** Hard-coded credentials (CWE-798); leaked ML platform tokens open the model supply chain (OWASP ML06). */
-export const SECRET_TAGS = ['cwe:798', 'owasp-ml:ML06'] as const;
+const SECRET_TAGS = ['cwe:798', 'owasp-ml:ML06'] as const;
 
 export function tags(provider: string): (`${string}:${string}`)[] {
   return [...SECRET_TAGS, `provider:${provider}`];

@@ -4,7 +4,7 @@ import { prefixToken } from '../tokens.js';
 import { tags } from './kit.js';
 
 /** `T3BlbkFJ` is base64 for `OpenAI`: every OpenAI secret key carries it between two random halves. */
-export const OPENAI_MARKER = 'T3BlbkFJ';
+const OPENAI_MARKER = 'T3BlbkFJ';
 
 const KEY = /sk-[A-Za-z0-9_-]{40,400}(?![A-Za-z0-9_-])/y;
 
