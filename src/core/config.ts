@@ -24,6 +24,8 @@ export interface Limits {
   fileTimeoutMs: number;
   /** Text files larger than this are read in windows by text scanners, or skipped with a finding. */
   maxTextBytes: number;
+  /** Findings of one rule listed per file; the rest are counted in one `core/findings-capped` finding. */
+  maxFindingsPerRule: number;
   /** Entries read from one archive (zip, tar); the rest are reported, not scanned. */
   maxEntries: number;
 }
@@ -50,6 +52,7 @@ export const DEFAULT_LIMITS: Limits = {
   fileTimeoutMs: 60_000,
   maxTextBytes: 64 * 1024 * 1024,
   maxEntries: 100_000,
+  maxFindingsPerRule: 1000,
 };
 
 export function defaultConfig(): ResolvedConfig {

@@ -4,8 +4,9 @@ import { computeFingerprint, type Finding, type Location } from '../core/finding
 import { clip, redactSecret, secretTag } from '../core/redact.js';
 import { formatMessage, type AnyRule, type Report, type ReportInput } from '../core/rule.js';
 import { HEAD_BYTES, type ScanContext, type ScanTarget, type Scanner } from '../core/scanner.js';
+import { severityRank, type Severity } from '../core/severity.js';
 import type { WalkedFile } from '../core/walk.js';
-import { invalidSuppressionRule, nestingLimitRule, scanErrorRule } from './core/rules.js';
+import { findingsCappedRule, invalidSuppressionRule, nestingLimitRule, scanErrorRule } from './core/rules.js';
 
 /** Builds a Finding from a rule and a report: applies overrides, redacts secrets, fingerprints. */
 export function buildFinding(rule: AnyRule, target: Pick<ScanTarget, 'path' | 'member' | 'properties'>, input: ReportInput<string>, config: ResolvedConfig): Finding {
@@ -83,6 +84,22 @@ export async function scanBlob(path: string, source: ByteSource, options: FileSc
 export async function scanSource(path: string, source: ByteSource, options: FileScanOptions, absPath?: string): Promise<Finding[]> {
   const findings: Finding[] = [];
   const { config, scanners } = options;
+  // Findings listed per rule are bounded; the rest are counted, keeping their highest severity.
+  const listed = new Map<string, number>();
+  const capped = new Map<string, { count: number; severity: Severity }>();
+  const add = (rule: AnyRule, target: ScanTarget, input: ReportInput<string>): void => {
+    const count = listed.get(rule.id) ?? 0;
+    if (count < config.limits.maxFindingsPerRule) {
+      listed.set(rule.id, count + 1);
+      findings.push(buildFinding(rule, target, input, config));
+      return;
+    }
+    const severity = config.rules.get(rule.id)?.severity ?? input.severity ?? rule.severity;
+    const entry = capped.get(rule.id) ?? { count: 0, severity };
+    entry.count += 1;
+    if (severityRank(severity) > severityRank(entry.severity)) entry.severity = severity;
+    capped.set(rule.id, entry);
+  };
   const context: ScanContext = {
     config,
     limits: config.limits,
@@ -90,9 +107,7 @@ export async function scanSource(path: string, source: ByteSource, options: File
     isEnabled: (ruleId) => config.rules.get(ruleId)?.enabled !== false,
     reporter<M extends string>(rule: AnyRule, target: ScanTarget): Report<M> {
       if (config.rules.get(rule.id)?.enabled === false) return () => undefined;
-      return (input) => {
-        findings.push(buildFinding(rule, target, input as ReportInput<string>, config));
-      };
+      return (input) => add(rule, target, input as ReportInput<string>);
     },
     scanMember: async (parent, member, memberSource, properties) => {
       const inherited = properties === undefined ? parent.properties : { ...parent.properties, ...properties };
@@ -117,6 +132,9 @@ export async function scanSource(path: string, source: ByteSource, options: File
     await runScanners(target, scanners, context);
   } catch (error) {
     findings.push(buildFinding(scanErrorRule, { path }, { message: 'failed', data: { scanner: 'file', reason: describe(error) } }, config));
+  }
+  for (const [rule, { count, severity }] of capped) {
+    findings.push(buildFinding(findingsCappedRule, { path }, { message: 'capped', severity, key: rule, data: { count, rule, limit: config.limits.maxFindingsPerRule } }, config));
   }
   return findings;
 }

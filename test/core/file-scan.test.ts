@@ -124,3 +124,23 @@ describe('computeFingerprint', () => {
     assert.notEqual(computeFingerprint('a/b', { path: 'repo/x.py', member: 'm' }, 'k'), computeFingerprint('a/b', { path: 'repo/x.py' }, 'k'));
   });
 });
+
+describe('limits.maxFindingsPerRule', () => {
+  it('lists at most the limit per rule and counts the rest in one finding with their highest severity', async () => {
+    const config = parseConfig('limits:\n  maxFindingsPerRule: 3\n', 'x', known);
+    const text = Array.from({ length: 10 }, (_, i) => `TOKEN=abcdefgh1234567${i}`).join('\n');
+    const findings = await scanSource('many.env', new BufferSource(Buffer.from(text)), { ...options, config });
+    assert.equal(findings.filter((f) => f.ruleId === 'test/token').length, 3);
+    const capped = findings.filter((f) => f.ruleId === 'core/findings-capped');
+    assert.equal(capped.length, 1);
+    assert.match(capped[0]?.message ?? '', /^7 more test\/token finding/);
+    assert.equal(capped[0]?.severity, 'high', 'the count keeps the severity of what it hides, so the exit code is unchanged');
+  });
+
+  it('adds nothing at or under the limit', async () => {
+    const config = parseConfig('limits:\n  maxFindingsPerRule: 3\n', 'x', known);
+    const text = Array.from({ length: 3 }, (_, i) => `TOKEN=abcdefgh1234567${i}`).join('\n');
+    const findings = await scanSource('few.env', new BufferSource(Buffer.from(text)), { ...options, config });
+    assert.deepEqual(findings.map((f) => f.ruleId), ['test/token', 'test/token', 'test/token']);
+  });
+});

@@ -46,4 +46,18 @@ export const nestingLimitRule = defineRule<'tooDeep', void>({
   check: () => undefined,
 });
 
-export const coreRules = [invalidSuppressionRule, nestingLimitRule, scanErrorRule] as const;
+export const findingsCappedRule = defineRule<'capped', void>({
+  id: 'core/findings-capped',
+  title: 'More findings of one rule than are listed',
+  description:
+    'One file produced more findings of a rule than `limits.maxFindingsPerRule`. The first ones are listed; the rest are ' +
+    'counted in this finding, which carries the highest severity among them, so the exit code still reflects every one.',
+  severity: 'info',
+  confidence: 'high',
+  tags: ['cwe:400'],
+  remediation: 'Fix the listed findings and scan again, or raise `limits.maxFindingsPerRule` in .custody.yml to list them all.',
+  messages: { capped: '{{count}} more {{rule}} finding(s) in this file are not listed (limits.maxFindingsPerRule is {{limit}}).' },
+  check: () => undefined,
+});
+
+export const coreRules = [findingsCappedRule, invalidSuppressionRule, nestingLimitRule, scanErrorRule] as const;
