@@ -6,6 +6,7 @@
 // peak RSS of the same process that loads everything but scans nothing (Node and tsx alone are ~90 MB).
 // Usage: node --import tsx bench/run.ts formats-b
 import { spawnSync } from 'node:child_process';
+import { canMeasureCli, measureModelScan, measureProcess } from './cli-process.js';
 import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readSync, statSync, writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { runScan } from '../src/scanners/engine.js';
@@ -156,19 +157,10 @@ async function main(): Promise<void> {
   process.stdout.write(lines.join('\n'));
 }
 
-/**
- * The whole built CLI as a user runs it (`node bin/custody scan FILE --only models`): wall time and the
- * peak RSS of the entire process, Node included, from /usr/bin/time. Needs `npm run build` (bench does it).
- */
+/** The whole built CLI as a user runs it: wall time and peak RSS of the entire process, Node included. */
 function cliRows(): string[] {
-  if (!existsSync('/usr/bin/time') || !existsSync('dist/cli/main.js')) return ['(built CLI not measured: needs /usr/bin/time and `npm run build`)'];
-  const measure = (args: string[]): { seconds: number; rssMb: number } => {
-    const run = spawnSync('/usr/bin/time', ['-f', '%e %M', ...args], { encoding: 'utf8' });
-    const last = run.stderr.trim().split('\n').pop() ?? '';
-    const [seconds, kb] = last.split(' ').map(Number);
-    return { seconds: seconds ?? NaN, rssMb: (kb ?? NaN) / 1024 };
-  };
-  const node = measure([process.execPath, '-e', '0']);
+  if (!canMeasureCli()) return ['(built CLI not measured: needs /usr/bin/time and `npm run build`)'];
+  const node = measureProcess([process.execPath, '-e', '0']);
   const rows = [
     `Whole process, built CLI (\`node bin/custody scan FILE --only models --format json\`), peak RSS including Node itself (\`node -e 0\` alone: ${node.rssMb.toFixed(0)} MiB):`,
     '',
@@ -176,7 +168,7 @@ function cliRows(): string[] {
     '|---|---|---|---|',
   ];
   for (const path of [SAFETENSORS, GGUF]) {
-    const m = measure([process.execPath, 'bin/custody', 'scan', path, '--only', 'models', '--format', 'json', '--fail-on', 'none']);
+    const m = measureModelScan(path);
     rows.push(`| ${path.split('/').pop()} | ${m.seconds.toFixed(2)} s | ${m.rssMb.toFixed(0)} MiB | ${m.seconds < 1 && m.rssMb < 100 ? 'meets' : 'MISSES'} |`);
   }
   return rows;
