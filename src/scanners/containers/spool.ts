@@ -6,6 +6,7 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { Decompress as ZstdDecompress } from 'fzstd';
+import { MAX_ZSTD_WINDOW, zstdWindowSize } from '../models/containers/decompress.js';
 import { BufferSource, FileSource, type ByteSource } from '../../core/byte-source.js';
 import { CustodyError } from '../../core/errors.js';
 
@@ -117,6 +118,9 @@ async function gunzipInto(source: ByteSource, spool: Spool, deadline: number): P
 }
 
 async function unzstdInto(source: ByteSource, spool: Spool, deadline: number): Promise<void> {
+  // The decoder allocates the window the frame header asks for (up to gigabytes): refuse large ones first.
+  const window = zstdWindowSize(await source.read(0, 18));
+  if (window !== undefined && window > MAX_ZSTD_WINDOW) throw new Error(`the zstd frame asks for a ${window}-byte window, more than ${MAX_ZSTD_WINDOW} bytes`);
   const stream = new ZstdDecompress((data) => spool.write(data));
   let pending: Buffer | undefined;
   // The decoder is told which chunk is the last, so each chunk is pushed one step late.

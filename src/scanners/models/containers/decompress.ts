@@ -226,7 +226,7 @@ async function decodeXz(input: Buffer, options: DecodeOptions): Promise<DecodeRe
 }
 
 /** Largest zstd window we allocate; zstd's own default maximum without --long is 128 MiB. */
-const MAX_ZSTD_WINDOW = 512 * 1024 * 1024;
+export const MAX_ZSTD_WINDOW = 512 * 1024 * 1024;
 
 /** Window size a zstd frame header asks for (what the decoder would allocate), or undefined. */
 export function zstdWindowSize(data: Buffer): number | undefined {
