@@ -14,18 +14,7 @@ import { unsupportedFormat } from '../../src/scanners/models/formats/unsupported
 import { zipFormat } from '../../src/scanners/models/formats/zip.js';
 import { modelsScanner } from '../../src/scanners/models/index.js';
 import { FIXTURES } from './containers-support.js';
-
-/** Fixed-seed PRNG (mulberry32), so every run tries the same inputs. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../support/random.js';
 
 const CONTAINER_FORMATS = [compressedFormat, numpyFormat, torchLegacyFormat, unsupportedFormat, zipFormat];
 
@@ -89,7 +78,7 @@ function mutate(input: Buffer, random: () => number): Buffer {
 
 describe('container fuzzing (fixed seed, bounded)', () => {
   it('never throws and never hangs on mutated zips, tars, npys and compressed streams', { timeout: 120_000 }, async () => {
-    const random = prng(0xc057);
+    const random = mulberry32(0xc057);
     const corpus = seeds();
     const config = defaultConfig();
     config.limits.maxMemberBytes = 4 * 1024 * 1024;
@@ -108,7 +97,7 @@ describe('container fuzzing (fixed seed, bounded)', () => {
   });
 
   it('handles pure random bytes behind each magic', { timeout: 60_000 }, async () => {
-    const random = prng(7);
+    const random = mulberry32(7);
     const config = defaultConfig();
     config.limits.maxMemberBytes = 4 * 1024 * 1024;
     config.limits.fileTimeoutMs = 5_000;

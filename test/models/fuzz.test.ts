@@ -11,6 +11,7 @@ import type { Finding } from '../../src/core/finding.js';
 import { SEVERITIES } from '../../src/core/severity.js';
 import type { FileScanOptions } from '../../src/scanners/file-scan.js';
 import { loadCorpus, modelsScanOptions, readCorpusFile, scanBuffer } from './corpus-helpers.js';
+import { mulberry32 } from '../support/random.js';
 
 // Fixed by default; CUSTODY_FUZZ_SEED / CUSTODY_FUZZ_CASES allow longer exploratory campaigns by hand.
 const SEED = Number(process.env['CUSTODY_FUZZ_SEED'] ?? 0x5eed_c0de);
@@ -19,22 +20,10 @@ const RANDOM_CASES = Math.ceil(MUTATED_CASES / 3);
 /** A case still running after this long is reported as a hang (a guard, not a speed assertion). */
 const HANG_GUARD_MS = 30_000;
 
-/** mulberry32: small, fast, deterministic. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 class Rng {
   private readonly next: () => number;
   constructor(seed: number) {
-    this.next = prng(seed);
+    this.next = mulberry32(seed);
   }
   int(n: number): number {
     return Math.floor(this.next() * n);

@@ -5,18 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { scanJinjaTemplate } from '../../src/scanners/models/jinja/index.js';
-
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 0x1_0000_0000;
-  };
-}
+import { xorshift32 } from '../support/random.js';
 
 const FRAGMENTS = [
   '{{', '}}', '{%', '%}', '{#', '#}', '{%-', '-%}', '{{-', '-}}', ' ', '\n', "'", '"', '\\', '\\x5f', '\\u005f', '__', '_', '.', '|', '[', ']', '(', ')',
@@ -28,7 +17,7 @@ const ROOT = 'test/.tmp/fixtures/formats_b/templates';
 
 describe('fuzz: Jinja template scanner', { timeout: 120_000 }, () => {
   it('2,000 random template soups never throw and report positions inside the template', () => {
-    const random = rng(0x1234);
+    const random = xorshift32(0x1234);
     for (let i = 0; i < 2000; i++) {
       const parts: string[] = [];
       const n = 1 + Math.floor(random() * 60);
@@ -45,7 +34,7 @@ describe('fuzz: Jinja template scanner', { timeout: 120_000 }, () => {
   });
 
   it('mutated real templates never throw', () => {
-    const random = rng(0x9876);
+    const random = xorshift32(0x9876);
     const seeds = ['benign', 'malicious'].flatMap((k) => readdirSync(join(ROOT, k)).map((n) => readFileSync(join(ROOT, k, n), 'utf8')));
     for (let i = 0; i < 1000; i++) {
       const seed = seeds[i % seeds.length] as string;

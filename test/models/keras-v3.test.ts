@@ -10,6 +10,7 @@ import { scanFile, scanSource } from '../../src/scanners/file-scan.js';
 import { kerasV3Format, sniffKerasConfig } from '../../src/scanners/models/formats/keras-v3.js';
 import { modelsScanner } from '../../src/scanners/models/index.js';
 import { analyzeKerasConfig, isKerasModule, type KerasIssue } from '../../src/scanners/models/keras/index.js';
+import { mulberry32 } from '../support/random.js';
 
 const FIXTURES = 'test/.tmp/fixtures/formats_a/keras';
 const scanner: Scanner = {
@@ -230,20 +231,9 @@ describe('keras-v3 detection by content', () => {
   });
 });
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('keras config fuzz (fixed seed, bounded)', () => {
   it('analyses random config-shaped JSON and mutated fixture text without throwing', async () => {
-    const random = prng(0x5eed);
+    const random = mulberry32(0x5eed);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
     const keys = ['module', 'class_name', 'config', 'registered_name', 'function', 'function_type', 'output_shape', 'vocabulary', 'name', 'layers', 'code', 'value'];
     const leaves: unknown[] = ['keras', 'os', 'builtins', '__lambda__', 'Lambda', 'TFOpLambda', 'function', 'lambda', 'AAAA', 'io.write_file', 'system', null, 1, true, ''];

@@ -4,25 +4,14 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { describeMarshalledCode } from '../../src/scanners/models/python-marshal/index.js';
-
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 0x1_0000_0000;
-  };
-}
+import { xorshift32 } from '../support/random.js';
 
 const ROOT = 'test/.tmp/fixtures/formats_b/marshal';
 
 describe('fuzz: Python marshal decoder', { timeout: 120_000 }, () => {
   it('3,000 mutated code objects return a description or an error, never throw', () => {
     const seeds = readdirSync(ROOT).filter((n) => n.endsWith('.bin')).sort().map((n) => readFileSync(join(ROOT, n)));
-    const random = rng(0xc0de);
+    const random = xorshift32(0xc0de);
     for (let i = 0; i < 3000; i++) {
       const input = Buffer.from(seeds[i % seeds.length] as Buffer);
       const edits = 1 + Math.floor(random() * 3);
@@ -37,7 +26,7 @@ describe('fuzz: Python marshal decoder', { timeout: 120_000 }, () => {
   });
 
   it('random bytes never throw', () => {
-    const random = rng(0xbeef);
+    const random = xorshift32(0xbeef);
     for (let i = 0; i < 2000; i++) {
       const input = Buffer.alloc(1 + Math.floor(random() * 128));
       for (let k = 0; k < input.length; k++) input[k] = Math.floor(random() * 256);

@@ -10,6 +10,7 @@ import { scanFile, scanSource } from '../../src/scanners/file-scan.js';
 import { analyzeOnnx, classifyLocation, onnxFormat, sniffOnnx } from '../../src/scanners/models/formats/onnx.js';
 import { tfSavedModelFormat } from '../../src/scanners/models/formats/tf-saved-model.js';
 import { sniffProtobufModel } from '../../src/scanners/models/protobuf/sniff.js';
+import { mulberry32 } from '../support/random.js';
 
 const FIXTURES = 'test/.tmp/fixtures/formats_a/onnx';
 // The protobuf formats together: files that fit both ONNX and TensorFlow shapes are read both ways by tf-saved-model.
@@ -197,20 +198,9 @@ describe('onnx bounded work', () => {
   });
 });
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('onnx fuzz (fixed seed, bounded)', () => {
   it('scans mutated and truncated models without throwing or hanging', async () => {
-    const random = prng(0x0a11);
+    const random = mulberry32(0x0a11);
     const seeds = ['ok-simple.onnx', 'ok-local-function.onnx', 'bad-subgraph-external.onnx', 'ok-external/model.onnx'].map((rel) => readFileSync(join(FIXTURES, rel)));
     let detected = 0;
     for (let i = 0; i < 300; i += 1) {

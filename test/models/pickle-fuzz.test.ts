@@ -7,21 +7,11 @@ import { defaultConfig } from '../../src/core/config.js';
 import type { ScanContext, ScanTarget } from '../../src/core/scanner.js';
 import { looksLikePickle, scanPickleStream } from '../../src/scanners/models/pickle/index.js';
 import { OPCODES } from '../../src/scanners/models/pickle/opcodes.js';
+import { mulberry32 } from '../support/random.js';
 
 // Fixed seed: failures reproduce. Bounded count: the suite stays fast.
 const SEED = 0x5eed1234;
 const CASES = 3000;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function corpus(): Buffer[] {
   const out: Buffer[] = [];

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { BufferSource, type ByteSource } from '../../src/core/byte-source.js';
 import { isCustodyError } from '../../src/core/errors.js';
 import { ProtoBudget, ProtoBuffer, ProtoMessage, ProtoSource, WIRE, signedValue, sniffFields, type ProtoField } from '../../src/scanners/models/protobuf/index.js';
+import { mulberry32 } from '../support/random.js';
 
 // A tiny encoder for the tests (the fixture generator has its own, in Python).
 function varint(n: number | bigint): Buffer {
@@ -242,24 +243,12 @@ describe('sniffFields', () => {
   });
 });
 
-/** Deterministic PRNG (mulberry32) so fuzz runs are reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('protobuf reader fuzz (fixed seed, bounded)', () => {
   const seedMessage = fMsg(7, fBytes(2, 'g'), fMsg(1, fBytes(4, 'Relu'), fBytes(1, 'x'), fMsg(5, fBytes(1, 'alpha'), fVarint(3, 2))), fMsg(5, fVarint(1, 4), fBytes(9, Buffer.alloc(64, 1))));
   const base = Buffer.concat([fVarint(1, 8), fBytes(2, 'producer'), seedMessage]);
 
   it('never throws anything but a CustodyError, in memory or lazily, and always terminates', async () => {
-    const random = prng(0xc0ffee);
+    const random = mulberry32(0xc0ffee);
     const walkMemory = (buf: Buffer, depth: number): void => {
       const msg = ProtoBuffer.of(buf, new ProtoBudget({ maxFields: 10_000 }));
       for (const f of msg.fields()) if (f.wireType === WIRE.LEN && depth < 8) walkMemory(msg.bytes(f), depth + 1);

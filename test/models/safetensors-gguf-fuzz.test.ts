@@ -11,19 +11,7 @@ import type { ScanContext, ScanTarget } from '../../src/core/scanner.js';
 import type { ModelFormat } from '../../src/scanners/models/format.js';
 import { ggufFormat } from '../../src/scanners/models/formats/gguf.js';
 import { safetensorsFormat } from '../../src/scanners/models/formats/safetensors.js';
-
-/** xorshift32: deterministic, so a failure reproduces. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 0x1_0000_0000;
-  };
-}
+import { xorshift32 } from '../support/random.js';
 
 function mutate(input: Buffer, random: () => number): Buffer {
   const out = Buffer.from(input);
@@ -70,7 +58,7 @@ const ROOT = 'test/.tmp/fixtures/formats_b';
 describe('fuzz: GGUF and safetensors parsers', { timeout: 120_000 }, () => {
   it('GGUF: 600 mutated files never throw', async () => {
     const seeds = fixtures(join(ROOT, 'gguf', 'good'));
-    const random = rng(0x6767);
+    const random = xorshift32(0x6767);
     for (let i = 0; i < 600; i++) {
       const input = mutate(seeds[i % seeds.length] as Buffer, random);
       await assert.doesNotReject(runFormat(ggufFormat, input), `case ${i}`);
@@ -78,7 +66,7 @@ describe('fuzz: GGUF and safetensors parsers', { timeout: 120_000 }, () => {
   });
 
   it('GGUF: random headers after the magic never throw', async () => {
-    const random = rng(0x4747);
+    const random = xorshift32(0x4747);
     for (let i = 0; i < 300; i++) {
       const body = Buffer.alloc(8 + Math.floor(random() * 200));
       for (let k = 0; k < body.length; k++) body[k] = Math.floor(random() * 256);
@@ -89,7 +77,7 @@ describe('fuzz: GGUF and safetensors parsers', { timeout: 120_000 }, () => {
 
   it('safetensors: 600 mutated files never throw', async () => {
     const seeds = [...fixtures(join(ROOT, 'safetensors', 'good')), ...fixtures(join(ROOT, 'safetensors', 'medium'))];
-    const random = rng(0x5afe);
+    const random = xorshift32(0x5afe);
     for (let i = 0; i < 600; i++) {
       const input = mutate(seeds[i % seeds.length] as Buffer, random);
       await assert.doesNotReject(runFormat(safetensorsFormat, input), `case ${i}`);

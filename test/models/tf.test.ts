@@ -11,6 +11,7 @@ import { onnxFormat } from '../../src/scanners/models/formats/onnx.js';
 import { analyzeTf, sniffTf, tfSavedModelFormat } from '../../src/scanners/models/formats/tf-saved-model.js';
 import { sniffProtobufModel } from '../../src/scanners/models/protobuf/sniff.js';
 import { classifyTfFunction, classifyTfNode } from '../../src/scanners/models/keras/index.js';
+import { mulberry32 } from '../support/random.js';
 
 const FIXTURES = 'test/.tmp/fixtures/formats_a/tf';
 // The protobuf formats together: a file is read as every protobuf model format its first fields fit.
@@ -185,20 +186,9 @@ describe('tf bounded work', () => {
   });
 });
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('tf fuzz (fixed seed, bounded)', () => {
   it('scans mutated and truncated models without throwing or hanging', async () => {
-    const random = prng(0x7f);
+    const random = mulberry32(0x7f);
     const seeds = ['bad-nested-write/saved_model.pb', 'bad-keras-lambda/saved_model.pb', 'bad-keras-lambda/keras_metadata.pb', 'bad-print-to-file.pb'].map((rel) => readFileSync(join(FIXTURES, rel)));
     let detected = 0;
     for (let i = 0; i < 300; i += 1) {
