@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { CustodyError, formatProblems, type Problem } from './errors.js';
 import { isSeverity, type Severity } from './severity.js';
+import { isRecord } from './json.js';
 
 /**
  * `.custody.yml`. Flow: load → parse → normalize → validate; every problem is collected and reported
@@ -179,10 +180,6 @@ function stringList(value: unknown, path: string, problems: Problem[]): string[]
     return undefined;
   }
   return value as string[];
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function typeName(value: unknown): string {

@@ -11,6 +11,7 @@ import { hashArtifact, hashEnumeration, toOmsSerialization, type HashOptions, ty
 import { isCanonicalName, requireIgnorePath, splitShardName } from './names.js';
 import { createKeyVerifier, signPayload, verifyEnvelope, type BundleVerifier, type Signer, type SignerIdentity } from './signer.js';
 import { buildStatement, encodeStatement, parseStatement, type Statement } from './statement.js';
+import { isRecord } from '../core/json.js';
 
 /** OMS v1.0 predicate type. */
 export const OMS_PREDICATE_TYPE = 'https://model_signing/signature/v1.0';
@@ -39,10 +40,6 @@ export interface SignedManifest {
   resources: Resource[];
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 const SERIALIZATION_KEYS = ['method', 'hash_type', 'shard_size', 'allow_symlinks', 'ignore_paths'];
 
 /**
@@ -67,9 +64,9 @@ export function parseOmsStatement(statement: Statement): SignedManifest {
   if (!isDigestHex(rootDigest)) problems.push({ path: 'subject[0].digest.sha256', message: 'must be 64 lower-case hex characters' });
 
   const predicate = statement.predicate;
-  const raw = isObject(predicate) ? predicate['serialization'] : undefined;
+  const raw = isRecord(predicate) ? predicate['serialization'] : undefined;
   let serialization: Serialization | undefined;
-  if (!isObject(raw)) problems.push({ path: 'predicate.serialization', message: 'is required' });
+  if (!isRecord(raw)) problems.push({ path: 'predicate.serialization', message: 'is required' });
   else {
     for (const key of Object.keys(raw)) if (!SERIALIZATION_KEYS.includes(key)) problems.push({ path: `predicate.serialization.${key}`, message: 'is not an OMS v1.0 serialization parameter' });
     const method = raw['method'];
@@ -101,7 +98,7 @@ export function parseOmsStatement(statement: Statement): SignedManifest {
     }
   }
 
-  const list = isObject(predicate) ? predicate['resources'] : undefined;
+  const list = isRecord(predicate) ? predicate['resources'] : undefined;
   const resources: Resource[] = [];
   if (!Array.isArray(list) || list.length === 0) problems.push({ path: 'predicate.resources', message: 'must be a non-empty array' });
   else if (serialization) {
@@ -110,7 +107,7 @@ export function parseOmsStatement(statement: Statement): SignedManifest {
     const seen = new Set<string>();
     list.forEach((r: unknown, i) => {
       const at = `predicate.resources[${i}]`;
-      if (!isObject(r)) return void problems.push({ path: at, message: 'must be an object' });
+      if (!isRecord(r)) return void problems.push({ path: at, message: 'must be an object' });
       const rName = r['name'];
       const algorithm = r['algorithm'];
       const digest = r['digest'];

@@ -1,5 +1,6 @@
 import { CustodyError } from '../core/errors.js';
 import { IN_TOTO_PAYLOAD_TYPE } from './dsse.js';
+import { isRecord } from '../core/json.js';
 
 export const STATEMENT_TYPE = 'https://in-toto.io/Statement/v1';
 
@@ -29,10 +30,6 @@ export function encodeStatement(statement: Statement): Buffer {
   return Buffer.from(JSON.stringify(statement), 'utf8');
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /**
  * Parses an authenticated DSSE payload as an in-toto Statement v1: right payload type, `_type`,
  * at least one subject with a digest, a predicate type and an object predicate.
@@ -45,17 +42,17 @@ export function parseStatement(payloadType: string, payload: Buffer): Statement 
   } catch (error) {
     throw new CustodyError('BUNDLE_INVALID', `the signed payload is not JSON: ${(error as Error).message}`, { cause: error });
   }
-  if (!isObject(raw)) throw new CustodyError('BUNDLE_INVALID', 'the signed payload is not a JSON object');
+  if (!isRecord(raw)) throw new CustodyError('BUNDLE_INVALID', 'the signed payload is not a JSON object');
   if (raw['_type'] !== STATEMENT_TYPE) throw new CustodyError('BUNDLE_INVALID', `the statement _type is not ${STATEMENT_TYPE}`);
   const subject = raw['subject'];
   if (!Array.isArray(subject) || subject.length === 0) throw new CustodyError('BUNDLE_INVALID', 'the statement has no subject');
   subject.forEach((s: unknown, i) => {
-    if (!isObject(s) || !isObject(s['digest']) || Object.keys(s['digest']).length === 0 || !Object.values(s['digest']).every((v) => typeof v === 'string')) {
+    if (!isRecord(s) || !isRecord(s['digest']) || Object.keys(s['digest']).length === 0 || !Object.values(s['digest']).every((v) => typeof v === 'string')) {
       throw new CustodyError('BUNDLE_INVALID', `statement subject[${i}] must have a digest of algorithm → string`);
     }
     if (s['name'] !== undefined && typeof s['name'] !== 'string') throw new CustodyError('BUNDLE_INVALID', `statement subject[${i}].name must be a string`);
   });
   if (typeof raw['predicateType'] !== 'string' || raw['predicateType'] === '') throw new CustodyError('BUNDLE_INVALID', 'the statement has no predicateType');
-  if (!isObject(raw['predicate'])) throw new CustodyError('BUNDLE_INVALID', 'the statement predicate must be an object');
+  if (!isRecord(raw['predicate'])) throw new CustodyError('BUNDLE_INVALID', 'the statement predicate must be an object');
   return raw as unknown as Statement;
 }

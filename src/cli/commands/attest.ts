@@ -24,6 +24,7 @@ import { readVersion } from '../version.js';
 import { parseJobs, writeOutputFile } from './hash.js';
 import { readSigningKey } from './sign.js';
 import { readVerificationKeys, reportFailure } from './verify.js';
+import { isRecord } from '../../core/json.js';
 
 const USAGE = `Usage: custody attest <provenance | scan | verify> [options]
 
@@ -91,10 +92,6 @@ async function readJsonFile(command: string, io: CliIo, file: string, what: stri
   } catch (error) {
     throw new CustodyError('PARSE_ERROR', `${command}: ${what} ${file} is not JSON: ${(error as Error).message}`, { cause: error });
   }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 async function emitBundle(command: string, io: CliIo, statement: Statement, signer: Signer, output: string | undefined): Promise<void> {

@@ -1,5 +1,5 @@
 import type { ScanContext, ScanTarget } from '../../core/scanner.js';
-import { asRecord } from './image.js';
+import { asRecord } from '../../core/json.js';
 import { secretInImageConfigRule } from './rules.js';
 
 /**

@@ -1,5 +1,6 @@
 import type { ByteSource } from '../../core/byte-source.js';
 import { normalizeTarPath, type TarEntry } from './tar.js';
+import { asRecord } from '../../core/json.js';
 
 /**
  * Reading the two image tarball layouts:
@@ -196,9 +197,6 @@ function layerOf(file: string): ImageLayer {
   return digest === undefined ? { file } : { file, digest };
 }
 
-export function asRecord(value: unknown): Record<string, unknown> | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-}
 
 /**
  * What later layers do to a path of an earlier one (overlay semantics): `.wh.<name>` deletes

@@ -6,6 +6,7 @@ import type { ScanContext, ScanTarget } from '../../../core/scanner.js';
 import type { ModelFormat } from '../format.js';
 import { scanJinjaTemplate } from '../jinja/index.js';
 import { scanJsonStructure } from './safetensors.js';
+import { describeJsonType } from '../../../core/json.js';
 
 /**
  * Hugging Face model repositories (snapshots). What runs code there is not the weights but the
@@ -303,7 +304,7 @@ interface AutoMapEntry {
 function collectAutoMap(autoMap: unknown, report: Report<'badAutoMap'>): AutoMapEntry[] {
   const entries: AutoMapEntry[] = [];
   if (autoMap === null || typeof autoMap !== 'object' || Array.isArray(autoMap)) {
-    report({ message: 'badAutoMap', data: { entry: 'auto_map', found: describe(autoMap) }, key: 'auto_map' });
+    report({ message: 'badAutoMap', data: { entry: 'auto_map', found: describeJsonType(autoMap) }, key: 'auto_map' });
     return entries;
   }
   for (const [key, value] of Object.entries(autoMap as Record<string, unknown>)) {
@@ -312,7 +313,7 @@ function collectAutoMap(autoMap: unknown, report: Report<'badAutoMap'>): AutoMap
     for (const item of values) {
       if (item === null) continue;
       if (typeof item !== 'string' || !item.includes('.')) {
-        report({ message: 'badAutoMap', data: { entry: clip(key), found: describe(item) }, key: `auto_map:${key}` });
+        report({ message: 'badAutoMap', data: { entry: clip(key), found: describeJsonType(item) }, key: `auto_map:${key}` });
         continue;
       }
       entries.push({ key, reference: item });
@@ -327,12 +328,6 @@ function parseReference(reference: string): { repo?: string; module: string } {
   const rest = split >= 0 ? reference.slice(split + 2) : reference;
   const module = rest.slice(0, rest.lastIndexOf('.'));
   return repo === undefined ? { module } : { repo, module };
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
 function clip(text: string, max = 120): string {
@@ -493,11 +488,11 @@ function checkEmbeddedTemplates(config: Record<string, unknown>, target: ScanTar
       const name = typeof record['name'] === 'string' ? record['name'] : String(i);
       const where = `chat_template[${clip(name, 60)}]`;
       if (typeof record['template'] === 'string') reportTemplate(record['template'], where, target, context, false);
-      else unreadable({ message: 'notString', data: { where, found: describe(record['template']) }, key: where });
+      else unreadable({ message: 'notString', data: { where, found: describeJsonType(record['template']) }, key: where });
     }
     return;
   }
-  unreadable({ message: 'notString', data: { where: 'chat_template', found: describe(value) }, key: 'chat_template' });
+  unreadable({ message: 'notString', data: { where: 'chat_template', found: describeJsonType(value) }, key: 'chat_template' });
 }
 
 /** `chat_template.jinja` and `chat_templates/*.jinja` beside the config that owns them. */

@@ -7,6 +7,7 @@ import { defineRule } from '../../../core/rule.js';
 import type { ScanContext, ScanTarget } from '../../../core/scanner.js';
 import type { ModelFormat } from '../format.js';
 import { analyzeKerasConfig, kerasRules, reportKerasIssues } from '../keras/index.js';
+import { describeJsonType } from '../../../core/json.js';
 
 /**
  * Legacy Keras / tf.keras HDF5 models (`model.save('m.h5')`). The model's architecture is a JSON
@@ -173,12 +174,6 @@ async function readRootAttributes(path: string, timeoutMs: number): Promise<Work
   }
 }
 
-function describeType(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
-}
-
 async function scanKerasH5(target: ScanTarget, context: ScanContext): Promise<void> {
   const unreadable = context.reporter(kerasH5UnreadableRule, target);
   let path = target.absPath;
@@ -229,7 +224,7 @@ function checkConfig(attribute: string, value: AttributeValue, target: ScanTarge
     return;
   }
   if (config === null || typeof config !== 'object' || Array.isArray(config)) {
-    invalid({ message: 'notObject', data: { attribute, found: describeType(config) }, key: attribute });
+    invalid({ message: 'notObject', data: { attribute, found: describeJsonType(config) }, key: attribute });
     return;
   }
   // The architecture is the file's own config; compile settings are told apart by a member suffix.

@@ -2,6 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { defineRule, type Report } from '../../../core/rule.js';
 import type { ScanContext, ScanTarget } from '../../../core/scanner.js';
 import type { ModelFormat } from '../format.js';
+import { describeJsonType } from '../../../core/json.js';
 
 /**
  * safetensors: `u64 LE` header length N, N bytes of JSON (`{name: {dtype, shape, data_offsets}}` plus
@@ -226,12 +227,6 @@ export function scanJsonStructure(text: string, maxDepth: number): KeyScan {
   return { depth: deepest, duplicates, nonIntegers };
 }
 
-function describeType(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
-}
-
 function clipName(name: string): string {
   let printable = '';
   for (const ch of name.slice(0, 121)) printable += ch < ' ' || ch === '\u007f' ? '?' : ch;
@@ -292,7 +287,7 @@ async function scanSafetensors(target: ScanTarget, context: ScanContext): Promis
     return;
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    header({ message: 'notObject', offset: 8, data: { found: describeType(parsed) } });
+    header({ message: 'notObject', offset: 8, data: { found: describeJsonType(parsed) } });
     return;
   }
   for (const name of structure.duplicates.slice(0, MAX_REPORTS_PER_KIND)) header({ message: 'duplicateKey', offset: 8, data: { name: clipName(name) }, key: `dup:${name}` });
@@ -317,7 +312,7 @@ async function scanSafetensors(target: ScanTarget, context: ScanContext): Promis
       continue;
     }
     if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) {
-      badEntry({ message: 'badEntry', offset: 8, data: { name: shown, reason: `entry is ${describeType(entry)}, not an object` }, key: `entry:${name}` });
+      badEntry({ message: 'badEntry', offset: 8, data: { name: shown, reason: `entry is ${describeJsonType(entry)}, not an object` }, key: `entry:${name}` });
       continue;
     }
     const { dtype, shape, data_offsets: offsets } = entry as Record<string, unknown>;
@@ -388,11 +383,11 @@ function checkLayout(tensors: Tensor[], dataSize: bigint, headerLength: number, 
 function checkMetadata(entry: unknown, target: ScanTarget, context: ScanContext): void {
   const report = capped(context.reporter(safetensorsMetadataInvalidRule, target));
   if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) {
-    report({ message: 'notObject', offset: 8, data: { found: describeType(entry) } });
+    report({ message: 'notObject', offset: 8, data: { found: describeJsonType(entry) } });
     return;
   }
   for (const [key, value] of Object.entries(entry as Record<string, unknown>)) {
-    if (typeof value !== 'string') report({ message: 'nonString', offset: 8, data: { key: clipName(key), found: describeType(value) }, key: `meta:${key}` });
+    if (typeof value !== 'string') report({ message: 'nonString', offset: 8, data: { key: clipName(key), found: describeJsonType(value) }, key: `meta:${key}` });
   }
 }
 

@@ -1,6 +1,7 @@
 import type { Severity } from '../../../core/severity.js';
 import { describeMarshalledCode, findDangerousNames } from '../python-marshal/index.js';
 import { classifyTfFunction } from './tf-ops.js';
+import { isRecord } from '../../../core/json.js';
 
 /**
  * A walker for Keras model configs (Keras 3 `.keras` `config.json`, `model.to_json()`, the
@@ -401,10 +402,6 @@ function dedupe(issues: KerasIssue[]): KerasIssue[] {
 function joinPath(base: string, key: string): string {
   const part = /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? key : JSON.stringify(key);
   return base === '' ? part : `${base}.${part}`;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function clipText(text: string, max: number): string {
