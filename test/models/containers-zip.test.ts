@@ -164,6 +164,51 @@ describe('zip tricks: each reported, and the hidden payload still caught', () =>
     assert.deepEqual(containerFindings((await scanFixture('zip/many-entries.zip', atLimit)).findings), []);
   });
 
+  it('entry count limit also bounds the walk over local headers, and says so', async () => {
+    // Six stored entries back to back; the central directory lists only the first.
+    const locals: Buffer[] = [];
+    const central: Buffer[] = [];
+    let offset = 0;
+    for (let i = 0; i < 6; i += 1) {
+      const name = Buffer.from(`m${i}.txt`);
+      const data = Buffer.from(`member ${i}`);
+      const local = Buffer.alloc(30);
+      local.writeUInt32LE(0x04034b50, 0);
+      local.writeUInt16LE(20, 4);
+      local.writeUInt32LE(crc32(data), 14);
+      local.writeUInt32LE(data.length, 18);
+      local.writeUInt32LE(data.length, 22);
+      local.writeUInt16LE(name.length, 26);
+      if (i === 0) {
+        const cd = Buffer.alloc(46);
+        cd.writeUInt32LE(0x02014b50, 0);
+        cd.writeUInt16LE(20, 4);
+        cd.writeUInt16LE(20, 6);
+        cd.writeUInt32LE(crc32(data), 16);
+        cd.writeUInt32LE(data.length, 20);
+        cd.writeUInt32LE(data.length, 24);
+        cd.writeUInt16LE(name.length, 28);
+        cd.writeUInt32LE(offset, 42);
+        central.push(cd, name);
+      }
+      locals.push(local, name, data);
+      offset += local.length + name.length + data.length;
+    }
+    const directory = Buffer.concat(central);
+    const end = Buffer.alloc(22);
+    end.writeUInt32LE(0x06054b50, 0);
+    end.writeUInt16LE(1, 8);
+    end.writeUInt16LE(1, 10);
+    end.writeUInt32LE(directory.length, 12);
+    end.writeUInt32LE(offset, 16);
+    const zip = Buffer.concat([...locals, directory, end]);
+    const limited = await readZip(new BufferSource(zip), zip, { maxEntries: 3, deadline: DEADLINE() });
+    assert.ok(limited?.problems.some((p) => p.kind === 'entries'), JSON.stringify(limited?.problems));
+    const whole = await readZip(new BufferSource(zip), zip, { maxEntries: 10, deadline: DEADLINE() });
+    assert.equal(whole?.orphans.length, 5);
+    assert.ok(!whole?.problems.some((p) => p.kind === 'entries'));
+  });
+
   it('member size limit: a member decompressing past maxMemberBytes is reported high and its start scanned', async () => {
     const config = defaultConfig();
     config.limits.maxMemberBytes = 1024 * 1024;

@@ -88,7 +88,7 @@ export type ZipProblem =
   | { kind: 'badDirectory'; detail: string }
   | { kind: 'count'; declared: number; actual: number }
   | { kind: 'zip64'; detail: string }
-  | { kind: 'entries'; count: number; limit: number }
+  | { kind: 'entries'; count: number | string; limit: number }
   /** The deadline stopped the reading of the directory or the local headers. */
   | { kind: 'timeout' }
   | { kind: 'centralEncryption'; flags: number };
@@ -409,7 +409,12 @@ async function walkLocalHeaders(source: ByteSource, archive: ZipArchive, options
   const stop = archive.directoryStart ?? source.size;
   let pos = archive.start;
   let steps = 0;
-  while (pos < stop && steps < options.maxEntries) {
+  while (pos < stop) {
+    if (steps >= options.maxEntries) {
+      // More local headers than we walk: entries past them (listed nowhere else) would go unread.
+      if (!archive.problems.some((p) => p.kind === 'entries')) archive.problems.push({ kind: 'entries', count: `more than ${options.maxEntries} local`, limit: options.maxEntries });
+      return;
+    }
     steps += 1;
     if ((steps & 255) === 0 && Date.now() > options.deadline) {
       archive.problems.push({ kind: 'timeout' });
