@@ -1,7 +1,7 @@
 // Hugging Face snapshots (directories written by scripts/fixtures/gen_formats_b.py): auto_map remote code and
 // what it calls, chat templates in configs and .jinja files, dataset scripts, side-file pickles.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -122,6 +122,18 @@ describe('Hugging Face repository format', () => {
       assert.deepEqual(summary(findings).sort(), ['high models/hf-chat-template-unreadable chat_template.jinja', 'high models/hf-remote-code config.json']);
       const remote = findings.find((f) => f.ruleId === 'models/hf-remote-code');
       assert.match(remote?.message ?? '', /not fully checked for dangerous calls: modeling_x\.py past its first 4194304 bytes/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reports a chat_template.jinja that exists but cannot be read, never passing it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'custody-hf-'));
+    try {
+      await writeFile(join(dir, 'config.json'), JSON.stringify({ model_type: 'x' }));
+      await mkdir(join(dir, 'chat_template.jinja'));
+      const findings = (await runScan({ paths: [dir], only: ['models'], jobs: 0 })).findings;
+      assert.deepEqual(summary(findings), ['high models/hf-chat-template-unreadable chat_template.jinja']);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

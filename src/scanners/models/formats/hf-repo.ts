@@ -1,4 +1,4 @@
-import { readdir, stat } from 'node:fs/promises';
+import { lstat, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, posix, relative } from 'node:path';
 import { FileSource, readAll } from '../../../core/byte-source.js';
 import { defineRule, type Report } from '../../../core/rule.js';
@@ -87,7 +87,7 @@ export const hfChatTemplateInjectionRule = defineRule<'construct', void>({
   check: () => undefined,
 });
 
-export const hfChatTemplateUnreadableRule = defineRule<'notString' | 'unterminated' | 'truncated', void>({
+export const hfChatTemplateUnreadableRule = defineRule<'notString' | 'unterminated' | 'truncated' | 'unreadable', void>({
   id: 'models/hf-chat-template-unreadable',
   title: 'Chat template of a model repository could not be fully analysed',
   description:
@@ -101,6 +101,7 @@ export const hfChatTemplateUnreadableRule = defineRule<'notString' | 'unterminat
     notString: '{{where}} holds {{found}}, not a template string.',
     unterminated: '{{where}}: {{reason}} at line {{line}}, column {{column}}; the rest was not analysed.',
     truncated: '{{where}}: the scan stopped at a limit; part of the template was not analysed.',
+    unreadable: '{{where}} could not be read ({{reason}}); it was not analysed.',
   },
   check: () => undefined,
 });
@@ -508,7 +509,9 @@ async function checkTemplateFiles(target: ScanTarget, context: ScanContext): Pro
   }
   if (owner !== basename(target.absPath)) return;
   const files: string[] = [];
-  if (await exists(join(dir, 'chat_template.jinja'))) files.push('chat_template.jinja');
+  // Anything by that name counts (a directory, a dangling link): the loader would try it, so an entry
+  // we cannot read is reported, not skipped.
+  if (await lstat(join(dir, 'chat_template.jinja')).then(() => true, () => false)) files.push('chat_template.jinja');
   try {
     for (const name of (await readdir(join(dir, 'chat_templates'))).sort()) if (name.endsWith('.jinja') && files.length < MAX_TEMPLATE_FILES) files.push(`chat_templates/${name}`);
   } catch {
@@ -525,8 +528,11 @@ async function checkTemplateFiles(target: ScanTarget, context: ScanContext): Pro
       } finally {
         await file.close();
       }
-    } catch {
-      continue; // gone since it was listed
+    } catch (error) {
+      // Listed a moment ago but unreadable now (permissions, a race): never a silent pass.
+      const reason = (error as NodeJS.ErrnoException).code ?? 'read error';
+      context.reporter(hfChatTemplateUnreadableRule, siblingTarget(target, rel))({ message: 'unreadable', severity: 'high', data: { where: rel, reason }, key: rel });
+      continue;
     }
     reportTemplate(text, rel, siblingTarget(target, rel), context, true, partial);
   }
