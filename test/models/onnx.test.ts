@@ -7,7 +7,7 @@ import { defaultConfig } from '../../src/core/config.js';
 import type { Finding } from '../../src/core/finding.js';
 import type { Scanner } from '../../src/core/scanner.js';
 import { scanFile, scanSource } from '../../src/scanners/file-scan.js';
-import { analyzeOnnx, classifyLocation, onnxFormat, sniffOnnx } from '../../src/scanners/models/formats/onnx.js';
+import { analyzeOnnx, classifyLocation, onnxFormat, reportOnnx, sniffOnnx } from '../../src/scanners/models/formats/onnx.js';
 import { tfSavedModelFormat } from '../../src/scanners/models/formats/tf-saved-model.js';
 import { sniffProtobufModel } from '../../src/scanners/models/protobuf/sniff.js';
 import { mulberry32 } from '../support/random.js';
@@ -93,6 +93,32 @@ describe('onnx rules', () => {
     assert.ok(findings.some((f) => f.ruleId === 'models/onnx-external-data-escape'));
     const fine = await scanSource('archive.zip', new BufferSource(readFileSync(join(FIXTURES, 'ok-external/model.onnx'))), options);
     assert.deepEqual(fine, []);
+  });
+
+  it('reports running out of time while checking external files on disk, instead of stopping quietly', async () => {
+    const bytes = readFileSync(join(FIXTURES, 'ok-external/model.onnx'));
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'custody-onnx-'));
+    try {
+      writeFileSync(join(dir, 'model.onnx'), bytes);
+      const late: Scanner = {
+        name: 'late',
+        description: 'reports ONNX facts with the time budget already spent',
+        rules: onnxFormat.rules,
+        async scan(target, context) {
+          const facts = await analyzeOnnx(target.source, {});
+          await reportOnnx(facts, target, { ...context, deadline: 0 });
+        },
+      };
+      const findings = await scanFile({ displayPath: 'model.onnx', absPath: join(dir, 'model.onnx'), size: bytes.length }, { ...options, scanners: [late] });
+      assert.deepEqual(summary(findings), summary(findings.filter((f) => f.ruleId === 'models/onnx-malformed')));
+      assert.equal(findings.length, 1);
+      assert.match(findings[0]?.message ?? '', /time budget ran out while checking external-data files/);
+      assert.equal(findings[0]?.severity, 'high');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('reports a missing external file as medium (it cannot be checked)', async () => {

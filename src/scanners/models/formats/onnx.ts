@@ -458,6 +458,12 @@ async function checkExternal(facts: OnnxFacts, target: ScanTarget, context: Scan
     if (onDisk === undefined || realDir === undefined) continue;
     let file = files.get(ref.location);
     if (file === undefined) {
+      if (Date.now() > context.deadline) {
+        // Lexical checks go on for every reference (they are cheap); looking at files on disk stops here.
+        context.reporter(onnxMalformedRule, target)({ message: 'limit', data: { reason: 'the time budget ran out while checking external-data files on disk' }, key: 'external-timeout' });
+        realDir = undefined;
+        continue;
+      }
       file = await inspectFile(realDir, resolve(onDisk, ref.location));
       files.set(ref.location, file);
     }
