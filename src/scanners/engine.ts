@@ -9,7 +9,7 @@ import type { Scanner } from '../core/scanner.js';
 import { walkFiles, type WalkedFile } from '../core/walk.js';
 import { startWorker } from '../core/workers.js';
 import { scanErrorRule } from './core/rules.js';
-import { buildFinding, scanFile } from './file-scan.js';
+import { buildFinding, scanFile, type FileScanOptions } from './file-scan.js';
 import { scanHistory } from './history/index.js';
 import { SCANNERS, SCANNER_NAMES, SELECTABLE_SCANNERS, allRules } from './index.js';
 
@@ -79,9 +79,9 @@ export async function runScan(options: ScanOptions): Promise<ScanResult> {
   };
 
   const names = scanners.map((s) => s.name);
-  const scanning = jobs > 0 ? scanInWorkers(files, names, config, jobs, onDone) : scanInThread(files, scanners, config, onDone);
-  // History reads blobs from git while the working tree is scanned (in workers when there are many files).
   const knownRuleIds = new Set(allRules().map((r) => r.id));
+  const scanning = jobs > 0 ? scanInWorkers(files, names, config, jobs, onDone) : scanInThread(files, { scanners, config, knownRuleIds }, onDone);
+  // History reads blobs from git while the working tree is scanned (in workers when there are many files).
   const histories = options.history ? options.paths.map((path) => scanHistory({ repo: path, displayRoot: path, scanners, config, knownRuleIds, exclude: options.exclude })) : [];
   const [current, ...past] = await Promise.all([scanning, ...histories]);
   let findings = mergeHistory(current ?? [], past.flat());
@@ -143,11 +143,10 @@ async function forEachConcurrently<T>(items: readonly T[], width: number, work: 
   await Promise.all(Array.from({ length: Math.min(width, items.length) }, lane));
 }
 
-async function scanInThread(files: readonly WalkedFile[], scanners: readonly Scanner[], config: ResolvedConfig, onDone: (f: WalkedFile) => void): Promise<Finding[]> {
-  const knownRuleIds = new Set(allRules().map((r) => r.id));
+async function scanInThread(files: readonly WalkedFile[], options: FileScanOptions, onDone: (f: WalkedFile) => void): Promise<Finding[]> {
   const findings: Finding[] = [];
   await forEachConcurrently(files, FILES_IN_FLIGHT, async (file) => {
-    findings.push(...(await scanFile(file, { scanners, config, knownRuleIds })));
+    findings.push(...(await scanFile(file, options)));
     onDone(file);
   });
   return findings;
