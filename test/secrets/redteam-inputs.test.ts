@@ -26,6 +26,23 @@ test('UTF-16 BE with a byte-order mark is decoded', async () => {
   assert.deepEqual(findings.map((x) => x.location.line), [2]);
 });
 
+test('UTF-16 without a byte-order mark is recognised by its shape, not skipped as binary', async () => {
+  const value = hf();
+  const le = Buffer.from(`x = 1\nHF_TOKEN="${value}"\n`, 'utf16le');
+  const be = Buffer.alloc(le.length);
+  for (let i = 0; i < le.length; i += 2) {
+    be[i] = le[i + 1]!;
+    be[i + 1] = le[i]!;
+  }
+  for (const [name, bytes] of [['le.ps1', le], ['be.ps1', be]] as const) {
+    const findings = await scanText(bytes, name);
+    assert.deepEqual(findings.map((x) => [x.ruleId, x.location.line, x.location.offset]), [['secrets/huggingface-token', 2, 2 * 16]], name);
+  }
+  // Boundary: NULs that do not alternate with ASCII text are binary, as before.
+  const mixed = Buffer.concat([le, Buffer.from([0, 0, 0x01, 0x00])]);
+  assert.deepEqual(await scanText(mixed, 'mixed.bin'), []);
+});
+
 test('a NUL byte late in a text file does not hide the secrets before or after it', async () => {
   const before = hf();
   const after = hf();

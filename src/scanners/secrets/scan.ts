@@ -174,33 +174,61 @@ async function scanText(target: ScanTarget, context: ScanContext, reporters: Rep
   }
 }
 
-/** The UTF-16 variant announced by a byte-order mark, if any. */
-function utf16Of(head: Buffer): 'utf-16le' | 'utf-16be' | undefined {
-  if (head.length >= 2 && head[0] === 0xff && head[1] === 0xfe) return 'utf-16le';
-  if (head.length >= 2 && head[0] === 0xfe && head[1] === 0xff) return 'utf-16be';
-  return undefined;
+interface Utf16 {
+  encoding: 'utf-16le' | 'utf-16be';
+  /** Bytes of byte-order mark before the text (0 when the encoding was recognised without one). */
+  bom: 0 | 2;
 }
 
 /**
- * UTF-16 files (with a byte-order mark) are decoded whole, up to limits.maxTextBytes; byte offsets are
- * two per character after the mark. Larger ones are reported as not scanned.
+ * The UTF-16 variant of a text: announced by a byte-order mark, or, without one, recognised by its
+ * shape — ASCII-range text in UTF-16 has a NUL in every other byte (Windows tools write such files), so
+ * it would otherwise be taken for binary and skipped.
  */
-async function scanUtf16(target: ScanTarget, context: ScanContext, reporters: Reporters, allow: Allow, baseName: string, encoding: 'utf-16le' | 'utf-16be'): Promise<void> {
+function utf16Of(head: Buffer): Utf16 | undefined {
+  if (head.length >= 2 && head[0] === 0xff && head[1] === 0xfe) return { encoding: 'utf-16le', bom: 2 };
+  if (head.length >= 2 && head[0] === 0xfe && head[1] === 0xff) return { encoding: 'utf-16be', bom: 2 };
+  const sniff = head.subarray(0, Math.min(head.length, BINARY_SNIFF) & ~1);
+  if (sniff.length < 16) return undefined;
+  let le = 0;
+  let be = 0;
+  for (let i = 0; i < sniff.length; i += 2) {
+    const a = sniff[i]!;
+    const b = sniff[i + 1]!;
+    if (b === 0 && isTextByte(a)) le += 1;
+    else if (a === 0 && isTextByte(b)) be += 1;
+  }
+  const pairs = sniff.length / 2;
+  if (le === pairs) return { encoding: 'utf-16le', bom: 0 };
+  if (be === pairs) return { encoding: 'utf-16be', bom: 0 };
+  return undefined;
+}
+
+/** Printable ASCII, tab, newline or carriage return. */
+function isTextByte(byte: number): boolean {
+  return (byte >= 0x20 && byte < 0x7f) || byte === 0x09 || byte === 0x0a || byte === 0x0d;
+}
+
+/**
+ * UTF-16 files are decoded whole, up to limits.maxTextBytes; byte offsets are two per character after
+ * the byte-order mark, if any. Larger ones are reported as not scanned.
+ */
+async function scanUtf16(target: ScanTarget, context: ScanContext, reporters: Reporters, allow: Allow, baseName: string, { encoding, bom }: Utf16): Promise<void> {
   const size = target.source.size;
   if (size > context.limits.maxTextBytes) {
     reporters.get(scanIncompleteRule)({ message: 'undecodable', data: { reason: `${encoding} text larger than limits.maxTextBytes (${context.limits.maxTextBytes} bytes)` } });
     return;
   }
-  const text = new TextDecoder(encoding).decode((await target.source.read(2, size - 2)) as Uint8Array);
+  const text = new TextDecoder(encoding).decode((await target.source.read(bom, size - bom)) as Uint8Array);
   const outcome = detectSecrets({ text, kind: textKindOf(baseName), baseName }, context.deadline);
   const lines = new LineCounter(text);
   for (const c of outcome.candidates) {
     if (allowed(c, allow) || (outcome.stoppedAt !== undefined && c.start > outcome.stoppedAt)) continue;
     const { line, column } = lines.locate(c.start);
-    reportCandidate(reporters, c, line, column, 2 + 2 * c.start);
+    reportCandidate(reporters, c, line, column, bom + 2 * c.start);
   }
   if (outcome.stoppedAt !== undefined) {
-    const at = 2 + 2 * outcome.stoppedAt;
+    const at = bom + 2 * outcome.stoppedAt;
     reporters.get(scanIncompleteRule)({ message: 'timeout', offset: at, data: { offset: at, size, ms: context.limits.fileTimeoutMs } });
   }
 }
