@@ -8,6 +8,7 @@ export const ERROR_CODES = {
   USAGE: 'The command line is not valid.',
   PATH_NOT_FOUND: 'A path to scan does not exist or cannot be read.',
   IO_ERROR: 'A file could not be read or written.',
+  SPECIAL_FILE: 'A path names a FIFO, device, socket or directory where a regular file is needed; it is not read or written.',
   BASELINE_INVALID: 'The baseline file is not valid.',
   INPUT_LIMIT: 'An input exceeded a configured bound (size, depth, count or time).',
   PARSE_ERROR: 'An input could not be parsed.',
