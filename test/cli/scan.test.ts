@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -136,6 +136,33 @@ describe('custody CLI', () => {
     const invalid = await cli(['scan', evil], cwd);
     assert.equal(invalid.code, 2);
     assert.match(invalid.stderr, /CONFIG_INVALID/);
+  });
+
+  it('scans what a .gitignore in the tree hides for high-risk content, and --no-gitignore scans it in full', async () => {
+    const root = project({ '.gitignore': '*\n', 'models/evil.bin': EVIL_PICKLE, 'notes.txt': 'password = "correct-horse-battery-staple-42"\n' });
+    const ignored = await cli(['scan', root, '--format', 'json']);
+    assert.equal(ignored.code, 1, ignored.stdout);
+    const report = JSON.parse(ignored.stdout) as { findings: { ruleId: string; severity: string; location: { path: string } }[]; summary: { files: number; ignored: number } };
+    assert.ok(report.findings.some((f) => f.severity === 'critical' && f.location.path.endsWith('models/evil.bin')));
+    assert.ok(report.findings.every((f) => f.severity === 'critical' || f.severity === 'high'), 'ignored files report high and critical findings only');
+    assert.ok(!report.findings.some((f) => f.ruleId.startsWith('secrets/')), 'the secrets scanner does not read ignored files');
+    assert.deepEqual([report.summary.files, report.summary.ignored], [3, 3]);
+    const full = JSON.parse((await cli(['scan', root, '--format', 'json', '--no-gitignore'])).stdout) as { summary: { ignored: number } };
+    assert.equal(full.summary.ignored, 0);
+  });
+
+  it('scans a link named on the command line and a Hugging Face cache snapshot', async () => {
+    const root = project({ 'real/evil.pkl': EVIL_PICKLE, 'models--org--m/blobs/0123abcd': EVIL_PICKLE });
+    symlinkSync(join(root, 'real', 'evil.pkl'), join(root, 'named.pkl'));
+    mkdirSync(join(root, 'models--org--m', 'snapshots', 'rev'), { recursive: true });
+    symlinkSync('../../blobs/0123abcd', join(root, 'models--org--m', 'snapshots', 'rev', 'pytorch_model.bin'));
+    for (const path of [join(root, 'named.pkl'), join(root, 'models--org--m', 'snapshots', 'rev')]) {
+      const run = await cli(['scan', path, '--format', 'json']);
+      assert.equal(run.code, 1, `${path}: ${run.stdout}`);
+      const report = JSON.parse(run.stdout) as { findings: { severity: string }[]; summary: { files: number } };
+      assert.equal(report.summary.files, 1);
+      assert.ok(report.findings.some((f) => f.severity === 'critical'));
+    }
   });
 
   it('finds the same things with and without worker threads', async () => {

@@ -13,7 +13,8 @@ import { readVersion } from '../version.js';
 const USAGE = `Usage: custody scan PATH... [options]
 
 Scans files and directories for model files that run code when loaded, leaked credentials,
-and other risks in ML pipelines. Directories are walked honouring .gitignore.
+and other risks in ML pipelines. Every file under a directory is scanned; what a .gitignore in the
+tree matches is still scanned for model files and other high-risk formats (see docs/scan.md).
 
 Options:
   --only LIST           Scanners to run, comma-separated: ${SELECTABLE_SCANNERS.join(', ')} (default: all)
@@ -26,7 +27,7 @@ Options:
   --baseline FILE       Hide findings whose fingerprints are in FILE
   --write-baseline FILE Write every finding of this scan to FILE as the new baseline
   --history             Also scan all of each git repository's history (secrets)
-  --no-gitignore        Do not honour .gitignore files
+  --no-gitignore        Scan what .gitignore files match with every scanner too
   --jobs N              Worker threads (default: chosen from the work size; 0 = none)
   -h, --help            Show this help
 
