@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -126,16 +127,28 @@ describe('custody CLI', () => {
     assert.equal((await cli(['scan', evil, '--baseline', baseline])).code, 1);
   });
 
-  it('reads .custody.yml from the working directory to change severities', async () => {
+  it('reads configuration only from --config, never on its own from the working directory', async () => {
     const evil = project({ 'evil.pkl': EVIL_PICKLE });
-    const cwd = mkdtempSync(join(dir, 'cwd-'));
     const ids = (JSON.parse((await cli(['scan', evil, '--format', 'json'])).stdout) as { findings: { ruleId: string }[] }).findings.map((f) => f.ruleId);
-    writeFileSync(join(cwd, '.custody.yml'), `rules:\n${[...new Set(ids)].map((id) => `  ${id}: low\n`).join('')}`);
-    assert.equal((await cli(['scan', evil], cwd)).code, 0);
-    writeFileSync(join(cwd, '.custody.yml'), 'rules:\n  not/a-rule: off\n');
-    const invalid = await cli(['scan', evil], cwd);
+    const offEverything = `rules:\n${[...new Set(ids)].map((id) => `  ${id}: off\n`).join('')}`;
+    // The usual CI step, `cd repo && custody scan .`: the repository's own .custody.yml must not switch rules off.
+    writeFileSync(join(evil, '.custody.yml'), offEverything);
+    const inRepo = await cli(['scan', evil], evil);
+    assert.equal(inRepo.code, 1, inRepo.stdout);
+    assert.match(inRepo.stdout, /CRITICAL/);
+    assert.match(inRepo.stderr, /\.custody\.yml in the working directory is not read; pass --config/);
+    // Named, it is used (the user vouches for it).
+    assert.equal((await cli(['scan', evil, '--config', '.custody.yml', '--exclude', '.custody.yml'], evil)).code, 0);
+    writeFileSync(join(evil, 'invalid.yml'), 'rules:\n  not/a-rule: off\n');
+    const invalid = await cli(['scan', evil, '--config', join(evil, 'invalid.yml')]);
     assert.equal(invalid.code, 2);
     assert.match(invalid.stderr, /CONFIG_INVALID/);
+  });
+
+  it('refuses a --config that is a FIFO instead of waiting on it', async () => {
+    const root = project({ 'a.txt': '' });
+    execFileSync('mkfifo', [join(root, 'config.yml')]);
+    assert.match((await cli(['scan', root, '--config', join(root, 'config.yml')])).stderr, /error SPECIAL_FILE/);
   });
 
   it('scans what a .gitignore in the tree hides for high-risk content, and --no-gitignore scans it in full', async () => {
@@ -193,3 +206,4 @@ describe('custody CLI', () => {
     assert.ok(rules.some((r) => r.id === 'core/scan-error'));
   });
 });
+
