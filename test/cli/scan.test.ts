@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { after, describe, it } from 'node:test';
 import AjvModule from 'ajv-draft-04';
 import type { CliIo } from '../../src/cli/command.js';
+import { findUncoveredFiles } from '../../src/cli/commands/attest.js';
 import { runCli } from '../../src/cli/main.js';
 
 const require = createRequire(import.meta.url);
@@ -207,3 +208,44 @@ describe('custody CLI', () => {
   });
 });
 
+describe('custody attest scan', () => {
+  function predicateOf(bundleText: string): { result: string; failedTests: string[]; configuration: { annotations: { files: number | null } }[] } {
+    const bundle = JSON.parse(bundleText) as { dsseEnvelope: { payload: string } };
+    return (JSON.parse(Buffer.from(bundle.dsseEnvelope.payload, 'base64').toString()) as { predicate: ReturnType<typeof predicateOf> }).predicate;
+  }
+
+  it('never signs a pass over files an ignore file in the subject hides', async () => {
+    const root = project({ 'model/.gitignore': '*\n', 'model/weights.bin': EVIL_PICKLE, 'model/config.json': '{"a": 1}' });
+    assert.equal((await cli(['keygen', '--out', 'k'], root)).code, 0);
+    const run = await cli(['attest', 'scan', 'model', '--key', 'k.pem'], root);
+    assert.equal(run.code, 0, run.stderr);
+    const predicate = predicateOf(run.stdout);
+    assert.equal(predicate.result, 'FAILED');
+    assert.ok(predicate.failedTests.some((t) => t.startsWith('models/pickle-')), predicate.failedTests.join(', '));
+    assert.equal(predicate.configuration[0]?.annotations.files, 2, 'every file of the subject was scanned');
+  });
+
+  it('does not pass a saved report that covers fewer files than the subject, or part of it only for high risks', async () => {
+    const root = project({ 'model/a.json': '{}', 'model/b.json': '{}', 'model/c.json': '{}' });
+    assert.equal((await cli(['keygen', '--out', 'k'], root)).code, 0);
+    const attest = async (summary: object): Promise<string> => {
+      writeFileSync(join(root, 'report.json'), JSON.stringify({ findings: [], summary }));
+      const run = await cli(['attest', 'scan', 'model', '--report', 'report.json', '--key', 'k.pem', '--fail-on', 'none'], root);
+      assert.equal(run.code, 0, run.stderr);
+      return predicateOf(run.stdout).result;
+    };
+    assert.equal(await attest({ files: 3, ignored: 0, scanners: ['models'] }), 'PASSED');
+    assert.equal(await attest({ files: 0, scanners: ['models'] }), 'WARNED');
+    assert.equal(await attest({ files: 3, ignored: 2, scanners: ['models'] }), 'WARNED');
+    assert.equal(await attest({ scanners: ['models'] }), 'WARNED');
+  });
+
+  it('finds the files of a subject that a scan did not read in full', () => {
+    const scanned = [
+      { path: '/m/a.bin', coverage: 'full' as const, alsoAt: ['/m/link.bin'] },
+      { path: '/m/b.bin', coverage: 'high-risk' as const },
+    ];
+    assert.deepEqual(findUncoveredFiles(['/m/a.bin', '/m/link.bin', '/m/b.bin', '/m/c.bin'], scanned), ['/m/b.bin', '/m/c.bin']);
+    assert.deepEqual(findUncoveredFiles(['/m/a.bin'], scanned), []);
+  });
+});
