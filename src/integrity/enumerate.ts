@@ -57,7 +57,8 @@ function checkName(name: string, rel: string): void {
 /**
  * Lists the regular files of a model: a single file, or every file under a directory, sorted by
  * code point. Symbolic links are refused (SYMLINK_REFUSED) unless `allowSymlinks`, and even then
- * only links that resolve inside the tree, without cycles, are followed; a link keeps its own name.
+ * only links to files inside the tree are followed; a link keeps its own name. Links to
+ * directories are refused whatever the policy (see docs/integrity.md).
  * Special files (FIFOs, sockets, devices) are refused: reading them could block forever.
  */
 export async function enumerateArtifact(path: string, options: EnumerateOptions = {}): Promise<Enumeration> {
@@ -76,13 +77,14 @@ export async function enumerateArtifact(path: string, options: EnumerateOptions 
     });
   }
   const modelName = basename(root);
+  // Recorded for a single file too, as model_signing records them (nothing is left out of a file).
+  const ignorePaths = [...new Set([...DEFAULT_IGNORE_PATHS, ...(options.ignorePaths ?? [])])];
   if (info.isFile()) {
     checkName(modelName, modelName);
-    return { kind: 'file', root, modelName, files: [{ name: modelName, absPath: root, size: info.size }], ignorePaths: [] };
+    return { kind: 'file', root, modelName, files: [{ name: modelName, absPath: root, size: info.size }], ignorePaths };
   }
   if (!info.isDirectory()) throw new CustodyError('UNSUPPORTED_FORMAT', `${path} is neither a regular file nor a directory`);
 
-  const ignorePaths = [...new Set([...DEFAULT_IGNORE_PATHS, ...(options.ignorePaths ?? [])])];
   const matchers = (options.ignorePatterns ?? []).map((p) => picomatch(p, { dot: true }));
   const matched = new Set<string>();
   const files: ArtifactFile[] = [];
@@ -124,8 +126,9 @@ export async function enumerateArtifact(path: string, options: EnumerateOptions 
           throw refuse(`${rel} is a symbolic link whose target cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, rel);
         });
         if (targetInfo.isDirectory()) {
-          if (ancestors.includes(target)) throw refuse(`${rel} makes a cycle (it links to a directory that contains it)`, rel);
-          await walk(abs, rel, [...ancestors, target]);
+          // model_signing neither follows nor records a link to a directory, so what it points to
+          // would be left out of its manifest, and a link added later would go unnoticed. Refuse.
+          throw refuse(`${rel} is a symbolic link to a directory; only links to files are followed (model_signing skips linked directories, which would leave their content unsigned)`, rel);
         } else if (targetInfo.isFile()) files.push({ name: rel, absPath: abs, size: targetInfo.size });
         else throw new CustodyError('UNSUPPORTED_FORMAT', `${rel} links to something that is neither a regular file nor a directory`, { details: { path: rel } });
       } else if (entry.isDirectory()) {

@@ -2,12 +2,12 @@ import { lstat } from 'node:fs/promises';
 import { relative, resolve, sep } from 'node:path';
 import { CustodyError, formatProblems, type Problem } from '../core/errors.js';
 import { readBundle, type SigstoreBundle } from './bundle.js';
-import { computeRootDigest, digestEquals, DIGEST_BYTES, isDigestHex, isHashType } from './digest.js';
+import { computeRootDigest, digestEquals, DIGEST_BYTES, isDigestHex, parseHashType } from './digest.js';
 import { assertNoDiff, diffResources } from './diff.js';
 import { IN_TOTO_PAYLOAD_TYPE } from './dsse.js';
 import { enumerateArtifact } from './enumerate.js';
 import type { PublicKeyInfo } from './keys.js';
-import { hashArtifact, hashEnumeration, toOmsSerialization, type HashOptions, type HashProgress, type Manifest, type Resource, type Serialization } from './manifest.js';
+import { effectiveShardSize, hashArtifact, hashEnumeration, toOmsSerialization, type HashOptions, type HashProgress, type Manifest, type Resource, type Serialization } from './manifest.js';
 import { isCanonicalName, requireIgnorePath, splitShardName } from './names.js';
 import { createKeyVerifier, signPayload, verifyEnvelope, type BundleVerifier, type Signer, type SignerIdentity } from './signer.js';
 import { buildStatement, encodeStatement, parseStatement, type Statement } from './statement.js';
@@ -44,9 +44,10 @@ const SERIALIZATION_KEYS = ['method', 'hash_type', 'shard_size', 'allow_symlinks
 
 /**
  * Reads the OMS predicate of an authenticated statement. Accepts what model_signing writes as well
- * as what the OMS spec prescribes: any resource order, `.` as the name of a single-file model, and
- * `sha256-sharded-<size>` as a shard algorithm. Checks that the subject digest is the root digest
- * of the resources as listed.
+ * as what the OMS text prescribes: any resource order, `.` or the basename as the name of a
+ * single-file model, `<hash>-sharded-<size>` or the bare hash type as a shard's algorithm,
+ * `shard_size` as an integer or an integral float (`4096.0`), and `blake2b` or `blake2` for BLAKE2.
+ * Checks that the subject digest is the root digest of the resources as listed.
  */
 export function parseOmsStatement(statement: Statement): SignedManifest {
   if (statement.predicateType === OMS_LEGACY_PREDICATE_TYPE) {
@@ -70,13 +71,12 @@ export function parseOmsStatement(statement: Statement): SignedManifest {
   else {
     for (const key of Object.keys(raw)) if (!SERIALIZATION_KEYS.includes(key)) problems.push({ path: `predicate.serialization.${key}`, message: 'is not an OMS v1.0 serialization parameter' });
     const method = raw['method'];
-    const hashType = raw['hash_type'];
+    const hashType = parseHashType(raw['hash_type']);
     const shardSize = raw['shard_size'];
     const allowSymlinks = raw['allow_symlinks'];
     const ignore = raw['ignore_paths'];
     if (method !== 'files' && method !== 'shards') problems.push({ path: 'predicate.serialization.method', message: 'must be "files" or "shards"' });
-    if (hashType === 'blake2b' || hashType === 'blake2') throw new CustodyError('UNSUPPORTED_FORMAT', 'the model was hashed with BLAKE2, which this build does not compute; use sha256 or blake3');
-    if (!isHashType(hashType)) problems.push({ path: 'predicate.serialization.hash_type', message: 'must be "sha256" or "blake3"' });
+    if (hashType === undefined) problems.push({ path: 'predicate.serialization.hash_type', message: 'must be "sha256", "blake2b" (or "blake2") or "blake3"' });
     if (method === 'shards' && !(typeof shardSize === 'number' && Number.isSafeInteger(shardSize) && shardSize > 0)) problems.push({ path: 'predicate.serialization.shard_size', message: 'must be a positive integer for method "shards"' });
     if (method === 'files' && shardSize !== undefined) problems.push({ path: 'predicate.serialization.shard_size', message: 'must be absent for method "files"' });
     if (typeof allowSymlinks !== 'boolean') problems.push({ path: 'predicate.serialization.allow_symlinks', message: 'must be true or false' });
@@ -93,7 +93,7 @@ export function parseOmsStatement(statement: Statement): SignedManifest {
         }
       }
     }
-    if ((method === 'files' || method === 'shards') && isHashType(hashType) && typeof allowSymlinks === 'boolean') {
+    if ((method === 'files' || method === 'shards') && hashType !== undefined && typeof allowSymlinks === 'boolean') {
       serialization = { method, hashType, ...(method === 'shards' ? { shardSize: shardSize as number } : {}), allowSymlinks, ignorePaths };
     }
   }
@@ -102,8 +102,7 @@ export function parseOmsStatement(statement: Statement): SignedManifest {
   const resources: Resource[] = [];
   if (!Array.isArray(list) || list.length === 0) problems.push({ path: 'predicate.resources', message: 'must be a non-empty array' });
   else if (serialization) {
-    const accepted = new Set<string>([serialization.hashType]);
-    if (serialization.method === 'shards') accepted.add(`${serialization.hashType}-sharded-${serialization.shardSize ?? 0}`);
+    const accepted = acceptedAlgorithms(serialization);
     const seen = new Set<string>();
     list.forEach((r: unknown, i) => {
       const at = `predicate.resources[${i}]`;
@@ -129,6 +128,14 @@ export function parseOmsStatement(statement: Statement): SignedManifest {
   return { name, rootDigest, serialization, resources };
 }
 
+/** Algorithm names a resource may carry under a serialization (see parseOmsStatement). */
+function acceptedAlgorithms(serialization: Serialization): Set<string> {
+  const names: string[] = serialization.hashType === 'blake2b' ? ['blake2b', 'blake2'] : [serialization.hashType];
+  const accepted = new Set<string>(names);
+  if (serialization.method === 'shards') for (const n of names) accepted.add(`${n}-sharded-${serialization.shardSize ?? 0}`);
+  return accepted;
+}
+
 function isResourceName(name: string, method: 'files' | 'shards'): boolean {
   const path = method === 'shards' ? splitShardName(name)?.path : name;
   return path !== undefined && (path === '.' || isCanonicalName(path));
@@ -138,7 +145,15 @@ export interface SignOptions extends HashOptions {
   signer: Signer;
   /** Where the signature will be written; left out of the manifest when it lies inside the model. */
   signaturePath?: string;
+  /**
+   * Sign with a key outside the OMS key registry (Ed25519). model_signing and other OMS verifiers
+   * refuse such signatures, so it takes this explicit choice (USAGE otherwise).
+   */
+  allowNonOmsKey?: boolean;
 }
+
+/** Key algorithms in the OMS key registry (ECDSA over P-256, P-384, P-521, as Sigstore names them). */
+export const OMS_KEY_ALGORITHMS: readonly string[] = ['PKIX_ECDSA_P256_SHA_256', 'PKIX_ECDSA_P384_SHA_384', 'PKIX_ECDSA_P521_SHA_512'];
 
 export interface SignResult {
   bundle: SigstoreBundle;
@@ -156,14 +171,43 @@ async function signatureInside(modelPath: string, signaturePath: string | undefi
   return rel.split(sep).join('/');
 }
 
-/** Hashes a model and signs its manifest as an OMS v1.0 bundle. */
+/**
+ * Hashes a model and signs its manifest as an OMS v1.0 bundle. A signer whose key is outside the
+ * OMS key registry (Ed25519) is refused with USAGE unless `allowNonOmsKey`.
+ */
 export async function signArtifact(path: string, options: SignOptions): Promise<SignResult> {
+  const { signer, signaturePath: _sig, allowNonOmsKey, ...hashOptions } = options;
+  if (signer.algorithm !== undefined && !OMS_KEY_ALGORITHMS.includes(signer.algorithm) && allowNonOmsKey !== true) {
+    throw new CustodyError(
+      'USAGE',
+      `the signing key is ${signer.algorithm}, which is not in the OMS key registry (ECDSA P-256, P-384, P-521): model_signing and other OMS verifiers refuse such signatures. Use an ECDSA key, or allow it explicitly (--allow-ed25519)`,
+    );
+  }
   const sigRel = await signatureInside(path, options.signaturePath);
-  const { signer, signaturePath: _sig, ...hashOptions } = options;
   const manifest = await hashArtifact(path, { ...hashOptions, ignorePaths: [...(options.ignorePaths ?? []), ...(sigRel ? [sigRel] : [])] });
   const statement = buildOmsStatement(manifest);
   const bundle = await signPayload(encodeStatement(statement), IN_TOTO_PAYLOAD_TYPE, signer);
   return { bundle, manifest, statement };
+}
+
+/**
+ * What would keep model_signing 1.1 (the OMS reference implementation) from verifying a signature
+ * Custody writes, or what it changed to stay readable: one sentence each, for the CLI to print as
+ * warnings. `requestedShardSize` is the shard size asked for; `keyAlgorithm` the signer's.
+ */
+export function describeInteropLimits(manifest: Manifest, requested: { shardSize?: number; keyAlgorithm?: string } = {}): string[] {
+  const notes: string[] = [];
+  if (requested.shardSize !== undefined && effectiveShardSize(manifest.serialization.hashType, requested.shardSize) === undefined) {
+    notes.push('BLAKE3 manifests are never sharded (model_signing hashes each file whole with BLAKE3): the shard size was ignored');
+  }
+  if (manifest.serialization.method === 'shards') {
+    const colon = manifest.resources.map((r) => splitShardName(r.name)?.path ?? r.name).find((p) => p.includes(':'));
+    if (colon !== undefined) notes.push(`model_signing cannot read shard names of files whose name holds ":" (such as "${colon.slice(0, 200)}"): it will refuse this signature; sign without --shard-size to share it`);
+  }
+  if (requested.keyAlgorithm !== undefined && !OMS_KEY_ALGORITHMS.includes(requested.keyAlgorithm)) {
+    notes.push(`the key is ${requested.keyAlgorithm}, not in the OMS key registry: model_signing and other OMS verifiers will refuse this signature`);
+  }
+  return notes;
 }
 
 export interface VerifyOptions {
@@ -228,10 +272,11 @@ export async function verifyArtifact(path: string, options: VerifyOptions): Prom
     actual = manifest.resources;
     bytes = manifest.bytes;
   }
-  // model_signing names a single-file model "."; OMS names it by its basename. Accept both.
+  // A single-file model's file is named "." (model_signing, and Custody since it follows it) or,
+  // in bundles that follow the OMS text, by its basename: compare under the name the bundle uses.
   const sharded = signed.serialization.method === 'shards';
-  if (enumeration.kind === 'file' && signed.resources.every((r) => (sharded ? splitShardName(r.name)?.path : r.name) === '.')) {
-    actual = actual.map((r) => ({ ...r, name: sharded ? `.${r.name.slice(enumeration.modelName.length)}` : '.' }));
+  if (enumeration.kind === 'file' && !signed.resources.every((r) => (sharded ? splitShardName(r.name)?.path : r.name) === '.')) {
+    actual = actual.map((r) => ({ ...r, name: `${enumeration.modelName}${r.name.slice(1)}` }));
   }
   assertNoDiff(diffResources(signed.resources, actual, sharded), path);
   return {
