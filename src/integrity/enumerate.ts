@@ -1,6 +1,5 @@
 import { lstat, readdir, realpath, stat } from 'node:fs/promises';
 import { basename, join, relative, resolve, sep } from 'node:path';
-import picomatch from 'picomatch';
 import { CustodyError } from '../core/errors.js';
 import { compareNames, isUnder } from './names.js';
 
@@ -85,7 +84,10 @@ export async function enumerateArtifact(path: string, options: EnumerateOptions 
   }
   if (!info.isDirectory()) throw new CustodyError('UNSUPPORTED_FORMAT', `${path} is neither a regular file nor a directory`);
 
-  const matchers = (options.ignorePatterns ?? []).map((p) => picomatch(p, { dot: true }));
+  const patterns = options.ignorePatterns ?? [];
+  // Loaded only when patterns are given: most runs have none, and start-up time counts.
+  const picomatch = patterns.length > 0 ? (await import('picomatch')).default : undefined;
+  const matchers = picomatch ? patterns.map((p) => picomatch(p, { dot: true })) : [];
   const matched = new Set<string>();
   const files: ArtifactFile[] = [];
   const realRoot = await realpath(root);

@@ -59,7 +59,7 @@ export interface HashOptions {
   ignorePaths?: readonly string[];
   /** Glob patterns to leave out; each match is recorded as an exact path. */
   ignorePatterns?: readonly string[];
-  /** Worker threads (0: hash in this thread). Default: the cores, at most 4; inline for small inputs. */
+  /** Threads hashing at once, this one included (0 or 1: this thread alone). Default: the cores, at most 4; this thread alone for small inputs. */
   jobs?: number;
   onProgress?: (progress: HashProgress) => void;
 }

@@ -179,6 +179,21 @@ describe('symlink policy', () => {
     }
   });
 
+  it('stops with the coded error when a file vanishes, whichever thread hashes it', async () => {
+    for (const jobs of [2, 3]) {
+      const files: Record<string, Buffer> = {};
+      for (let i = 0; i < 6; i += 1) files[`f${i}.bin`] = Buffer.alloc(6 * 1024 * 1024 - i, i);
+      const dir = writeTree(workDir('vanish'), files);
+      const listed = await enumerateArtifact(dir);
+      for (const victim of ['f0.bin', 'f5.bin']) {
+        const copy = { ...listed, files: listed.files.map((f) => (f.name === victim ? { ...f, absPath: `${f.absPath}.gone` } : f)) };
+        await rejectsWithCode(hashEnumeration(copy, { hashType: 'sha256', jobs }), 'IO_ERROR', `jobs ${jobs}, ${victim}`);
+      }
+      const all = await hashEnumeration(listed, { hashType: 'sha256', jobs });
+      assert.deepEqual(all.resources, (await hashEnumeration(listed, { hashType: 'sha256', jobs: 0 })).resources, `jobs ${jobs}: same digests as one thread`);
+    }
+  });
+
   it('refuses more resources than a manifest may hold before hashing anything (INPUT_LIMIT)', async () => {
     const dir = writeTree(workDir('many-shards'), { 'a.bin': Buffer.alloc(2_000_001) });
     await rejectsWithCode(hashArtifact(dir, { shardSize: 1 }), 'INPUT_LIMIT');
