@@ -24,11 +24,10 @@ export {
   type PublicKeyInfo,
 } from './keys.js';
 export { DEFAULT_SHARD_SIZE, effectiveShardSize, hashArtifact, manifestToJson, resourceAlgorithm, toOmsSerialization, type HashOptions, type HashProgress, type Manifest, type Resource, type Serialization } from './manifest.js';
+export { describeInteropLimits, OMS_KEY_ALGORITHMS } from './interop.js';
 export { compareNames, compareResourceNames, splitShardName } from './names.js';
 export {
   buildOmsStatement,
-  describeInteropLimits,
-  OMS_KEY_ALGORITHMS,
   OMS_PREDICATE_TYPE,
   parseOmsStatement,
   signArtifact,

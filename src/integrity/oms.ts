@@ -7,7 +7,8 @@ import { assertNoDiff, diffResources } from './diff.js';
 import { IN_TOTO_PAYLOAD_TYPE } from './dsse.js';
 import { enumerateArtifact } from './enumerate.js';
 import type { PublicKeyInfo } from './keys.js';
-import { effectiveShardSize, hashArtifact, hashEnumeration, toOmsSerialization, type HashOptions, type HashProgress, type Manifest, type Resource, type Serialization } from './manifest.js';
+import { hashArtifact, hashEnumeration, toOmsSerialization, type HashOptions, type HashProgress, type Manifest, type Resource, type Serialization } from './manifest.js';
+import { OMS_KEY_ALGORITHMS } from './interop.js';
 import { isCanonicalName, requireIgnorePath, splitShardName } from './names.js';
 import { createKeyVerifier, signPayload, verifyEnvelope, type BundleVerifier, type Signer, type SignerIdentity } from './signer.js';
 import { buildStatement, encodeStatement, parseStatement, type Statement } from './statement.js';
@@ -152,8 +153,6 @@ export interface SignOptions extends HashOptions {
   allowNonOmsKey?: boolean;
 }
 
-/** Key algorithms in the OMS key registry (ECDSA over P-256, P-384, P-521, as Sigstore names them). */
-export const OMS_KEY_ALGORITHMS: readonly string[] = ['PKIX_ECDSA_P256_SHA_256', 'PKIX_ECDSA_P384_SHA_384', 'PKIX_ECDSA_P521_SHA_512'];
 
 export interface SignResult {
   bundle: SigstoreBundle;
@@ -188,26 +187,6 @@ export async function signArtifact(path: string, options: SignOptions): Promise<
   const statement = buildOmsStatement(manifest);
   const bundle = await signPayload(encodeStatement(statement), IN_TOTO_PAYLOAD_TYPE, signer);
   return { bundle, manifest, statement };
-}
-
-/**
- * What would keep model_signing 1.1 (the OMS reference implementation) from verifying a signature
- * Custody writes, or what it changed to stay readable: one sentence each, for the CLI to print as
- * warnings. `requestedShardSize` is the shard size asked for; `keyAlgorithm` the signer's.
- */
-export function describeInteropLimits(manifest: Manifest, requested: { shardSize?: number; keyAlgorithm?: string } = {}): string[] {
-  const notes: string[] = [];
-  if (requested.shardSize !== undefined && effectiveShardSize(manifest.serialization.hashType, requested.shardSize) === undefined) {
-    notes.push('BLAKE3 manifests are never sharded (model_signing hashes each file whole with BLAKE3): the shard size was ignored');
-  }
-  if (manifest.serialization.method === 'shards') {
-    const colon = manifest.resources.map((r) => splitShardName(r.name)?.path ?? r.name).find((p) => p.includes(':'));
-    if (colon !== undefined) notes.push(`model_signing cannot read shard names of files whose name holds ":" (such as "${colon.slice(0, 200)}"): it will refuse this signature; sign without --shard-size to share it`);
-  }
-  if (requested.keyAlgorithm !== undefined && !OMS_KEY_ALGORITHMS.includes(requested.keyAlgorithm)) {
-    notes.push(`the key is ${requested.keyAlgorithm}, not in the OMS key registry: model_signing and other OMS verifiers will refuse this signature`);
-  }
-  return notes;
 }
 
 export interface VerifyOptions {

@@ -2,7 +2,10 @@ import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { CustodyError, type ErrorCode } from '../../core/errors.js';
 import { formatBytes } from '../../report/text.js';
-import { describeInteropLimits, hashArtifact, HASH_TYPES, isHashType, manifestToJson, type HashOptions, type HashProgress, type Manifest } from '../../integrity/index.js';
+// Imported from their modules, not integrity/index.js: `custody hash` loads no signing code.
+import { HASH_TYPES, isHashType } from '../../integrity/digest.js';
+import { describeInteropLimits } from '../../integrity/interop.js';
+import { hashArtifact, manifestToJson, type HashOptions, type HashProgress, type Manifest } from '../../integrity/manifest.js';
 import { isIgnorePattern } from '../../integrity/names.js';
 import { EXIT, parseCommandArgs, type CliIo, type Command } from '../command.js';
 
@@ -14,7 +17,8 @@ export const HASH_OPTIONS_HELP = `  --hash-type TYPE      ${HASH_TYPES.join(' | 
   --ignore PATH|GLOB    Leave out a path relative to the model root (with its subtree), or every path
                         matching a glob; repeatable. .git, .github, .gitignore, .gitattributes are
                         always left out. Exclusions are recorded as exact paths.
-  --jobs N              Hashing worker threads (default: the cores, at most 4; 0 = none)`;
+  --jobs N              Threads hashing at once, this one included (default: the cores, at most
+                        4; 0 or 1: this thread alone)`;
 
 /** Options shared by hash and sign. */
 export const HASH_ARG_OPTIONS = {
