@@ -13,6 +13,7 @@ Usage:
   oms_reference.py batch PLAN.json                          run many jobs, print JSON results
 
 SETTINGS: --method files|shards  --hash-type sha256|blake2|blake3  --shard-size N  --allow-symlinks
+          --no-ignore-git-paths (hash and sign: include .git, .github, .gitignore, .gitattributes)
 
 Verification modes, as a user of model_signing meets them:
   cli       `model_signing verify key`: its hashing settings are the defaults (files, SHA-256),
@@ -451,6 +452,7 @@ def _relative_signature(model, signature):
 def settings_from(job):
     settings = Settings(job.get("method", "files"), job.get("hash_type", "sha256"), job.get("shard_size", 1_000_000_000), job.get("allow_symlinks", False))
     settings.ignored = list(job.get("ignore", []))
+    settings.ignore_git = job.get("ignore_git", True)  # --no-ignore-git-paths signs the git files too
     return settings
 
 
@@ -491,13 +493,15 @@ def main():
     parser.add_argument("--shard-size", type=int, default=1_000_000_000)
     parser.add_argument("--allow-symlinks", action="store_true")
     parser.add_argument("--ignore", action="append", default=[])
+    parser.add_argument("--no-ignore-git-paths", dest="ignore_git", action="store_false")
     args = parser.parse_args()
     if args.op == "batch":
         jobs = json.loads(pathlib.Path(args.target).read_text(encoding="utf-8"))
         print(json.dumps([run_job(job) for job in jobs]))
         return 0
     job = {"op": args.op, "model": args.target, "key": args.key, "signature": args.signature, "mode": args.mode, "method": args.method,
-           "hash_type": args.hash_type, "shard_size": args.shard_size, "allow_symlinks": args.allow_symlinks, "ignore": args.ignore}
+           "hash_type": args.hash_type, "shard_size": args.shard_size, "allow_symlinks": args.allow_symlinks, "ignore": args.ignore,
+           "ignore_git": args.ignore_git}
     result = run_job(job)
     if not result["ok"]:
         print(f"FAIL {result['error']}", file=sys.stderr)

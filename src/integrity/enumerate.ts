@@ -24,6 +24,8 @@ export interface EnumerateOptions {
   ignorePaths?: readonly string[];
   /** Glob patterns matched against relative paths; what they match is recorded as exact paths. */
   ignorePatterns?: readonly string[];
+  /** Default exclusions not to apply (verifying a signature that signed what lies under them). */
+  keepDefaults?: readonly string[];
 }
 
 export interface Enumeration {
@@ -77,7 +79,8 @@ export async function enumerateArtifact(path: string, options: EnumerateOptions 
   }
   const modelName = basename(root);
   // Recorded for a single file too, as model_signing records them (nothing is left out of a file).
-  const ignorePaths = [...new Set([...DEFAULT_IGNORE_PATHS, ...(options.ignorePaths ?? [])])];
+  const defaults = DEFAULT_IGNORE_PATHS.filter((p) => !(options.keepDefaults ?? []).includes(p));
+  const ignorePaths = [...new Set([...defaults, ...(options.ignorePaths ?? [])])];
   if (info.isFile()) {
     checkName(modelName, modelName);
     return { kind: 'file', root, modelName, files: [{ name: modelName, absPath: root, size: info.size }], ignorePaths };

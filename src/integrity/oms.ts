@@ -5,11 +5,11 @@ import { readBundle, type SigstoreBundle } from './bundle.js';
 import { computeRootDigest, digestEquals, DIGEST_BYTES, isDigestHex, parseHashType } from './digest.js';
 import { assertNoDiff, diffResources } from './diff.js';
 import { IN_TOTO_PAYLOAD_TYPE } from './dsse.js';
-import { enumerateArtifact } from './enumerate.js';
+import { DEFAULT_IGNORE_PATHS, enumerateArtifact } from './enumerate.js';
 import type { PublicKeyInfo } from './keys.js';
 import { hashArtifact, hashEnumeration, toOmsSerialization, type HashOptions, type HashProgress, type Manifest, type Resource, type Serialization } from './manifest.js';
 import { OMS_KEY_ALGORITHMS } from './interop.js';
-import { isCanonicalName, requireIgnorePath, splitShardName } from './names.js';
+import { isCanonicalName, isUnder, requireIgnorePath, splitShardName } from './names.js';
 import { createKeyVerifier, signPayload, verifyEnvelope, type BundleVerifier, type Signer, type SignerIdentity } from './signer.js';
 import { buildStatement, encodeStatement, parseStatement, type Statement } from './statement.js';
 import { isRecord } from '../core/json.js';
@@ -233,9 +233,15 @@ export async function verifyArtifact(path: string, options: VerifyOptions): Prom
   const signed = parseOmsStatement(parseStatement(payloadType, payload));
   const sigRel = await signatureInside(path, options.signaturePath);
   const extra = (options.ignorePaths ?? []).map((p) => requireIgnorePath(p, 'USAGE'));
+  // model_signing can sign the git files too (--no-ignore-git-paths): a default exclusion under
+  // which the signature lists resources is not applied, so those files are checked, not skipped.
+  const sharded = signed.serialization.method === 'shards';
+  const signedPaths = signed.resources.map((r) => (sharded ? (splitShardName(r.name)?.path ?? r.name) : r.name));
+  const keepDefaults = DEFAULT_IGNORE_PATHS.filter((d) => signedPaths.some((p) => isUnder(p, d)));
   const enumeration = await enumerateArtifact(path, {
     allowSymlinks: signed.serialization.allowSymlinks,
-    ignorePaths: [...signed.serialization.ignorePaths, ...extra, ...(sigRel ? [sigRel] : [])],
+    ignorePaths: [...signed.serialization.ignorePaths.filter((p) => !keepDefaults.includes(p)), ...extra, ...(sigRel ? [sigRel] : [])],
+    keepDefaults,
   });
 
   let actual: Resource[] = [];
@@ -253,7 +259,6 @@ export async function verifyArtifact(path: string, options: VerifyOptions): Prom
   }
   // A single-file model's file is named "." (model_signing, and Custody since it follows it) or,
   // in bundles that follow the OMS text, by its basename: compare under the name the bundle uses.
-  const sharded = signed.serialization.method === 'shards';
   if (enumeration.kind === 'file' && !signed.resources.every((r) => (sharded ? splitShardName(r.name)?.path : r.name) === '.')) {
     actual = actual.map((r) => ({ ...r, name: `${enumeration.modelName}${r.name.slice(1)}` }));
   }

@@ -117,6 +117,20 @@ describe('OMS matrix: model_signing 1.1.1 signs, Custody verifies, same root dig
     });
   }
 
+  it('verifies a model signed with its git files included (--no-ignore-git-paths), and checks those files', async () => {
+    const index = readJson(join(MATRIX, 'index.json')) as Record<string, { root?: string }>;
+    const signature = join(MATRIX, 'p256-sha256-files-dir-with-git.sig');
+    const keys = [await readPublicKeyFile(pub('p256'))];
+    const proof = await verifyArtifact(targetPath('dir'), { signaturePath: signature, publicKeys: keys });
+    assert.equal(proof.digest.sha256, index['p256-sha256-files-dir-with-git']?.root);
+    assert.equal(proof.files, 19, 'the 16 model files, and .git/HEAD, .github/workflows/ci.yml, .gitignore');
+    const tree = join(workDir('matrix-git'), 'tricky');
+    cpSync(targetPath('dir'), tree, { recursive: true });
+    writeFileSync(join(tree, '.git', 'HEAD'), 'ref: refs/heads/evil\n');
+    const err = await rejectsWithCode(verifyArtifact(tree, { signaturePath: signature, publicKeys: keys }), 'DIGEST_MISMATCH');
+    assert.deepEqual((err.details?.['modified'] as { name: string }[]).map((m) => m.name), ['.git/HEAD']);
+  });
+
   it('detects tampering in a reference-signed tree, and an edited reference bundle', async () => {
     const tree = join(workDir('matrix-tamper'), 'tricky');
     cpSync(targetPath('dir'), tree, { recursive: true });
