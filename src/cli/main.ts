@@ -1,5 +1,5 @@
 import { CustodyError, isCustodyError } from '../core/errors.js';
-import { EXIT, type CliIo, type Command } from './command.js';
+import { EXIT, type CliIo } from './command.js';
 import { COMMANDS } from './commands/index.js';
 import { readVersion } from './version.js';
 
@@ -32,9 +32,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     io.stdout.write(`${readVersion()}\n`);
     return EXIT.ok;
   }
-  const command: Command | undefined = COMMANDS.find((c) => c.name === name);
+  const entry = COMMANDS.find((c) => c.name === name);
   try {
-    if (!command) throw new CustodyError('USAGE', `unknown command "${name}"; run \`custody --help\` for the list`);
+    if (!entry) throw new CustodyError('USAGE', `unknown command "${name}"; run \`custody --help\` for the list`);
+    const command = await entry.load();
     if (rest.includes('--help') || rest.includes('-h')) {
       io.stdout.write(command.usage);
       return EXIT.ok;

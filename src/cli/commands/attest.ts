@@ -66,7 +66,7 @@ Common options:
   --key FILE                Private key to sign with (provenance, scan) or public key to verify with
   --passphrase-env VAR      Read the private key's passphrase from environment variable VAR
   --output FILE             Where to write the bundle (default: standard output)
-  --jobs N                  Hashing worker threads
+  --jobs N                  Threads hashing at once, this one included
   -h, --help                Show this help
 
 Exit codes: 0 done or verified; 1 verification failed (SIGNATURE_INVALID, KEY_UNTRUSTED,

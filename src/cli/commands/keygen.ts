@@ -11,7 +11,9 @@ PREFIX.pub.pem (SubjectPublicKeyInfo public key), the forms \`openssl\` reads an
 key hint (SHA-256 of the public PEM) that signatures carry to name the key.
 
 Options:
-  --type TYPE     ${KEY_TYPES.join(' | ')} (default: p256, ECDSA P-256 with SHA-256)
+  --type TYPE     ${KEY_TYPES.join(' | ')} (default: p256, ECDSA P-256 with SHA-256).
+                  ed25519 is not in the OMS key registry: model signatures made with it need
+                  \`custody sign --allow-ed25519\`, and other OMS verifiers refuse them
   --out PREFIX    Path prefix of the two files (default: custody-signing)
   --force         Overwrite existing files
   -h, --help      Show this help
@@ -63,6 +65,9 @@ export const keygenCommand: Command = {
     }
     await writeNew(privatePath, pair.privateKeyPem, 0o600, values.force);
     await writeNew(publicPath, pair.publicKeyPem, 0o644, values.force);
+    if (type === 'ed25519') {
+      io.stderr.write('custody keygen: warning: Ed25519 is not in the OMS key registry: `custody sign` needs --allow-ed25519 to use it, and model_signing and other OMS verifiers refuse its model signatures (attestations are fine)\n');
+    }
     io.stdout.write(`private key: ${privatePath} (keep secret)\npublic key:  ${publicPath}\ntype:        ${type}\nkey hint:    ${pair.hint}\n`);
     return EXIT.ok;
   },

@@ -18,7 +18,8 @@ Options:
   --trusted-keys DIR    Trust every *.pem / *.pub public key in DIR
   --ignore PATH         Also leave out PATH (relative to the model root); repeatable
   --format FORMAT       text | json (default: text)
-  --jobs N              Hashing worker threads (default: the cores, at most 4; 0 = none)
+  --jobs N              Threads hashing at once, this one included (default: the cores, at most
+                        4; 0 or 1: this thread alone)
   -h, --help            Show this help
 
 Exit codes: 0 verified; 1 verification failed (DIGEST_MISMATCH, MANIFEST_MISMATCH, SIGNATURE_INVALID,
