@@ -1,5 +1,6 @@
 import type { Finding } from '../core/finding.js';
 import { maskExcerpt, redactIn } from '../core/redact.js';
+import { escapeForTerminal } from '../core/terminal.js';
 import { detectSecrets, type SecretDoc } from './secrets/index.js';
 import { baseNameOf, textKindOf } from './secrets/kind.js';
 
@@ -79,3 +80,14 @@ export function redactFindingText(finding: Finding): void {
   if (finding.properties !== undefined) finding.properties = redactValue(finding.properties, 0, origin) as Record<string, unknown>;
 }
 
+/**
+ * An error message for a terminal: the secrets it quotes redacted, then control and bidi characters
+ * escaped line by line. Line breaks are kept (validation errors list one problem per line), but every
+ * line after the first is indented, so text from the input can never start a line of its own.
+ */
+export function describeErrorMessage(message: string): string {
+  return redactSecretsInText(message)
+    .split('\n')
+    .map((line, i) => (i === 0 || /^[ \t]/.test(line) ? escapeForTerminal(line) : `  ${escapeForTerminal(line)}`))
+    .join('\n');
+}
