@@ -24,6 +24,8 @@ export interface SpoolOptions {
   memoryBytes: number;
   /** Epoch ms after which the spool refuses more output (`stopped: 'timeout'`). */
   deadline: number;
+  /** Sees every byte kept, in order (a checksum over the output, for instance). */
+  onKept?: (kept: Uint8Array) => void;
 }
 
 export type SpoolStop = 'limit' | 'timeout';
@@ -61,6 +63,7 @@ export class BoundedSpool {
     const room = this.options.maxBytes - this.total;
     const fits = chunk.length > room ? chunk.subarray(0, Math.max(0, room)) : chunk;
     if (fits.length > 0) {
+      this.options.onKept?.(fits);
       if (this.fd === undefined && this.total + fits.length > this.options.memoryBytes) this.moveToDisk();
       if (this.fd !== undefined) this.writeToDisk(fits);
       else this.chunks.push(Buffer.from(fits));

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { describe, it } from 'node:test';
-import { gzipSync } from 'node:zlib';
+import { crc32, gzipSync } from 'node:zlib';
 import { BufferSource } from '../../src/core/byte-source.js';
 import { defaultConfig } from '../../src/core/config.js';
 import { sniffWrapper } from '../../src/scanners/models/containers/compressed-scan.js';
@@ -268,5 +268,22 @@ describe('a temporary file that cannot be written is an error of ours, never a p
       const { findings } = await scanFixture('compressed/bomb.gz');
       assert.ok(hasHigh(findings, 'core/scan-error'), JSON.stringify(findings));
     });
+  });
+});
+
+describe('decodeToSource can checksum what it keeps (for zip entries)', () => {
+  it('the CRC-32 of the output, in memory or spooled, equals zlib\'s; absent unless asked', async () => {
+    const data = readFileSync('test/.tmp/fixtures/content/past-limit/model.pkl.gz');
+    for (const memoryBytes of [64 * 1024, 8 << 20]) {
+      const decoded = await decodeToSource('gzip', new BufferSource(data), { maxOutput: 4 << 20, deadline: far(), memoryBytes, crc32: true });
+      try {
+        assert.equal(decoded.crc32, crc32(await decoded.source.read(0, decoded.size)) >>> 0);
+      } finally {
+        await decoded.dispose();
+      }
+    }
+    const plain = await decodeToSource('gzip', new BufferSource(data), { maxOutput: 4 << 20, deadline: far(), memoryBytes: 8 << 20 });
+    assert.equal(plain.crc32, undefined);
+    await plain.dispose();
   });
 });

@@ -5,6 +5,7 @@ import xzDecompress from 'xz-decompress';
 import { BufferSource, type ByteSource } from '../../../core/byte-source.js';
 import { isCustodyError } from '../../../core/errors.js';
 import { BoundedSpool, type SpoolStop } from '../../../core/spool.js';
+import { crc32 } from './crc32.js';
 import { decodeLz4Frames, Lz4DeadlineError } from './lz4.js';
 import { decodeLzmaAlone, decodeZipLzma } from './lzma.js';
 
@@ -24,6 +25,8 @@ export interface DecodeOptions {
 export interface DecodeSourceOptions extends DecodeOptions {
   /** Output is held in memory up to this many bytes, then in a private temporary file. */
   memoryBytes: number;
+  /** Also compute the CRC-32 of the output (what zip entries record), as it is produced. */
+  crc32?: boolean;
 }
 
 interface DecodeOutcome {
@@ -45,6 +48,8 @@ export interface DecodedSource extends DecodeOutcome {
   source: ByteSource;
   size: number;
   onDisk: boolean;
+  /** CRC-32 of the output, when `crc32` was asked for. */
+  crc32?: number;
   /** Closes the source and frees its temporary file; call it once the source has been scanned. */
   dispose(): Promise<void>;
 }
@@ -86,7 +91,9 @@ const DECODERS: Record<Codec, Decoder> = {
  * IO_ERROR only when the temporary file cannot be written. Call `dispose` when done.
  */
 export async function decodeToSource(codec: Codec, input: ByteSource, options: DecodeSourceOptions): Promise<DecodedSource> {
-  const spool = new BoundedSpool({ maxBytes: options.maxOutput, memoryBytes: options.memoryBytes, deadline: options.deadline });
+  let crc = 0;
+  const onKept = options.crc32 === true ? (kept: Uint8Array): void => void (crc = crc32(kept, crc)) : undefined;
+  const spool = new BoundedSpool({ maxBytes: options.maxOutput, memoryBytes: options.memoryBytes, deadline: options.deadline, ...(onKept ? { onKept } : {}) });
   let error: string | undefined;
   try {
     error = await DECODERS[codec](input, spool, options);
@@ -102,6 +109,7 @@ export async function decodeToSource(codec: Codec, input: ByteSource, options: D
   const result: DecodedSource = { source, size, onDisk, dispose, complete: error === undefined && spool.stopped === undefined };
   if (spool.stopped !== undefined) result.stopped = spool.stopped;
   if (error !== undefined) result.error = error;
+  if (onKept !== undefined) result.crc32 = crc >>> 0;
   return result;
 }
 
