@@ -8,6 +8,7 @@ import { describeInteropLimits } from '../../integrity/interop.js';
 import { hashArtifact, manifestToJson, type HashOptions, type HashProgress, type Manifest } from '../../integrity/manifest.js';
 import { isIgnorePattern } from '../../integrity/names.js';
 import { EXIT, parseCommandArgs, type CliIo, type Command } from '../command.js';
+import { escapeForTerminal as e } from '../../core/terminal.js';
 
 export const HASH_OPTIONS_HELP = `  --hash-type TYPE      ${HASH_TYPES.join(' | ')} (default: sha256)
   --shard-size BYTES    Split files into shards of BYTES (OMS method "shards"; suffixes K M G = 10^3,
@@ -156,7 +157,7 @@ export const hashCommand: Command = {
     const text =
       values.format === 'json'
         ? `${JSON.stringify(manifestToJson(manifest), null, 2)}\n`
-        : `# ${manifest.name}: root sha256:${manifest.rootDigest} (${manifest.files} files, ${formatBytes(manifest.bytes)}, ${manifest.serialization.method}/${manifest.serialization.hashType})\n${manifest.resources.map((r) => `${r.digest}  ${r.name}\n`).join('')}`;
+        : `# ${e(manifest.name)}: root sha256:${manifest.rootDigest} (${manifest.files} files, ${formatBytes(manifest.bytes)}, ${manifest.serialization.method}/${manifest.serialization.hashType})\n${manifest.resources.map((r) => `${r.digest}  ${e(r.name)}\n`).join('')}`;
     if (values.output !== undefined) await writeOutputFile('hash', io, values.output, text);
     else io.stdout.write(text);
     return EXIT.ok;

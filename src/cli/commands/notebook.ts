@@ -7,6 +7,8 @@ import { cleanNotebook, DEFAULT_CELL_METADATA, DEFAULT_NOTEBOOK_METADATA, findCe
 import { allRules } from '../../scanners/index.js';
 import { secretsScanner } from '../../scanners/secrets/index.js';
 import { EXIT, parseCommandArgs, type CliIo, type Command } from '../command.js';
+import { escapeForTerminal as e } from '../../core/terminal.js';
+import { describeErrorMessage } from '../../scanners/redact-text.js';
 
 const USAGE = `Usage: custody notebook clean PATH... [options]
 
@@ -91,16 +93,16 @@ export const notebookCommand: Command = {
         const what = describeSummary(result.summary);
         if (write) {
           await writeAtomically(absPath, result.text);
-          io.stdout.write(`cleaned ${display} (${what})\n`);
+          io.stdout.write(`cleaned ${e(display)} (${what})\n`);
         } else {
-          io.stdout.write(`${display} would be cleaned (${what})\n`);
+          io.stdout.write(`${e(display)} would be cleaned (${what})\n`);
           if (values.check) raise(EXIT.findings);
         }
       } catch (error) {
         raise(EXIT.error);
         failed += 1;
         const code = isCustodyError(error) ? error.code : 'IO_ERROR';
-        io.stderr.write(`custody: error ${code}: ${display}: ${(error as Error).message}\n`);
+        io.stderr.write(`custody: error ${code}: ${e(display)}: ${describeErrorMessage((error as Error).message)}\n`);
       }
     }
     const verb = write ? 'cleaned' : 'to clean';
@@ -163,7 +165,7 @@ function describeSecrets(display: string, secrets: readonly CellSecret[], cellId
   const lines = secrets.map((s) => {
     const id = cellIds[s.cell];
     const where = `cell ${s.cell + 1}${s.field === 'outputs' ? ' output' : ''} line ${s.line}`;
-    return `${display}: ${where}: ${s.ruleId}: ${s.message}${s.evidence === undefined ? '' : ` [${s.evidence}]`}${id === undefined ? '' : ` (cell id ${id})`}\n`;
+    return `${e(display)}: ${where}: ${e(s.ruleId)}: ${e(s.message)}${s.evidence === undefined ? '' : ` [${e(s.evidence)}]`}${id === undefined ? '' : ` (cell id ${e(id)})`}\n`;
   });
-  return `${lines.join('')}${display}: not cleaned — remove the secret from the cell (read it from the environment or a secrets manager), rotate it, then run again.\n`;
+  return `${lines.join('')}${e(display)}: not cleaned — remove the secret from the cell (read it from the environment or a secrets manager), rotate it, then run again.\n`;
 }

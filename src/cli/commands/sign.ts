@@ -4,6 +4,7 @@ import { createKeySigner, KEY_ALGORITHMS, readPrivateKeyFile, serializeBundle, s
 import { EXIT, parseCommandArgs, type CliIo, type Command } from '../command.js';
 import { formatBytes } from '../../report/text.js';
 import { HASH_ARG_OPTIONS, HASH_OPTIONS_HELP, hashOptionsFrom, progressBar, warnInteropLimits, writeOutputFile } from './hash.js';
+import { escapeForTerminal as e } from '../../core/terminal.js';
 
 const USAGE = `Usage: custody sign PATH --key PRIVATE.pem --signature OUT [options]
 
@@ -77,7 +78,7 @@ export const signCommand: Command = {
         `${JSON.stringify({ signature: signaturePath, name: manifest.name, digest: { sha256: manifest.rootDigest }, keyHint: key.publicKey.hint, keyType: key.type, files: manifest.files, bytes: manifest.bytes, resources: manifest.resources.length }, null, 2)}\n`,
       );
     } else {
-      io.stdout.write(`signed ${manifest.name}: ${manifest.files} files, ${formatBytes(manifest.bytes)}, sha256:${manifest.rootDigest}\n  key ${key.type} ${key.publicKey.hint}\n  signature ${signaturePath}\n`);
+      io.stdout.write(`signed ${e(manifest.name)}: ${manifest.files} files, ${formatBytes(manifest.bytes)}, sha256:${manifest.rootDigest}\n  key ${key.type} ${key.publicKey.hint}\n  signature ${e(signaturePath)}\n`);
     }
     return EXIT.ok;
   },
