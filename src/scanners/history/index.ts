@@ -8,7 +8,7 @@ import type { Finding } from '../../core/finding.js';
 import type { Scanner } from '../../core/scanner.js';
 import { joinDisplay, toPosix } from '../../core/walk.js';
 import { buildFinding, scanBlob, type FileScanOptions } from '../file-scan.js';
-import { AsyncQueue, listHeadBlobs, locateRepo, readBlobs, walkHistory, type BlobContent, type Commit } from './git.js';
+import { AsyncQueue, listHeadBlobs, locateRepo, openGitSession, readBlobs, walkHistory, type BlobContent, type Commit, type GitLimits } from './git.js';
 import { inThreadScanner, workerScanner, type BlobScanner } from './pool.js';
 import { blobNotScannedRule } from './rules.js';
 
@@ -35,6 +35,11 @@ export interface HistoryScanOptions {
    * heavy in large blobs on many cores.
    */
   jobs?: number;
+  /**
+   * Bounds on the git processes (defaults in DEFAULT_GIT_LIMITS: 120 s without output while waited on,
+   * 20 s for short commands, 512 MiB of memory per git process). Past one, the scan ends with INPUT_LIMIT.
+   */
+  gitLimits?: Partial<GitLimits>;
 }
 
 const MEMORY_BLOB_BYTES = 64 * 1024 * 1024;
@@ -77,7 +82,8 @@ export async function scanHistory(options: HistoryScanOptions): Promise<Finding[
   } catch (error) {
     throw new CustodyError('PATH_NOT_FOUND', `--history: cannot read ${options.repo}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
   }
-  const repo = await locateRepo(isDirectory ? absolute : dirname(absolute));
+  const git = await openGitSession(options.gitLimits);
+  const repo = await locateRepo(git, isDirectory ? absolute : dirname(absolute));
   const pathspec = isDirectory ? repo.prefix : `${repo.prefix}${basename(absolute)}`;
   const display = (path: string): string => (isDirectory ? joinDisplay(options.displayRoot, path.slice(pathspec.length)) : toPosix(options.displayRoot));
   const excluded = excluder([...config.exclude, ...(options.exclude ?? [])], pathspec, display);
@@ -88,7 +94,7 @@ export async function scanHistory(options: HistoryScanOptions): Promise<Finding[
   /** blob → the path it is scanned at in the first pass. */
   const firstPath = new Map<string, string>();
   const queue = new AsyncQueue<string>();
-  const walking = walkHistory(repo.top, pathspec, {
+  const walking = walkHistory(git, repo.top, pathspec, {
     onCommit: (commit) => commits.push(commit),
     onBlob: (sha, path) => {
       let paths = introduced.get(sha);
@@ -107,7 +113,8 @@ export async function scanHistory(options: HistoryScanOptions): Promise<Finding[
     },
   );
   walking.catch(() => undefined);
-  const head = listHeadBlobs(repo.top);
+  const head = listHeadBlobs(git, repo.top);
+  head.catch(() => undefined);
 
   const scanOptions: FileScanOptions = { scanners: options.scanners, config, knownRuleIds: options.knownRuleIds };
   const jobs = options.jobs ?? 0;
@@ -144,7 +151,7 @@ export async function scanHistory(options: HistoryScanOptions): Promise<Finding[
 
   try {
     // First pass: every blob once, at the first path it was seen at, while the walk goes on.
-    for await (const blob of readBlobs(repo.top, queue, readOptions)) await handle(blob, [firstPath.get(blob.sha) ?? '']);
+    for await (const blob of readBlobs(git, repo.top, queue, readOptions)) await handle(blob, [firstPath.get(blob.sha) ?? '']);
     await walking;
     await Promise.all(inFlight);
 
@@ -156,7 +163,7 @@ export async function scanHistory(options: HistoryScanOptions): Promise<Finding[
       if (rest.length > 0) morePaths.set(sha, rest);
     }
     if (morePaths.size > 0) {
-      for await (const blob of readBlobs(repo.top, AsyncQueue.from(morePaths.keys()), readOptions)) await handle(blob, morePaths.get(blob.sha) ?? []);
+      for await (const blob of readBlobs(git, repo.top, AsyncQueue.from(morePaths.keys()), readOptions)) await handle(blob, morePaths.get(blob.sha) ?? []);
       await Promise.all(inFlight);
     }
   } finally {
