@@ -365,7 +365,8 @@ export async function walkHistory(session: GitSession, top: string, pathspec: st
         const newSha = fields[3] ?? '';
         const status = fields[4] ?? '';
         // Regular files only: symlinks hold a path, gitlinks a commit of another repository.
-        pendingBlob = newMode.startsWith('100') && status !== 'D' && !/^0+$/.test(newSha) ? newSha : '';
+        // (Copied flat: a slice would keep the whole raw line alive for as long as the id is kept.)
+        pendingBlob = newMode.startsWith('100') && status !== 'D' && !/^0+$/.test(newSha) ? Buffer.from(newSha, 'latin1').toString('latin1') : '';
         state = 'path';
         return;
       }
