@@ -65,3 +65,28 @@ test('missing versions are listed up to limits.maxFindingsPerRule; the rest are 
   ]);
   assert.equal(capped[2]?.severity, 'medium');
 });
+
+test('a planted shallow file cannot hide commits the repository holds; a genuine shallow clone is read as far as it goes', async () => {
+  const { dir } = repository('shallow');
+  // A secret in the first commit, then cut off by a `shallow` entry for the second commit.
+  const first = git(dir, ['rev-list', '--max-parents=0', 'HEAD']);
+  git(dir, ['checkout', '-q', first]);
+  writeFileSync(join(dir, 'secret.txt'), 'id AKIAABCDEFGHIJKLMNOP\n');
+  git(dir, ['add', 'secret.txt']);
+  git(dir, ['commit', '-q', '-m', 'secret']);
+  const secret = git(dir, ['rev-parse', 'HEAD']);
+  git(dir, ['rm', '-q', 'secret.txt']);
+  git(dir, ['commit', '-q', '-m', 'remove']);
+  const tip = git(dir, ['rev-parse', 'HEAD']);
+  git(dir, ['checkout', '-q', 'main']);
+  git(dir, ['update-ref', 'refs/heads/side', tip]);
+  writeFileSync(join(dir, '.git', 'shallow'), `${tip}\n${git(dir, ['rev-parse', 'main~1'])}\n`);
+  assert.equal(git(dir, ['log', '--all', '--format=%H']).includes(secret), false, 'git itself no longer shows the commit');
+  const findings = await scanHistory(options(dir));
+  assert.deepEqual(findings.map((f) => [f.ruleId, f.location.path, f.properties?.['commit']]), [['fake/aws-key', 'repo/secret.txt', secret]]);
+
+  // A real shallow clone: the boundary's parent is missing, the entry is kept, the scan reads what is there.
+  const clone = join(root, 'clone');
+  git(root, ['clone', '-q', '--depth', '1', '--branch', 'side', `file://${dir}`, clone]);
+  assert.deepEqual(await scanHistory(options(clone)), []);
+});

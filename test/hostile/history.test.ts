@@ -266,6 +266,12 @@ const CASES: Case[] = [
     },
   },
   {
+    name: 'a planted shallow file hides the commit that added the pickle',
+    plant(_box, repo) {
+      writeFileSync(join(repo.gitDir, 'shallow'), `${git(repo.dir, ['rev-parse', 'HEAD~1'])}\n`);
+    },
+  },
+  {
     name: 'a FIFO as .mailmap in the work tree, and diff.orderFile / core.attributesFile / mailmap.file naming FIFOs and /dev/zero',
     plant(box, repo) {
       mkfifo(join(repo.dir, '.mailmap'));

@@ -6,6 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { once } from 'node:events';
 import { CustodyError, isCustodyError } from '../../core/errors.js';
+import { readRegularFile, writeFileSafely } from '../../core/safe-fs.js';
 import { checkGitDirectories, findGitExecutable, GIT_CONFIG_OVERRIDES, GIT_GLOBAL_OPTIONS, hardenedGitEnv, readCallerSafeDirectories } from './git-safety.js';
 
 /**
@@ -209,6 +210,8 @@ export interface RepoInfo {
   top: string;
   /** Path of the scanned directory or file relative to the top, with a trailing `/` for directories ('' for the whole repository). */
   prefix: string;
+  /** The common git directory (where `shallow`, objects and refs live). */
+  commonDir: string;
 }
 
 /**
@@ -223,12 +226,13 @@ export async function locateRepo(session: GitSession, dir: string): Promise<Repo
     throw new CustodyError('USAGE', `--history: ${dir} is not inside a git repository (git said: ${result.stderr || 'no repository'}); scan it without --history`);
   }
   const [bare = '', gitDir = '', commonDir = ''] = result.stdout.toString('utf8').split('\n');
-  await checkGitDirectories([...new Set([gitDir, resolve(dir, commonDir)])]);
-  if (bare === 'true') return { top: gitDir, prefix: '' };
+  const common = resolve(dir, commonDir);
+  await checkGitDirectories([...new Set([gitDir, common])]);
+  if (bare === 'true') return { top: gitDir, prefix: '', commonDir: common };
   const paths = await runGit(session, dir, ['rev-parse', '--show-toplevel', '--show-prefix']);
   if (!paths.ok) throw new CustodyError('IO_ERROR', `--history: cannot locate the work tree of ${dir}: ${paths.stderr}`);
   const [top = dir, prefix = ''] = paths.stdout.toString('utf8').split('\n');
-  return { top, prefix };
+  return { top, prefix, commonDir: common };
 }
 
 /** Files git opens to recognise a repository; a FIFO among them would block `git rev-parse`. */
@@ -278,6 +282,48 @@ async function refuseSpecial(path: string, why: string): Promise<void> {
 
 async function isDirectory(path: string): Promise<boolean> {
   return (await lstat(path).catch(() => undefined))?.isDirectory() ?? false;
+}
+
+/** A `shallow` file larger than this is not a list of boundary commits (about 400,000 of them). */
+const MAX_SHALLOW_BYTES = 16 * 1024 * 1024;
+
+/**
+ * A shallow repository lists, in `shallow`, commits whose parents it lacks; git then stops there. A
+ * planted entry for a commit whose parents are all present would hide the history below it. Returns a
+ * copy of the list holding only genuine boundaries (a commit with a parent missing), written to a
+ * private file for GIT_SHALLOW_FILE, when some entry was not genuine; undefined when there is nothing to
+ * correct. The caller removes the returned directory.
+ */
+export async function sanitizeShallow(session: GitSession, repo: RepoInfo): Promise<{ dir: string; file: string; dropped: number } | undefined> {
+  let bytes: Buffer;
+  try {
+    bytes = await readRegularFile(join(repo.commonDir, 'shallow'), { maxBytes: MAX_SHALLOW_BYTES });
+  } catch (error) {
+    if (isCustodyError(error, 'PATH_NOT_FOUND')) return undefined;
+    throw isCustodyError(error) ? new CustodyError(error.code, `--history: the repository's shallow file: ${error.message}`, { cause: error }) : error;
+  }
+  const listed = [...new Set(bytes.toString('latin1').split('\n').map((line) => line.trim()).filter((line) => /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(line)))];
+  if (listed.length === 0) return undefined;
+  const parents = new Map<string, string[]>();
+  for await (const object of readBlobs(session, repo.top, AsyncQueue.from(listed), { memoryBytes: 64 * 1024 * 1024, maxBytes: 64 * 1024 * 1024 })) {
+    if (object.kind !== 'memory') continue; // a listed commit that is missing or huge: keep the entry
+    const header = object.data.toString('latin1', 0, Math.max(0, object.data.indexOf('\n\n')));
+    parents.set(object.sha, [...header.matchAll(/^parent ([0-9a-f]+)$/gm)].map((m) => m[1] as string));
+  }
+  const wanted = [...new Set([...parents.values()].flat())];
+  const present = new Set<string>();
+  for await (const object of readBlobs(session, repo.top, AsyncQueue.from(wanted), { memoryBytes: 1024 * 1024, maxBytes: 0 })) {
+    if (object.kind !== 'missing') present.add(object.sha);
+  }
+  const genuine = listed.filter((sha) => {
+    const of = parents.get(sha);
+    return of === undefined || of.length === 0 || of.some((parent) => !present.has(parent));
+  });
+  if (genuine.length === listed.length) return undefined;
+  const dir = await mkdtemp(join(tmpdir(), 'custody-shallow-'));
+  const file = join(dir, 'shallow');
+  await writeFileSafely(file, genuine.map((sha) => `${sha}\n`).join(''), { mode: 0o600 });
+  return { dir, file, dropped: listed.length - genuine.length };
 }
 
 export interface Commit {

@@ -1,4 +1,4 @@
-import { lstat } from 'node:fs/promises';
+import { lstat, rm } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import picomatch from 'picomatch';
 import { FileSource } from '../../core/byte-source.js';
@@ -8,7 +8,7 @@ import type { Finding } from '../../core/finding.js';
 import type { Scanner } from '../../core/scanner.js';
 import { joinDisplay, toPosix } from '../../core/walk.js';
 import { buildFinding, scanBlob, type FileScanOptions } from '../file-scan.js';
-import { AsyncQueue, listHeadBlobs, locateRepo, openGitSession, readBlobs, walkHistory, type BlobContent, type Commit, type GitLimits } from './git.js';
+import { AsyncQueue, listHeadBlobs, locateRepo, openGitSession, readBlobs, sanitizeShallow, walkHistory, type BlobContent, type Commit, type GitLimits, type GitSession, type RepoInfo } from './git.js';
 import { inThreadScanner, workerScanner, type BlobScanner } from './pool.js';
 import { findingsCappedRule } from '../core/rules.js';
 import { blobNotScannedRule } from './rules.js';
@@ -102,7 +102,6 @@ interface NotScanned {
  * `inHead` (some version of the file holding this finding is in HEAD's tree).
  */
 export async function scanHistory(options: HistoryScanOptions): Promise<Finding[]> {
-  const { config } = options;
   const absolute = resolve(options.repo);
   let isDirectory: boolean;
   try {
@@ -110,8 +109,21 @@ export async function scanHistory(options: HistoryScanOptions): Promise<Finding[
   } catch (error) {
     throw new CustodyError('PATH_NOT_FOUND', `--history: cannot read ${options.repo}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
   }
-  const git = await openGitSession(options.gitLimits);
-  const repo = await locateRepo(git, isDirectory ? absolute : dirname(absolute));
+  const session = await openGitSession(options.gitLimits);
+  const repo = await locateRepo(session, isDirectory ? absolute : dirname(absolute));
+  // A planted `shallow` entry must not hide commits the repository holds.
+  const shallow = await sanitizeShallow(session, repo);
+  const git = shallow === undefined ? session : { ...session, env: { ...session.env, GIT_SHALLOW_FILE: shallow.file } };
+  try {
+    return await scanRepository(git, repo, isDirectory, absolute, options);
+  } finally {
+    if (shallow !== undefined) await rm(shallow.dir, { recursive: true, force: true });
+  }
+}
+
+/** The scan proper, once the repository is located, checked and its shallow list corrected. */
+async function scanRepository(git: GitSession, repo: RepoInfo, isDirectory: boolean, absolute: string, options: HistoryScanOptions): Promise<Finding[]> {
+  const { config } = options;
   const pathspec = isDirectory ? repo.prefix : `${repo.prefix}${basename(absolute)}`;
   const display = (path: string): string => (isDirectory ? joinDisplay(options.displayRoot, path.slice(pathspec.length)) : toPosix(options.displayRoot));
   const excluded = excluder([...config.exclude, ...(options.exclude ?? [])], pathspec, display);
