@@ -1,7 +1,7 @@
 import { CustodyError, isCustodyError } from '../core/errors.js';
 import { guardTerminalStream } from '../core/terminal.js';
 import { describeErrorMessage, redactSecretsInText } from '../scanners/redact-text.js';
-import { EXIT, type CliIo, type Command, type Output } from './command.js';
+import { EXIT, type CliIo, type Output } from './command.js';
 import { COMMANDS } from './commands/index.js';
 import { readVersion } from './version.js';
 

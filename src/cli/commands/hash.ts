@@ -1,6 +1,6 @@
-import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { CustodyError, type ErrorCode } from '../../core/errors.js';
+import { writeFileSafely } from '../../core/safe-fs.js';
 import { formatBytes } from '../../report/text.js';
 // Imported from their modules, not integrity/index.js: `custody hash` loads no signing code.
 import { HASH_TYPES, isHashType } from '../../integrity/digest.js';
@@ -102,11 +102,17 @@ export function progressBar(io: CliIo, label: string): { onProgress?: (p: HashPr
   };
 }
 
+/**
+ * Writes an output the user named (manifest, signature, attestation): whole or not at all, never
+ * through a symbolic link planted at that name (SYMLINK_REFUSED), never into a FIFO or device
+ * (SPECIAL_FILE); a file it replaces keeps its mode.
+ */
 export async function writeOutputFile(command: string, io: CliIo, file: string, text: string, mode?: number): Promise<void> {
   try {
-    await writeFile(resolve(io.cwd, file), text, mode === undefined ? {} : { mode });
+    await writeFileSafely(resolve(io.cwd, file), text, mode === undefined ? {} : { mode });
   } catch (error) {
-    throw new CustodyError('IO_ERROR', `${command}: cannot write ${file}: ${(error as Error).message}`, { cause: error });
+    if (error instanceof CustodyError) throw new CustodyError(error.code, `${command}: ${error.message}`, { cause: error, ...(error.details ? { details: error.details } : {}) });
+    throw error;
   }
 }
 

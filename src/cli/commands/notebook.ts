@@ -1,7 +1,8 @@
-import { access, lstat, readFile, rename, writeFile } from 'node:fs/promises';
+import { access, lstat } from 'node:fs/promises';
 import { relative, resolve } from 'node:path';
 import { defaultConfig, loadConfig, type ResolvedConfig } from '../../core/config.js';
 import { CustodyError, isCustodyError } from '../../core/errors.js';
+import { readRegularFile, writeFileSafely } from '../../core/safe-fs.js';
 import { joinDisplay, toPosix, walkFiles } from '../../core/walk.js';
 import { cleanNotebook, DEFAULT_CELL_METADATA, DEFAULT_NOTEBOOK_METADATA, findCellSecrets, type CellSecret, type CleanOptions, type CleanSummary } from '../../notebook/clean.js';
 import { allRules } from '../../scanners/index.js';
@@ -78,10 +79,12 @@ export const notebookCommand: Command = {
     let failed = 0;
     for (const { display, absPath } of notebooks) {
       try {
-        const bytes = await readFile(absPath);
-        const text = bytes.toString('utf8');
-        const result = cleanNotebook(text, options);
-        const secrets = await findCellSecrets(display, bytes, { scanners: [secretsScanner], config, knownRuleIds, includeOutputs: options.keepOutput === true });
+        const bytes = await readNotebook(absPath, config.limits.maxTextBytes);
+        const result = cleanNotebook(bytes.toString('utf8'), options);
+        // Outputs being stripped cannot keep a secret, so the check reads the cleaned notebook: the same
+        // cells and source lines, without outputs that may hold millions of values.
+        const checked = options.keepOutput || !result.changed ? bytes : Buffer.from(result.text, 'utf8');
+        const secrets = await findCellSecrets(display, checked, { scanners: [secretsScanner], config, knownRuleIds, includeOutputs: options.keepOutput === true });
         if (secrets.length > 0) {
           refused += 1;
           raise(EXIT.findings);
@@ -92,7 +95,7 @@ export const notebookCommand: Command = {
         cleaned += 1;
         const what = describeSummary(result.summary);
         if (write) {
-          await writeAtomically(absPath, result.text);
+          await writeFileSafely(absPath, result.text);
           io.stdout.write(`cleaned ${e(display)} (${what})\n`);
         } else {
           io.stdout.write(`${e(display)} would be cleaned (${what})\n`);
@@ -141,14 +144,18 @@ async function listNotebooks(io: CliIo, paths: readonly string[]): Promise<{ dis
   return out;
 }
 
-/** Writes next to the file and renames over it, so an interrupted run never leaves half a notebook. */
-async function writeAtomically(path: string, text: string): Promise<void> {
-  const temporary = `${path}.custody-${process.pid}.tmp`;
+/**
+ * Reads a notebook named by the user or found by the walk: a FIFO or device (or a link to one) is
+ * refused without blocking (SPECIAL_FILE), a file over limits.maxTextBytes before any of it is read.
+ */
+async function readNotebook(path: string, maxBytes: number): Promise<Buffer> {
   try {
-    await writeFile(temporary, text);
-    await rename(temporary, path);
+    return await readRegularFile(path, { maxBytes });
   } catch (error) {
-    throw new CustodyError('IO_ERROR', `cannot write ${path}: ${(error as Error).message}`, { cause: error });
+    if (isCustodyError(error, 'INPUT_LIMIT')) {
+      throw new CustodyError('INPUT_LIMIT', `${error.message}: notebooks are read up to limits.maxTextBytes (raise it in .custody.yml)`, { cause: error, ...(error.details ? { details: error.details } : {}) });
+    }
+    throw error;
   }
 }
 
