@@ -342,7 +342,7 @@ export const pickleLoaderDivergenceRule = defineRule<'drop' | 'pastEnd' | 'nextS
   messages: {
     drop: 'A C unpickler reading this file with the FRAME at offset {{frame}} fetched by read(n) drops its last {{left}} byte(s) at offset {{offset}} and executes other opcodes than pickle.loads does{{reached}}.',
     pastEnd: 'The FRAME at offset {{frame}} declares {{declared}} bytes but only {{left}} remain: the C unpickler (pickle.load, torch.load) refuses it, while the pure-Python unpickler (joblib.load) reads on and executes the rest.',
-    nextStream: 'A frame is still open at STOP: a C unpickler that fetched it with read(n) leaves the file at offset {{offset}}, {{left}} byte(s) after STOP, so the next pickle.load of the same file (as legacy torch.load does) reads the pickle there.',
+    nextStream: 'A frame is still open at STOP: the pure-Python unpickler, and a C unpickler that fetched the frame with read(n), leave the file at offset {{offset}}, {{left}} byte(s) after STOP, so the next load of the same file (as legacy torch.load does) reads the pickle there.',
   },
   check(ctx, report) {
     for (const e of ctx.collector.divergences) {
