@@ -181,6 +181,25 @@ describe('exploreLoaderViews', () => {
   });
 });
 
+describe('line arguments as each unpickler reads them', () => {
+  it('imports an unterminated GLOBAL line at the end of the data minus its last byte, as pickle._Unpickler does (dangerous names only)', () => {
+    const collector = new PickleCollector(compileAllow([]));
+    analyseStream(b('\x80\x02cposix\nsystemX'), 0, collector, options());
+    assert.deepEqual(collector.imports.map((r) => `${r.module}.${r.name}`), ['posix.system']);
+    assert.equal(collector.errors[0]?.kind, 'truncated');
+    const unknown = new PickleCollector(compileAllow([]));
+    analyseStream(b('\x80\x02cmylib\nthingX'), 0, unknown, options());
+    assert.deepEqual(unknown.imports, []);
+  });
+
+  it('fails an empty module line before any import (C: truncated; Python: empty module name)', () => {
+    const collector = new PickleCollector(compileAllow([]));
+    analyseStream(b('\x80\x02c\nsystem\n.'), 0, collector, options());
+    assert.deepEqual(collector.imports, []);
+    assert.equal(collector.errors[0]?.kind, 'badArgument');
+  });
+});
+
 describe('pickle detection by content: streams that break or start with long arguments', () => {
   it('recognises a protocol-0 pickle that imports builtins.exec and breaks right after (the import already ran)', async () => {
     const findings = await scan(b("cbuiltins\nexec\n(X>\nf = open('x', 'a')tRX."));

@@ -1,6 +1,7 @@
 import { gunzipSync, inflateSync } from 'node:zlib';
 import { displayName, PickleCollector, SPECIAL, type DivergenceEvent, type ImportRecord, type StreamError } from './collector.js';
 import { HIGHEST_PROTOCOL, OP } from './opcodes.js';
+import { classifyGlobal } from './classify.js';
 import { measureExpansion } from './expansion.js';
 import { isTorchSave, looksLikePickle } from './sniff.js';
 import {
@@ -392,6 +393,7 @@ class Machine {
           const nl1 = d.indexOf(10, p);
           const nl2 = nl1 < 0 ? -1 : d.indexOf(10, nl1 + 1);
           if (nl2 < 0) {
+            this.eofImport(nl1, p, opStart);
             this.fail(opStart, 'truncated', 'the data ends inside a module/name pair');
             break loop;
           }
@@ -402,7 +404,17 @@ class Machine {
             break loop;
           }
           p = nl2 + 1;
+          // An empty module line fails before any import (C: "pickle data was truncated"; Python: "Empty module
+          // name"); an empty name fails after the pure-Python unpickler has imported the module.
+          if (module === '') {
+            this.fail(opStart, 'badArgument', 'the module name is empty');
+            break loop;
+          }
           const g = this.global(module, name, opStart, op === OP.GLOBAL ? 'GLOBAL' : 'INST');
+          if (name === '') {
+            this.fail(opStart, 'badArgument', 'the attribute name is empty');
+            break loop;
+          }
           if (op === OP.GLOBAL) {
             stack.push(g);
             break;
@@ -751,6 +763,22 @@ class Machine {
   }
 
   // ---- imports -------------------------------------------------------------------------------------
+
+  /**
+   * The pure-Python unpickler reads GLOBAL/INST lines with `readline()[:-1]` and does not check for the
+   * newline outside a frame: at the end of the data it imports the unterminated line minus its last byte
+   * (and an empty name means the module object). Recorded only when that import is dangerous, since a
+   * buffer that is only the prefix of a larger file also ends inside lines.
+   */
+  private eofImport(nl1: number, p: number, opStart: number): void {
+    const d = this.d;
+    if (this.o.lenient || d.length - p < 2) return;
+    const module = decodeUtf8(d, p, nl1 < 0 ? d.length - 1 : nl1);
+    const name = nl1 < 0 ? '' : decodeUtf8(d, nl1 + 1, Math.max(nl1 + 1, d.length - 1));
+    if (module === undefined || module === '' || name === undefined) return;
+    if (classifyGlobal(module, name, this.c.allow).verdict !== 'dangerous') return;
+    this.global(module, name, opStart, 'GLOBAL (unterminated line at the end of the data, as pickle._Unpickler reads it)');
+  }
 
   private global(module: string, name: string, offset: number, op: string): Value {
     const rec = this.c.record(module, name, offset, op);
