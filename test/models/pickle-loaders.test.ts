@@ -8,13 +8,14 @@ import { describe, it } from 'node:test';
 import { BufferSource } from '../../src/core/byte-source.js';
 import { defaultConfig } from '../../src/core/config.js';
 import type { Finding } from '../../src/core/finding.js';
-import { scanSource } from '../../src/scanners/file-scan.js';
+import type { ScanContext } from '../../src/core/scanner.js';
+import { buildFinding, scanSource } from '../../src/scanners/file-scan.js';
 import { modelsScanner } from '../../src/scanners/models/index.js';
 import { analyseStream, DEFAULT_ANALYSER_LIMITS, type StreamOptions } from '../../src/scanners/models/pickle/analyser.js';
 import { compileAllow } from '../../src/scanners/models/pickle/classify.js';
 import { PickleCollector } from '../../src/scanners/models/pickle/collector.js';
 import { exploreLoaderViews, MAX_VIEWS } from '../../src/scanners/models/pickle/explore.js';
-import { pickleRules } from '../../src/scanners/models/pickle/index.js';
+import { pickleRules, scanPickleBuffer } from '../../src/scanners/models/pickle/index.js';
 import { walkLoaderView } from '../../src/scanners/models/pickle/loader-views.js';
 
 const FIXTURES = 'test/.tmp/fixtures/pickle_loaders';
@@ -178,6 +179,25 @@ describe('exploreLoaderViews', () => {
     const collector = analyseAll(b(`\x80\x04${body}N.`));
     assert.ok(collector.divergences.length >= 1 && collector.divergences.length <= MAX_VIEWS);
     assert.ok(collector.limits.some((l) => l.kind === 'views'));
+  });
+});
+
+describe('the next load from the same file', () => {
+  it('reads the pickle at the end of a frame left open at STOP, also when only the first pickle is read (legacy torch)', async () => {
+    const magic = '\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19';
+    const body = `${magic}.\x80\x02N.`;
+    const data = b(`\x80\x04${frame(body.length)}${body}\x80\x02cposix\nsystem\n(Vid\ntR.`);
+    const config = defaultConfig();
+    const findings: Finding[] = [];
+    const context: ScanContext = {
+      config, limits: config.limits, deadline: Date.now() + 60_000, isEnabled: () => true,
+      reporter: (rule, target) => (input) => void findings.push(buildFinding(rule, target, input, config)),
+      scanMember: () => Promise.resolve(),
+    };
+    const target = { path: 'model.pt', source: new BufferSource(data), head: data, depth: 0 };
+    await scanPickleBuffer(data, target, context, { firstOnly: true });
+    assert.ok(findings.some((f) => f.ruleId === 'models/pickle-dangerous-global' && /posix\.system/.test(f.message)), show(findings));
+    assert.ok(findings.some((f) => f.ruleId === 'models/pickle-loader-divergence' && f.message.includes('next load')), show(findings));
   });
 });
 

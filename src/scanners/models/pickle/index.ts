@@ -115,18 +115,19 @@ async function analyseAndReport(
     opcodes += r.opcodes + exploreLoaderViews(data, at, r, collector, options);
     return r;
   };
+  // A second load from the same file starts at the end of a frame left open at STOP when that frame was
+  // fetched with read(n) (the C unpickler drops the rest of it; the Python one reads whole frames): that
+  // stream is read too — also after the first pickle of a legacy torch file, which torch-legacy walks.
+  const followTail = (r: StreamResult): void => {
+    const tail = r.frameTail;
+    if (tail === undefined || tail <= r.end || tail >= data.length || !looksLikePickle(data, tail)) return;
+    collector.add(collector.divergences, { offset: tail, kind: 'nextStream', frame: tail, left: tail - r.end, reached: [] });
+    read(tail);
+  };
   const first = read(start);
   let last = first;
+  followTail(first);
   if (multi) {
-    // A second load from the same file starts at the end of a frame left open at STOP when that frame was
-    // fetched with read(n) (the C unpickler drops the rest of it): that stream is read too.
-    const followTail = (r: StreamResult): void => {
-      const tail = r.frameTail;
-      if (tail === undefined || tail <= r.end || tail >= data.length || !looksLikePickle(data, tail)) return;
-      collector.add(collector.divergences, { offset: tail, kind: 'nextStream', frame: tail, left: tail - r.end, reached: [] });
-      read(tail);
-    };
-    followTail(first);
     for (let streams = 1; last.complete && last.end < data.length && looksLikePickle(data, last.end); streams++) {
       if (streams >= MAX_STREAMS) {
         collector.add(collector.limits, { offset: last.end, kind: 'streams', limit: MAX_STREAMS });
