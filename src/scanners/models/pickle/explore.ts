@@ -14,6 +14,12 @@ import { walkLoaderView } from './loader-views.js';
 export const MAX_VIEWS = 16;
 /** Opcodes walked per reading (structurally) and analysed per reading. */
 const MAX_VIEW_OPCODES = 20_000_000;
+/**
+ * Work (opcodes walked and analysed) spent on other readings of one stream: a few times the main reading,
+ * so that a hostile stream with many straddling frames ends in a limit finding rather than at the deadline.
+ */
+const VIEW_WORK_FACTOR = 4;
+const VIEW_WORK_MIN = 4_000_000;
 const MAX_REACHED = 5;
 
 export function exploreLoaderViews(data: Buffer, start: number, main: StreamResult, collector: PickleCollector, options: StreamOptions): number {
@@ -24,6 +30,8 @@ export function exploreLoaderViews(data: Buffer, start: number, main: StreamResu
   const deadline = options.deadline;
   const seed = walkLoaderView(data, start, new Set(), MAX_VIEW_OPCODES, deadline, false);
   if (seed.straddles.length === 0) return 0;
+  const budget = VIEW_WORK_FACTOR * main.opcodes + VIEW_WORK_MIN;
+  let work = seed.ops;
   const queue: { frames: number[]; added: number }[] = [];
   const seen = new Set<string>();
   const push = (frames: number[], added: number): void => {
@@ -37,13 +45,14 @@ export function exploreLoaderViews(data: Buffer, start: number, main: StreamResu
   let views = 0;
   let opcodes = 0;
   while (queue.length > 0) {
-    if (views >= MAX_VIEWS || Date.now() > deadline) {
+    if (views >= MAX_VIEWS || work > budget || Date.now() > deadline) {
       collector.add(collector.limits, { offset: start, kind: 'views', limit: MAX_VIEWS });
       break;
     }
     const { frames, added } = queue.shift()!;
     const view = walkLoaderView(data, start, new Set(frames), MAX_VIEW_OPCODES, deadline);
     views += 1;
+    work += view.ops;
     for (const s of view.straddles) push(frames, s.frame);
     if (view.drops.length === 0) continue;
     const before = new Map<ImportRecord, number>();
@@ -53,6 +62,7 @@ export function exploreLoaderViews(data: Buffer, start: number, main: StreamResu
     try {
       const r = analyseStream(view.bytes, 0, collector, { ...options, joblib: false, quiet: true, lenient: false });
       opcodes += r.opcodes;
+      work += r.opcodes;
     } finally {
       collector.mapOffset = undefined;
     }

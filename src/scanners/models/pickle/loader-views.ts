@@ -64,6 +64,8 @@ export interface LoaderView {
   readonly complete: boolean;
   /** Data offset after STOP, or where the walk stopped. */
   readonly end: number;
+  /** Opcodes walked. */
+  readonly ops: number;
 }
 
 /** Unhonoured frames whose ends are watched at a time (nested frames: the innermost ones). */
@@ -260,6 +262,7 @@ export function walkLoaderView(data: Buffer, start: number, honoured: ReadonlySe
     bytes,
     complete,
     end: w.p,
+    ops,
     toData(linear: number): number {
       let lo = 0;
       let hi = segments.length - 1;
