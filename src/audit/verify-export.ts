@@ -121,7 +121,7 @@ class ExportVerifier {
   private intervalCheckpoints = 0;
   private interval = 0; // from the header: a checkpoint line follows every multiple of it
   private nextCheckpoint = 0; // the next interval size whose checkpoint line is due
-  private missingCheckpoint: number | undefined; // first interval size whose checkpoint line never came
+  private missingCheckpoint: ExportFailure | undefined; // the first interval checkpoint line that never came
   /** Entries read when each interval checkpoint line came, to turn positions into line numbers. */
   private readonly checkpointCounts: number[] = [];
   private anomaly: Anomaly | undefined;
@@ -169,8 +169,16 @@ class ExportVerifier {
 
   private fail(failure: ExportFailure): void {
     if (this.failure) return;
-    this.failure = failure;
+    // A checkpoint line found missing earlier is the first bad line, unless this failure is earlier still.
+    this.failure = this.missingCheckpoint && this.missingCheckpoint.line < failure.line ? this.missingCheckpoint : failure;
     this.done = true;
+  }
+
+  /** Notes that the checkpoint line for the size due was not where it belongs, at `line`. */
+  private noteMissingCheckpoint(line: number): void {
+    const size = this.nextCheckpoint;
+    this.missingCheckpoint ??= { kind: 'checkpoint-missing', line, message: `the checkpoint line for size ${size} is missing at line ${line} (the export has one after every ${this.interval} entries)` };
+    this.nextCheckpoint += this.interval;
   }
 
   private header(text: string): void {
@@ -208,6 +216,7 @@ class ExportVerifier {
     const prev = buffer.toString('latin1', start + fields.prevStart, start + fields.prevEnd);
     if (this.anomaly) return this.resolve(this.anomaly, { index: fields.index, links: prev === this.anomaly.hashB64 });
     const position = this.count;
+    if (position === this.nextCheckpoint) this.noteMissingCheckpoint(lineNo);
     const leafB64 = leafHash.toString('base64');
     if (fields.index === position && prev === this.last) {
       this.range.appendLeaf(leafHash);
@@ -241,8 +250,7 @@ class ExportVerifier {
     }
     if (a.index === p) return this.culprit(p, a.line, 'edited', `entry ${p} (line ${a.line}) was altered: its link to the entry before does not match`);
     if (a.index > p && next.links && next.index === a.index + 1) {
-      // The first line that is not the log's is the one right after entry p − 1 (a checkpoint line may sit between).
-      const line = p === 0 ? 2 : this.lineOf(p - 1) + 1;
+      const line = this.expectedLine(p);
       const gone = a.index - p === 1 ? `entry ${p} is` : `entries ${p}–${a.index - 1} are`;
       return this.culprit(p, line, 'missing', `${gone} missing from line ${line} on: line ${a.line} holds entry ${a.index} where entry ${p} belongs`);
     }
@@ -251,8 +259,11 @@ class ExportVerifier {
   }
 
   private culprit(position: number, line: number, kind: ExportFailureKind, message: string): void {
-    // A checkpoint that failed before this point is earlier evidence unless the culprit explains it.
-    if (this.block && position > this.block.count) return this.reportBlock(this.block);
+    // A checkpoint that failed before this point is earlier evidence unless the culprit explains it: a
+    // culprit after that checkpoint's place in the sequence, or a checkpoint line out of place before
+    // the culprit's line, is not explained by it.
+    const block = this.block;
+    if (block && (position > block.count || (block.size !== block.count && line > block.line))) return this.reportBlock(block);
     this.fail({ kind, line, index: position, message });
   }
 
@@ -276,7 +287,12 @@ class ExportVerifier {
     this.fail({ kind: 'checkpoint-misplaced', line: block.line, message: `line ${block.line} holds the signed checkpoint of size ${block.size} after ${block.count} entries` });
   }
 
-  /** 1-based file line of entry `position` (line 1 is the header; checkpoint lines sit between entries). */
+  /** The line where entry `position` belongs in an export as written: after the header and the checkpoint lines before it. */
+  private expectedLine(position: number): number {
+    return 2 + position + Math.floor(position / this.interval);
+  }
+
+  /** 1-based file line of entry `position` as read (line 1 is the header; checkpoint lines sit between entries). */
   private lineOf(position: number): number {
     let low = 0;
     let high = this.checkpointCounts.length;
@@ -320,7 +336,6 @@ class ExportVerifier {
       if (checkpoint.size % this.interval !== 0 || checkpoint.size < this.nextCheckpoint) {
         return this.fail({ kind: 'checkpoint-misplaced', line: lineNo, message: `line ${lineNo} holds a checkpoint of size ${checkpoint.size}, where the export has none (one every ${this.interval} entries)` });
       }
-      if (checkpoint.size > this.nextCheckpoint) this.missingCheckpoint ??= this.nextCheckpoint;
       this.nextCheckpoint = checkpoint.size + this.interval;
       this.lastGood = this.count;
       this.intervalCheckpoints += 1;
@@ -332,16 +347,13 @@ class ExportVerifier {
   private finalLine(checkpoint: VerifiedCheckpoint, prev: string, lineNo: number): void {
     if (this.anomaly) return this.resolve(this.anomaly, { index: checkpoint.size, links: prev === this.anomaly.hashB64, final: true });
     const n = this.count;
+    if (this.nextCheckpoint <= n) this.noteMissingCheckpoint(lineNo);
     const linked = prev === this.last;
     const matches = checkpoint.size === n && checkpoint.root.equals(this.range.root());
     if (linked && matches) {
       // The entries are the log's, so a checkpoint line that failed on the way is the foreign line.
       if (this.block) return this.fail({ kind: 'checkpoint-misplaced', line: this.block.line, message: `line ${this.block.line} holds a signed checkpoint of size ${this.block.size} that these entries do not reproduce there` });
-      if (this.nextCheckpoint <= n) this.missingCheckpoint ??= this.nextCheckpoint;
-      if (this.missingCheckpoint !== undefined) {
-        const line = this.lineOf(this.missingCheckpoint - 1) + 1;
-        return this.fail({ kind: 'checkpoint-missing', line, message: `the checkpoint line for size ${this.missingCheckpoint} is missing before line ${line} (the export has one every ${this.interval} entries)` });
-      }
+      if (this.missingCheckpoint) return this.fail(this.missingCheckpoint);
       this.final = checkpoint;
       return;
     }
@@ -351,12 +363,13 @@ class ExportVerifier {
         return this.culprit(checkpoint.size, this.lineOf(checkpoint.size), 'inserted', `line ${this.lineOf(checkpoint.size)} and after are not in the log: the checkpoint signs ${checkpoint.size} entries, the export holds ${n}`);
       }
       if (n < checkpoint.size) {
-        const line = n === 0 ? 2 : this.lineOf(n - 1) + 1;
+        const line = this.expectedLine(n);
         return this.culprit(n, line, 'missing', `entries ${n}–${checkpoint.size - 1} are missing from line ${line} on: the export holds ${n} of the ${checkpoint.size} entries its checkpoint signs`);
       }
       if (n > 0) return this.culprit(n - 1, this.lineOf(n - 1), 'edited', `entry ${n - 1} (line ${this.lineOf(n - 1)}) was altered: the final checkpoint no longer chains to it`);
     }
     if (this.block) return this.reportBlock(this.block);
+    if (this.lastGood === n && n > 0) return this.fail({ kind: 'checkpoint-misplaced', line: lineNo, message: `the final checkpoint does not match the ${n} entries that the checkpoint of size ${n} already proved` });
     if (checkpoint.size !== n) return this.fail({ kind: 'checkpoint-misplaced', line: lineNo, message: `the final checkpoint signs ${checkpoint.size} entries, but the export chains ${n} entries up to it` });
     // The chain is whole but the tree is not the signed one: every link after some entry was rewritten.
     this.reportBlock({ line: lineNo, size: n, count: n, from: this.lastGood });
