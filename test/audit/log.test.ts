@@ -6,6 +6,7 @@ import {
   AUDIT_SQLITE_MIGRATIONS,
   AuditLog,
   canonicalJson,
+  exportAuditLog,
   hashLeaf,
   loadCheckpointSigner,
   MAX_ENTRY_BYTES,
@@ -15,12 +16,14 @@ import {
   SqliteAuditStore,
   verifyCheckpoint,
   verifyConsistency,
+  verifyAuditExport,
   verifyInclusion,
+  writeAuditExport,
   type AppendBatch,
   type AuditStore,
 } from '../../src/audit/index.js';
 import { isCustodyError, type ErrorCode } from '../../src/core/errors.js';
-import { KEY, openLog, sampleEntry, workDir } from './helpers.js';
+import { KEY, OTHER_KEY, openLog, sampleEntry, workDir } from './helpers.js';
 
 const code = (expected: ErrorCode) => (error: unknown) => isCustodyError(error, expected);
 
@@ -191,6 +194,22 @@ describe('SqliteAuditStore', () => {
     assert.equal(db.prepare("SELECT value FROM audit_meta WHERE key = 'schema_version'").pluck().get(), String(AUDIT_SQLITE_MIGRATIONS.at(-1)?.version));
     db.prepare("UPDATE audit_meta SET value = '999' WHERE key = 'schema_version'").run();
     assert.throws(() => migrateAuditSqlite(db), code('AUDIT_STORE_CORRUPT'));
+  });
+});
+
+describe('key rotation', () => {
+  it('exports after a rotation verify with the new key; a stored tree that no longer matches an old checkpoint is not re-signed', async () => {
+    const store = new MemoryAuditStore();
+    const old = await openLog(store, KEY, 10);
+    for (let i = 0; i < 25; i++) await old.append(sampleEntry(i));
+    await old.checkpoint();
+    const rotated = await openLog(store, OTHER_KEY, 10);
+    const path = join(workDir('rotation'), 'audit.jsonl');
+    await writeAuditExport(path, exportAuditLog(rotated));
+    assert.equal((await verifyAuditExport(path, { verifierKey: OTHER_KEY.verifierKey })).verified, true);
+    const [node] = await store.readNodes([{ level: 1, index: 4 }]);
+    node?.fill(0); // leaves 8 and 9, under the checkpoint of size 10 that the old key signed
+    await assert.rejects(writeAuditExport(join(workDir('rotation'), 'again.jsonl'), exportAuditLog(rotated)), code('AUDIT_STORE_CORRUPT'));
   });
 });
 
