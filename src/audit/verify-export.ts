@@ -142,9 +142,8 @@ class ExportVerifier {
     else if (lineNo === 1) this.header(buffer.toString('utf8', start, end));
     else if (this.final) this.fail({ kind: 'extra-line', line: lineNo, message: `line ${lineNo} follows the final checkpoint line; nothing may` });
     else {
-      const text = buffer.subarray(start, end);
-      if (looksLikeLeaf(text)) this.entry(buffer, start, end, lineNo);
-      else if (text.length >= CHECKPOINT_PREFIX.length && text.compare(CHECKPOINT_PREFIX, 0, CHECKPOINT_PREFIX.length, 0, CHECKPOINT_PREFIX.length) === 0) this.checkpointLine(text.toString('utf8'), lineNo);
+      if (looksLikeLeaf(buffer, start, end)) this.entry(buffer, start, end, lineNo);
+      else if (end - start >= CHECKPOINT_PREFIX.length && buffer.compare(CHECKPOINT_PREFIX, 0, CHECKPOINT_PREFIX.length, start, start + CHECKPOINT_PREFIX.length) === 0) this.checkpointLine(buffer.toString('utf8', start, end), lineNo);
       else this.badLine(lineNo, 'malformed', `line ${lineNo} is neither an audit entry nor a checkpoint line`);
     }
     return this.done;
@@ -209,11 +208,11 @@ class ExportVerifier {
   }
 
   private entry(buffer: Buffer, start: number, end: number, lineNo: number): void {
-    const fields = locateLeafFields(buffer.subarray(start, end));
+    const fields = locateLeafFields(buffer, start, end);
     if (!fields) return this.badLine(lineNo, 'malformed', `line ${lineNo} starts like an entry but is not in the leaf layout {"entry":…,"index":…,"prev":"…"}`);
     buffer[start - 1] = 0; // the leaf prefix, written over the previous line's newline
     const leafHash = hash('sha256', buffer.subarray(start - 1, end), 'buffer');
-    const prev = buffer.toString('latin1', start + fields.prevStart, start + fields.prevEnd);
+    const prev = buffer.toString('latin1', fields.prevStart, fields.prevEnd);
     if (this.anomaly) return this.resolve(this.anomaly, { index: fields.index, links: prev === this.anomaly.hashB64 });
     const position = this.count;
     if (position === this.nextCheckpoint) this.noteMissingCheckpoint(lineNo);
