@@ -12,7 +12,8 @@ import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } 
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { AuditLog, exportAuditLog, generateCheckpointKey, hashLeaf, loadCheckpointSigner, SqliteAuditStore, verifyCheckpoint, writeAuditExport } from '../src/audit/index.js';
-import { canMeasureCli, measureProcess } from './cli-process.js';
+import { cpus, loadavg } from 'node:os';
+import { canMeasureCli } from './cli-process.js';
 
 const VERSION = 'audit-bench-2';
 const WORK = resolve('bench', '.work', 'audit');
@@ -136,6 +137,13 @@ async function proofMicros(): Promise<{ inclusion: number; consistency: number; 
   return { inclusion, consistency, pointRead };
 }
 
+/** Wall time, CPU time (user + system) and peak RSS of a whole process, from /usr/bin/time. */
+function measure(args: readonly string[]): { seconds: number; cpu: number; rssMb: number; status: number | null } {
+  const run = spawnSync('/usr/bin/time', ['-f', '%e %U %S %M', ...args], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const [wall, user, system, kb] = (run.stderr.trim().split('\n').pop() ?? '').split(' ').map(Number);
+  return { seconds: wall ?? NaN, cpu: (user ?? NaN) + (system ?? NaN), rssMb: (kb ?? NaN) / 1024, status: run.status };
+}
+
 async function main(): Promise<void> {
   mkdirSync(WORK, { recursive: true });
   const rawSingle = rawInsertsPerSecond(1, SERIAL_APPENDS);
@@ -161,17 +169,19 @@ async function main(): Promise<void> {
     '',
   ];
   if (canMeasureCli()) {
-    const verify = measureProcess([process.execPath, 'bin/custody', 'audit', 'verify', big.path, '--key', big.verifierKey]);
-    const sha = measureProcess(['sha256sum', big.path]);
-    const check = spawnSync(process.execPath, ['bin/custody', 'audit', 'verify', big.path, '--key', big.verifierKey], { encoding: 'utf8' });
+    const load = loadavg()[0] ?? 0;
+    const sha = measure(['sha256sum', big.path]);
+    const verify = measure([process.execPath, 'bin/custody', 'audit', 'verify', big.path, '--key', big.verifierKey]);
     lines.push(
-      `| ${BIG.toLocaleString('en')}-entry export (${(big.bytes / 1e6).toFixed(0)} MB; built in ${big.buildSeconds.toFixed(1)} s, exported in ${big.exportSeconds.toFixed(1)} s) | wall time | peak RSS | ratio |`,
-      '|---|---|---|---|',
-      `| \`sha256sum\` of the file (baseline: read and hash every byte once) | ${sha.seconds.toFixed(2)} s | ${sha.rssMb.toFixed(0)} MB | 1.00 |`,
-      `| \`custody audit verify FILE --key …\` (whole process, start-up included; exit ${check.status}) | **${verify.seconds.toFixed(2)} s** | ${verify.rssMb.toFixed(0)} MB | ${(verify.seconds / sha.seconds).toFixed(2)} |`,
+      `| ${BIG.toLocaleString('en')}-entry export (${(big.bytes / 1e6).toFixed(0)} MB; built in ${big.buildSeconds.toFixed(1)} s, exported in ${big.exportSeconds.toFixed(1)} s) | wall time | CPU time | peak RSS | ratio (wall) |`,
+      '|---|---|---|---|---|',
+      `| \`sha256sum\` of the file (baseline: read and hash every byte once) | ${sha.seconds.toFixed(2)} s | ${sha.cpu.toFixed(2)} s | ${sha.rssMb.toFixed(0)} MB | 1.00 |`,
+      `| \`custody audit verify FILE --key …\` (whole process, start-up included; exit ${verify.status}) | **${verify.seconds.toFixed(2)} s** | ${verify.cpu.toFixed(2)} s | ${verify.rssMb.toFixed(0)} MB | ${(verify.seconds / sha.seconds).toFixed(2)} |`,
+      '',
+      `The verifier is one thread: on an otherwise idle machine its wall time is its CPU time. Load average when measured: ${load.toFixed(1)} on ${cpus().length} cores.`,
       '',
     );
-    lines.push(`Bars: appends ≥ 2,000/s — ${concurrent >= 2000 ? 'met' : 'NOT met'}; verify < 10 s — ${verify.seconds < 10 && check.status === 0 ? 'met' : 'NOT met'}.`, '');
+    lines.push(`Bars: appends ≥ 2,000/s — ${concurrent >= 2000 ? 'met' : 'NOT met'}; verify < 10 s — ${verify.seconds < 10 && verify.status === 0 ? 'met' : `NOT met in wall time${verify.cpu < 10 && verify.status === 0 ? ' (met in CPU time)' : ''}`}.`, '');
   } else {
     lines.push('The CLI figures need the built CLI and /usr/bin/time (`npm run bench` builds first).', '');
   }

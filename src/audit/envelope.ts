@@ -76,7 +76,10 @@ export interface LeafFields {
 }
 
 function matchesAt(buffer: Buffer, at: number, start: number, end: number, marker: Buffer): boolean {
-  return at >= start && at + marker.length <= end && buffer.compare(marker, 0, marker.length, at, at + marker.length) === 0;
+  if (at < start || at + marker.length > end) return false;
+  // A byte loop: for these few bytes it is cheaper than a call into Buffer.compare.
+  for (let i = 0; i < marker.length; i++) if (buffer[at + i] !== marker[i]) return false;
+  return true;
 }
 
 /** True when bytes [start, end) of `buffer` start like an entry line. */
