@@ -14,6 +14,7 @@ export interface CommandEntry {
  */
 export const COMMANDS: readonly CommandEntry[] = [
   { name: 'attest', summary: 'Make or verify signed attestations: SLSA provenance of a training run, scan results', load: async () => (await import('./attest.js')).attestCommand },
+  { name: 'audit', summary: 'Work with the registry audit log (verify an export offline)', load: async () => (await import('./audit.js')).auditCommand },
   { name: 'hash', summary: 'Hash a model or dataset into a manifest (SHA-256, BLAKE2b or BLAKE3, per file or shard)', load: async () => (await import('./hash.js')).hashCommand },
   { name: 'keygen', summary: 'Generate a signing key pair (ECDSA P-256 default, P-384, P-521, Ed25519) as PEM', load: async () => (await import('./keygen.js')).keygenCommand },
   { name: 'notebook', summary: 'Strip outputs and execution metadata from notebooks (refusing cells with secrets)', load: async () => (await import('./notebook.js')).notebookCommand },
