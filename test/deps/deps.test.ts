@@ -37,7 +37,7 @@ function only(findings: readonly Finding[], rule: string): Finding[] {
 
 describe('deps/typosquat', () => {
   it('flags the issue\'s typos and never a popular name', () => {
-    for (const [name, target] of [['reqeusts', 'requests'], ['torchvison', 'torchvision'], ['scikitlearn', 'scikit-learn'], ['python-dateutils', 'python-dateutil'], ['nunpy', 'numpy'], ['pandsa', 'pandas']]) {
+    for (const [name, target] of <[string, string][]>[['reqeusts', 'requests'], ['torchvison', 'torchvision'], ['scikitlearn', 'scikit-learn'], ['python-dateutils', 'python-dateutil'], ['nunpy', 'numpy'], ['pandsa', 'pandas']]) {
       assert.equal(findTyposquat(name)?.target, target, name);
     }
     for (const name of ['requests', 'torch', 'torchvision', 'python-dateutil', 'scikit-learn', 'numpy', 'boto3', 'Django', 'PyYAML', 'python_dateutil']) assert.equal(findTyposquat(name), undefined, name);
