@@ -1,0 +1,111 @@
+import { lstatSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { readAll } from '../../core/byte-source.js';
+import { defineRule, type AnyRule } from '../../core/rule.js';
+import type { ScanContext, Scanner, ScanTarget } from '../../core/scanner.js';
+import { dockerfileDomain } from './domains/dockerfile.js';
+import { classifyByName, classifyJson, classifyYaml } from './kinds.js';
+import type { ConfigDomain, ConfigFile, ConfigKind, ConfigReport } from './types.js';
+import { parseYamlDocuments, type YamlDocument } from './yaml.js';
+
+/** Every configuration domain, sorted by name. */
+export const CONFIG_DOMAINS: readonly ConfigDomain[] = [dockerfileDomain];
+
+export const configUnreadableRule = defineRule<'yaml' | 'tooLarge', void>({
+  id: 'config/unreadable',
+  title: 'A configuration file could not be read',
+  description: 'A file recognised as configuration (Kubernetes, CI, CloudFormation, …) has syntax errors or is larger than the configuration limit, so the settings in it were not all checked. The tool that reads it may read it differently; it is reported rather than treated as clean.',
+  severity: 'medium',
+  confidence: 'high',
+  tags: ['cwe:703'],
+  remediation: 'Fix the syntax the message names (the consumer would fail or misread it too), or exclude the file if it is not configuration.',
+  messages: {
+    yaml: 'Not valid YAML: {{problem}}; settings after this point may not have been checked.',
+    tooLarge: 'The file is {{size}} bytes, over the {{limit}}-byte configuration limit; it was not checked.',
+  },
+  check: () => undefined,
+});
+
+export const CONFIG_RULES: readonly AnyRule[] = [configUnreadableRule, ...CONFIG_DOMAINS.flatMap((d) => d.rules)].sort((a, b) => (a.id < b.id ? -1 : 1));
+
+const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
+const MAX_SIBLING_BYTES = 1024 * 1024;
+
+/** Reads a small regular file next to `absPath` (never through a link). */
+function siblingReader(target: ScanTarget): (name: string) => string | undefined {
+  if (target.absPath === undefined || target.member !== undefined) return () => undefined;
+  const dir = dirname(target.absPath);
+  return (name) => {
+    const path = join(dir, name);
+    const stat = lstatSync(path, { throwIfNoEntry: false });
+    if (!stat?.isFile()) return undefined;
+    if (stat.size > MAX_SIBLING_BYTES) return '';
+    try {
+      return readFileSync(path, 'utf8');
+    } catch {
+      return undefined;
+    }
+  };
+}
+
+function isChartValues(target: ScanTarget): boolean {
+  if (target.absPath === undefined || target.member !== undefined) return false;
+  return lstatSync(join(dirname(target.absPath), 'Chart.yaml'), { throwIfNoEntry: false })?.isFile() === true;
+}
+
+export async function scanConfig(target: ScanTarget, context: ScanContext): Promise<void> {
+  const path = target.member ?? target.path;
+  const byName = classifyByName(path);
+  if (!byName) return;
+  const kinds = new Set(CONFIG_DOMAINS.flatMap((d) => d.kinds));
+  // Nothing to do for kinds no domain reads (cheap exit before reading the file).
+  if (byName !== 'yaml' && byName !== 'json' && !kinds.has(byName)) return;
+  const unreadable = context.reporter(configUnreadableRule, target);
+  const bytes = await readAll(target.source, Math.min(MAX_CONFIG_BYTES, context.limits.maxTextBytes));
+  if (!bytes) {
+    if (byName !== 'yaml' && byName !== 'json') unreadable({ message: 'tooLarge', data: { size: target.source.size, limit: MAX_CONFIG_BYTES }, line: 1, key: 'too-large' });
+    return;
+  }
+  if (bytes.subarray(0, 8192).includes(0)) return; // binary
+  const text = bytes.toString('utf8').replace(/^\uFEFF/, '');
+  let kind: ConfigKind;
+  let yaml: YamlDocument[] | undefined;
+  if (byName === 'yaml' || byName === 'json') {
+    const classified = byName === 'yaml' ? classifyYaml(path, text, isChartValues(target)) : classifyJson(text);
+    if (!classified) return;
+    kind = classified.kind;
+    yaml = classified.yaml;
+  } else kind = byName;
+  if (!kinds.has(kind)) return;
+  if (yaml === undefined && (kind === 'compose' || kind === 'github-actions' || kind === 'gitlab-ci')) yaml = parseYamlDocuments(text);
+  for (const doc of yaml ?? []) {
+    const first = doc.errors[0];
+    if (first) unreadable({ message: 'yaml', data: { problem: first.message }, line: first.at.line, column: first.at.column, key: `yaml:${first.at.line}` });
+  }
+  const lines = text.split(/\r?\n/);
+  const file: ConfigFile = {
+    kind,
+    path: target.member === undefined ? target.path : `${target.path}!${target.member}`,
+    text,
+    ...(yaml === undefined ? {} : { yaml }),
+    sibling: siblingReader(target),
+    lineText: (line) => (lines[line - 1] ?? '').trim(),
+  };
+  const reporters = new Map<string, ReturnType<ScanContext['reporter']>>();
+  const report: ConfigReport = (rule, input) => {
+    let reporter = reporters.get(rule.id);
+    if (!reporter) {
+      reporter = context.reporter(rule, target);
+      reporters.set(rule.id, reporter);
+    }
+    reporter(input as Parameters<typeof reporter>[0]);
+  };
+  for (const domain of CONFIG_DOMAINS) if (domain.kinds.includes(kind)) domain.check(file, report);
+}
+
+export const configScanner: Scanner = {
+  name: 'config',
+  description: 'Dockerfiles, Compose, Kubernetes, CI workflows, ML service configs and launch flags, IAM and SageMaker infrastructure.',
+  rules: CONFIG_RULES,
+  scan: (target, context) => scanConfig(target, context),
+};
