@@ -4,12 +4,13 @@ import { readAll } from '../../core/byte-source.js';
 import { defineRule, type AnyRule } from '../../core/rule.js';
 import type { ScanContext, Scanner, ScanTarget } from '../../core/scanner.js';
 import { dockerfileDomain } from './domains/dockerfile.js';
+import { servicesDomain } from './domains/services.js';
 import { classifyByName, classifyJson, classifyYaml } from './kinds.js';
 import type { ConfigDomain, ConfigFile, ConfigKind, ConfigReport } from './types.js';
 import { parseYamlDocuments, type YamlDocument } from './yaml.js';
 
 /** Every configuration domain, sorted by name. */
-export const CONFIG_DOMAINS: readonly ConfigDomain[] = [dockerfileDomain];
+export const CONFIG_DOMAINS: readonly ConfigDomain[] = [dockerfileDomain, servicesDomain];
 
 export const configUnreadableRule = defineRule<'yaml' | 'tooLarge', void>({
   id: 'config/unreadable',
