@@ -1,5 +1,6 @@
 import { commandText, parseDockerfile } from './dockerfile-parser.js';
 import type { ConfigFile } from './types.js';
+import { entries, get, items, str, type YValue } from './yaml.js';
 
 /**
  * Command lines a configuration file runs, wherever it writes them: Dockerfile RUN/CMD/ENTRYPOINT, shell
@@ -73,9 +74,33 @@ export function commandLines(file: ConfigFile): CommandLine[] {
       }
       return out;
     }
+    case 'compose': {
+      const out: CommandLine[] = [];
+      for (const doc of file.yaml ?? []) {
+        for (const { value: service } of entries(get(doc.root, 'services'))) {
+          const entrypoint = get(service, 'entrypoint');
+          const command = get(service, 'command');
+          const words = [...wordsOf(entrypoint), ...wordsOf(command)];
+          const node = entrypoint ?? command;
+          if (!node || words.length === 0) continue;
+          // `sh -c "…"` holds a shell text of its own
+          if (/^(?:\/bin\/)?(?:ba)?sh$/.test(words[0]!) && words[1] === '-c' && words[2] !== undefined) out.push(...simpleCommands(words[2], node.line).map((c) => ({ ...c, line: node.line })));
+          else out.push(...simpleCommands(words.map((w) => (/\s/.test(w) ? `'${w}'` : w)).join(' '), node.line));
+        }
+      }
+      return out;
+    }
     default:
       return [];
   }
+}
+
+/** A Compose/Kubernetes command: a list of words, or a string split like a shell would (no expansion). */
+export function wordsOf(node: YValue | undefined): string[] {
+  if (node === undefined) return [];
+  if (node.type === 'seq') return items(node).map((i) => str(i) ?? '');
+  const text = str(node);
+  return text === undefined ? [] : shellWords(text);
 }
 
 /** The value of `--name=value`, `--name value` (or a short alias), or undefined when the flag is absent. */
