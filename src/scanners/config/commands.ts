@@ -90,6 +90,27 @@ export function commandLines(file: ConfigFile): CommandLine[] {
       }
       return out;
     }
+    case 'kubernetes': {
+      const out: CommandLine[] = [];
+      const visit = (node: YValue | undefined, depth: number): void => {
+        if (!node || depth > 40) return;
+        if (node.type === 'seq') for (const item of node.items) visit(item, depth + 1);
+        if (node.type !== 'map') return;
+        const containers = get(node, 'containers');
+        for (const container of items(containers)) {
+          const command = get(container, 'command');
+          const args = get(container, 'args');
+          const words = [...wordsOf(command), ...wordsOf(args)];
+          const at = command ?? args;
+          if (!at || words.length === 0) continue;
+          if (/^(?:\/bin\/)?(?:ba)?sh$/.test(words[0]!) && words[1] === '-c' && words[2] !== undefined) out.push(...simpleCommands(words[2], at.line).map((c) => ({ ...c, line: at.line })));
+          else out.push(...simpleCommands(words.map((w) => (/\s/.test(w) ? `'${w}'` : w)).join(' '), at.line).map((c) => ({ ...c, line: at.line })));
+        }
+        for (const e of node.entries) if (e.key !== 'containers') visit(e.value, depth + 1);
+      };
+      for (const doc of file.yaml ?? []) visit(doc.root, 0);
+      return out;
+    }
     default:
       return [];
   }

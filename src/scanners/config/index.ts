@@ -1,17 +1,18 @@
-import { lstatSync, readFileSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { readAll } from '../../core/byte-source.js';
 import { defineRule, type AnyRule } from '../../core/rule.js';
 import type { ScanContext, Scanner, ScanTarget } from '../../core/scanner.js';
 import { composeDomain } from './domains/compose.js';
 import { dockerfileDomain } from './domains/dockerfile.js';
+import { kubernetesDomain } from './domains/kubernetes.js';
 import { servicesDomain } from './domains/services.js';
 import { classifyByName, classifyJson, classifyYaml } from './kinds.js';
 import type { ConfigDomain, ConfigFile, ConfigKind, ConfigReport } from './types.js';
 import { parseYamlDocuments, type YamlDocument } from './yaml.js';
 
 /** Every configuration domain, sorted by name. */
-export const CONFIG_DOMAINS: readonly ConfigDomain[] = [composeDomain, dockerfileDomain, servicesDomain];
+export const CONFIG_DOMAINS: readonly ConfigDomain[] = [composeDomain, dockerfileDomain, kubernetesDomain, servicesDomain];
 
 export const configUnreadableRule = defineRule<'yaml' | 'tooLarge', void>({
   id: 'config/unreadable',
@@ -46,6 +47,20 @@ function siblingReader(target: ScanTarget): (name: string) => string | undefined
       return readFileSync(path, 'utf8');
     } catch {
       return undefined;
+    }
+  };
+}
+
+const MAX_SIBLING_NAMES = 500;
+
+function siblingLister(target: ScanTarget): () => string[] {
+  if (target.absPath === undefined || target.member !== undefined) return () => [];
+  const dir = dirname(target.absPath);
+  return () => {
+    try {
+      return readdirSync(dir, { withFileTypes: true }).filter((e) => e.isFile()).map((e) => e.name).sort().slice(0, MAX_SIBLING_NAMES);
+    } catch {
+      return [];
     }
   };
 }
@@ -91,6 +106,7 @@ export async function scanConfig(target: ScanTarget, context: ScanContext): Prom
     text,
     ...(yaml === undefined ? {} : { yaml }),
     sibling: siblingReader(target),
+    siblingNames: siblingLister(target),
     lineText: (line) => (lines[line - 1] ?? '').trim(),
   };
   const reporters = new Map<string, ReturnType<ScanContext['reporter']>>();

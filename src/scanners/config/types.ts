@@ -30,6 +30,8 @@ export interface ConfigFile {
    * bounded, regular files only, undefined when absent or when the file is a container member.
    */
   sibling(name: string): string | undefined;
+  /** Names of the regular files in the same directory (at most a few hundred), empty for container members. */
+  siblingNames(): string[];
   /** The text of a 1-based line, trimmed, for evidence. */
   lineText(line: number): string;
 }
