@@ -90,6 +90,31 @@ export function commandLines(file: ConfigFile): CommandLine[] {
       }
       return out;
     }
+    case 'github-actions':
+    case 'gitlab-ci': {
+      // `run:` (GitHub) and `script:`/`before_script:`/`after_script:` (GitLab), wherever they sit.
+      const out: CommandLine[] = [];
+      const keys = file.kind === 'github-actions' ? ['run'] : ['script', 'before_script', 'after_script'];
+      const visit = (node: YValue | undefined, depth: number): void => {
+        if (!node || depth > 40) return;
+        if (node.type === 'seq') for (const item of node.items) visit(item, depth + 1);
+        if (node.type !== 'map') return;
+        for (const e of node.entries) {
+          if (!keys.includes(e.key)) {
+            visit(e.value, depth + 1);
+            continue;
+          }
+          for (const line of e.value.type === 'seq' ? e.value.items : [e.value]) {
+            const text = str(line);
+            if (text === undefined) continue;
+            const first = line.type === 'scalar' && /^[|>]/.test(line.source) ? line.line + 1 : line.line;
+            out.push(...simpleCommands(text, first));
+          }
+        }
+      };
+      for (const doc of file.yaml ?? []) visit(doc.root, 0);
+      return out;
+    }
     case 'kubernetes': {
       const out: CommandLine[] = [];
       const visit = (node: YValue | undefined, depth: number): void => {

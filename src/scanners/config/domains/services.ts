@@ -316,7 +316,7 @@ function checkServices(file: ConfigFile, report: ConfigReport): void {
 }
 
 /** Kinds whose command lines `commandLines` extracts, plus the services' own config files. */
-const KINDS: readonly ConfigKind[] = ['compose', 'dockerfile', 'kubernetes', 'shell', 'jupyter-config', 'torchserve-properties', 'streamlit-config', 'mlflow-auth'];
+const KINDS: readonly ConfigKind[] = ['compose', 'dockerfile', 'github-actions', 'gitlab-ci', 'kubernetes', 'shell', 'jupyter-config', 'torchserve-properties', 'streamlit-config', 'mlflow-auth'];
 
 export const servicesDomain: ConfigDomain = {
   name: 'services',
