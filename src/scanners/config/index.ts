@@ -4,6 +4,7 @@ import { readAll } from '../../core/byte-source.js';
 import { defineRule, type AnyRule } from '../../core/rule.js';
 import type { ScanContext, Scanner, ScanTarget } from '../../core/scanner.js';
 import { ciDomain } from './domains/ci.js';
+import { cloudDomain } from './domains/cloud.js';
 import { composeDomain } from './domains/compose.js';
 import { dockerfileDomain } from './domains/dockerfile.js';
 import { kubernetesDomain } from './domains/kubernetes.js';
@@ -13,7 +14,7 @@ import type { ConfigDomain, ConfigFile, ConfigKind, ConfigReport } from './types
 import { parseYamlDocuments, type YamlDocument } from './yaml.js';
 
 /** Every configuration domain, sorted by name. */
-export const CONFIG_DOMAINS: readonly ConfigDomain[] = [ciDomain, composeDomain, dockerfileDomain, kubernetesDomain, servicesDomain];
+export const CONFIG_DOMAINS: readonly ConfigDomain[] = [ciDomain, cloudDomain, composeDomain, dockerfileDomain, kubernetesDomain, servicesDomain];
 
 export const configUnreadableRule = defineRule<'yaml' | 'tooLarge', void>({
   id: 'config/unreadable',
