@@ -151,6 +151,13 @@ describe('Terraform', () => {
   });
 });
 
+describe('Terraform syntax', () => {
+  it('a file the HCL reader cannot read is reported with the line', async () => {
+    const findings = await scan({ 'broken.tf': 'resource "aws_sagemaker_model" "m" {\n  name = "m"\n' });
+    assert.ok(summary(findings).includes('broken.tf:unreadable@1:medium'), summary(findings).join());
+  });
+});
+
 describe('CloudFormation and policy documents', () => {
   it('YAML and JSON templates, and bare policy JSON', async () => {
     const cfn = [

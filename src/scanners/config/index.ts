@@ -1,7 +1,7 @@
 import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { readAll } from '../../core/byte-source.js';
-import { defineRule, type AnyRule } from '../../core/rule.js';
+import type { AnyRule } from '../../core/rule.js';
 import type { ScanContext, Scanner, ScanTarget } from '../../core/scanner.js';
 import { ciDomain } from './domains/ci.js';
 import { cloudDomain } from './domains/cloud.js';
@@ -10,26 +10,12 @@ import { dockerfileDomain } from './domains/dockerfile.js';
 import { kubernetesDomain } from './domains/kubernetes.js';
 import { servicesDomain } from './domains/services.js';
 import { classifyByName, classifyJson, classifyYaml } from './kinds.js';
+import { configUnreadableRule } from './unreadable.js';
 import type { ConfigDomain, ConfigFile, ConfigKind, ConfigReport } from './types.js';
 import { parseYamlDocuments, type YamlDocument } from './yaml.js';
 
 /** Every configuration domain, sorted by name. */
 export const CONFIG_DOMAINS: readonly ConfigDomain[] = [ciDomain, cloudDomain, composeDomain, dockerfileDomain, kubernetesDomain, servicesDomain];
-
-export const configUnreadableRule = defineRule<'yaml' | 'tooLarge', void>({
-  id: 'config/unreadable',
-  title: 'A configuration file could not be read',
-  description: 'A file recognised as configuration (Kubernetes, CI, CloudFormation, …) has syntax errors or is larger than the configuration limit, so the settings in it were not all checked. The tool that reads it may read it differently; it is reported rather than treated as clean.',
-  severity: 'medium',
-  confidence: 'high',
-  tags: ['cwe:703'],
-  remediation: 'Fix the syntax the message names (the consumer would fail or misread it too), or exclude the file if it is not configuration.',
-  messages: {
-    yaml: 'Not valid YAML: {{problem}}; settings after this point may not have been checked.',
-    tooLarge: 'The file is {{size}} bytes, over the {{limit}}-byte configuration limit; it was not checked.',
-  },
-  check: () => undefined,
-});
 
 export const CONFIG_RULES: readonly AnyRule[] = [configUnreadableRule, ...CONFIG_DOMAINS.flatMap((d) => d.rules)].sort((a, b) => (a.id < b.id ? -1 : 1));
 

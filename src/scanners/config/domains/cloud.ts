@@ -1,6 +1,7 @@
 import { defineRule } from '../../../core/rule.js';
 import { attribute, parseHcl, type HclBlock, type HclValue } from '../hcl.js';
 import type { ConfigDomain, ConfigFile, ConfigReport } from '../types.js';
+import { configUnreadableRule } from '../unreadable.js';
 import { entries, get, str, type YValue } from '../yaml.js';
 
 /**
@@ -298,6 +299,8 @@ function blockTree(block: HclBlock, rename: Readonly<Record<string, string>>): T
 
 function checkTerraform(file: ConfigFile, report: ConfigReport): void {
   const parsed = parseHcl(file.text);
+  const first = parsed.problems[0];
+  if (first) report(configUnreadableRule, { message: 'syntax', data: { language: 'HCL', problem: first.message }, line: first.line, column: 1, key: `hcl:${first.line}` });
   for (const block of parsed.body.blocks) {
     const [type, name] = block.labels;
     if (type === undefined) continue;
