@@ -18,7 +18,7 @@ const MAX_SOURCE_BYTES = 8 * 1024 * 1024;
  * Files without any of these words cannot hold a call the rules look for: they are not parsed.
  * (Every rule's callee or keyword is in the list; parsing is the expensive part.)
  */
-const PREFILTER = /load|pretrained|hf_hub|snapshot_download|trust_remote_code|pickle|read_pickle|safe_mode|unsafe_deserialization|yaml|eval|exec|compile|launch|ray|mlflow|wandb|neptune|comet|clearml|environ|shelve/;
+const PREFILTER = /\b(?:torch|pickle|cPickle|_pickle|cloudpickle|dill|joblib|read_pickle|allow_pickle|shelve|skops|from_pretrained|from_single_file|hf_hub_download|snapshot_download|load_dataset|trust_remote_code|load_model|unsafe_deserialization|keras|yaml|eval|exec|compile|gradio|ray|mlflow|wandb|neptune|comet_ml|clearml)\b/;
 
 function isPythonName(path: string): boolean {
   return /\.(?:py|pyw)$/i.test(path);

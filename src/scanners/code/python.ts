@@ -91,25 +91,38 @@ class Analyser {
 
   constructor(private readonly root: Node) {}
 
+  /** Taint tracking (model output → eval/exec) costs a walk per expression: only files that eval or exec pay it. */
+  private trackTaint = false;
+
   run(incomplete: boolean): PythonFacts {
     for (const node of this.root.descendantsOfType(['import_statement', 'import_from_statement', 'future_import_statement'])) {
       if (node) this.recordImport(node);
     }
+    this.trackTaint = /\b(?:eval|exec|compile)\s*\(/.test(this.root.text);
     const assignments = this.root.descendantsOfType(['assignment', 'with_item']).filter((n): n is Node => n !== null);
     // Two passes: a binding may be used above where a later statement defines it (functions, loops).
     for (let pass = 0; pass < 2; pass++) for (const node of assignments) this.recordBinding(node);
     const calls: Call[] = [];
-    for (const node of this.root.descendantsOfType('call')) if (node) calls.push(this.describeCall(node));
+    for (const node of this.root.descendantsOfType('call')) if (node && this.isInteresting(node)) calls.push(this.describeCall(node));
     const itemAssignments: PythonFacts['itemAssignments'] = [];
     for (const node of assignments) {
       const left = node.childForFieldName('left');
       const right = node.childForFieldName('right');
-      if (node.type !== 'assignment' || left?.type !== 'subscript' || !right) continue;
+      if (node.type !== 'assignment' || left?.type !== 'subscript' || !right || !right.text.includes('environ')) continue;
       const target = this.qualify(left.childForFieldName('value'));
       const key = this.value(left.childForFieldName('subscript'));
       itemAssignments.push({ target, ...(key.kind === 'string' ? { key: key.value } : {}), value: this.value(right), line: node.startPosition.row + 1, column: node.startPosition.column + 1 });
     }
     return { calls, imports: this.imports, itemAssignments, incomplete };
+  }
+
+  /** Calls a rule can report: by the callee's last name, or any call passing trust_remote_code. */
+  private isInteresting(node: Node): boolean {
+    const fn = node.childForFieldName('function');
+    const method = fn?.type === 'attribute' ? fn.childForFieldName('attribute')?.text : fn?.type === 'identifier' ? fn.text : undefined;
+    if (method !== undefined && INTERESTING_METHODS.has(method)) return true;
+    if (method !== undefined && this.aliases.has(method)) return true; // `from torch import load as tl`
+    return node.childForFieldName('arguments')?.text.includes('trust_remote_code') === true;
   }
 
   private recordImport(node: Node): void {
@@ -178,6 +191,7 @@ class Analyser {
 
   /** True when an expression contains a call that returns model output or a variable holding it. */
   private derivesFromModelOutput(node: Node): boolean {
+    if (!this.trackTaint) return false;
     for (const call of [node, ...node.descendantsOfType('call')]) {
       if (!call || call.type !== 'call') continue;
       const fn = call.childForFieldName('function');
@@ -273,5 +287,12 @@ class Analyser {
     return { name, method: name.slice(name.lastIndexOf('.') + 1).replace(/^\?/, ''), args, kwargs, spread, argsFromModelOutput, line: node.startPosition.row + 1, column: node.startPosition.column + 1 };
   }
 }
+
+/** Last names of every callee a rule looks at (the rules resolve the full name). */
+const INTERESTING_METHODS = new Set([
+  'load', 'loads', 'Unpickler', 'read_pickle', 'open', 'from_pretrained', 'from_single_file', 'hf_hub_download', 'snapshot_download', 'load_dataset',
+  'load_model', 'enable_unsafe_deserialization', 'unsafe_load', 'unsafe_load_all', 'full_load', 'full_load_all', 'load_all', 'eval', 'exec', 'compile',
+  'launch', 'init', 'log_param', 'log_params', 'set_tag', 'update',
+]);
 
 const BUILTINS = new Set(['eval', 'exec', 'compile', 'open', 'dict', '__import__', 'getattr']);
