@@ -25,7 +25,7 @@ export interface RegularFile {
  * open), then checks the open descriptor itself: anything but a regular file is refused with
  * SPECIAL_FILE. Errors: PATH_NOT_FOUND, SYMLINK_REFUSED (with `noFollow`), SPECIAL_FILE, IO_ERROR.
  */
-export async function openRegularFile(path: string, options: OpenRegularOptions = {}): Promise<RegularFile> {
+export async function openRegularFile(path: string | Buffer, options: OpenRegularOptions = {}): Promise<RegularFile> {
   const flags = constants.O_RDONLY | constants.O_NONBLOCK | (options.noFollow ? constants.O_NOFOLLOW : 0);
   let handle: FileHandle;
   try {
@@ -53,7 +53,7 @@ export interface ReadRegularOptions extends OpenRegularOptions {
 }
 
 /** Reads a whole regular file, refusing special files and files over `maxBytes` before reading. */
-export async function readRegularFile(path: string, options: ReadRegularOptions): Promise<Buffer> {
+export async function readRegularFile(path: string | Buffer, options: ReadRegularOptions): Promise<Buffer> {
   const { handle, size } = await openRegularFile(path, options);
   try {
     if (size > options.maxBytes) {
@@ -118,7 +118,8 @@ export async function writeFileSafely(path: string, data: string | Uint8Array, o
   }
 }
 
-function describeFileType(stat: { isDirectory(): boolean; isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean; isSymbolicLink(): boolean }): string {
+/** What a non-regular file is, for messages: `a FIFO`, `a socket`, `a character device`, … */
+export function describeFileType(stat: { isDirectory(): boolean; isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean; isSymbolicLink(): boolean }): string {
   if (stat.isDirectory()) return 'a directory';
   if (stat.isFIFO()) return 'a FIFO';
   if (stat.isSocket()) return 'a socket';
