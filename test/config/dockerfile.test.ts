@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -105,5 +106,18 @@ describe('Dockerfile rules', () => {
   it('a negated .dockerignore pattern brings .env back', async () => {
     const findings = await scan({ 'Dockerfile': df('FROM scratch', 'COPY . /', 'USER 1000'), '.dockerignore': '.env*\n!.env\n', '.env': 'A=1\n' });
     assert.deepEqual(summary(findings), ['docker-context-secrets@2:high']);
+  });
+
+  it('a .dockerignore or manifest that is a FIFO is not read (no hang) and counts as absent', async () => {
+    const root = join(dir, `fifo${counter++}`);
+    mkdirSync(root);
+    writeFileSync(join(root, 'Dockerfile'), df('FROM scratch', 'COPY . /', 'USER 1000'));
+    writeFileSync(join(root, '.env'), 'A=1\n');
+    execFileSync('mkfifo', [join(root, '.dockerignore')]);
+    execFileSync('mkfifo', [join(root, 'requirements.txt')]);
+    writeFileSync(join(root, 'train.py'), 'import torch\nx = torch.load(p)\n');
+    const findings = (await runScan({ paths: [join(root, 'Dockerfile'), join(root, 'train.py')], only: ['config', 'code'], config: defaultConfig(), jobs: 0 })).findings;
+    assert.deepEqual(summary(findings.filter((f) => f.ruleId.startsWith('config/'))), ['docker-context-secrets@2:high']);
+    assert.deepEqual(findings.filter((f) => f.ruleId === 'code/torch-load-unsafe').map((f) => f.severity), ['high']);
   });
 });

@@ -1,7 +1,8 @@
-import { lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { lstatSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { readAll } from '../../core/byte-source.js';
 import type { AnyRule } from '../../core/rule.js';
+import { readSmallRegularFileSync } from '../../core/safe-fs.js';
 import type { ScanContext, Scanner, ScanTarget } from '../../core/scanner.js';
 import { MANIFEST_PARSERS } from '../deps/manifests.js';
 import { parseRequirementsFile } from '../deps/requirements.js';
@@ -128,9 +129,7 @@ function torchVersionNear(absPath: string): string | undefined {
 
 /** A manifest next to the code: a small regular file (never a link, FIFO or device), read synchronously. */
 function readFileBounded(path: string): string {
-  const stat = lstatSync(path);
-  if (!stat.isFile() || stat.size > 8 * 1024 * 1024) return '';
-  return readFileSync(path, 'utf8');
+  return readSmallRegularFileSync(path, 8 * 1024 * 1024)?.toString('utf8') ?? '';
 }
 
 export async function scanCode(target: ScanTarget, context: ScanContext): Promise<void> {

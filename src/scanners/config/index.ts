@@ -1,6 +1,7 @@
-import { lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { lstatSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { readAll } from '../../core/byte-source.js';
+import { readSmallRegularFileSync } from '../../core/safe-fs.js';
 import type { AnyRule } from '../../core/rule.js';
 import type { ScanContext, Scanner, ScanTarget } from '../../core/scanner.js';
 import { ciDomain } from './domains/ci.js';
@@ -22,7 +23,7 @@ export const CONFIG_RULES: readonly AnyRule[] = [configUnreadableRule, ...CONFIG
 const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
 const MAX_SIBLING_BYTES = 1024 * 1024;
 
-/** Reads a small regular file next to `absPath` (never through a link). */
+/** Reads a small regular file next to `absPath` (never through a link, never blocking on a FIFO). */
 function siblingReader(target: ScanTarget): (name: string) => string | undefined {
   if (target.absPath === undefined || target.member !== undefined) return () => undefined;
   const dir = dirname(target.absPath);
@@ -31,11 +32,7 @@ function siblingReader(target: ScanTarget): (name: string) => string | undefined
     const stat = lstatSync(path, { throwIfNoEntry: false });
     if (!stat?.isFile()) return undefined;
     if (stat.size > MAX_SIBLING_BYTES) return '';
-    try {
-      return readFileSync(path, 'utf8');
-    } catch {
-      return undefined;
-    }
+    return readSmallRegularFileSync(path, MAX_SIBLING_BYTES)?.toString('utf8');
   };
 }
 
