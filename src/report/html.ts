@@ -1,13 +1,19 @@
 import type { Finding } from '../core/finding.js';
 import { SEVERITIES } from '../core/severity.js';
+import { escapeForTerminal } from '../core/terminal.js';
 import type { ScanResult } from '../scanners/engine.js';
 import type { ReportOptions } from './options.js';
 import { formatBytes } from './text.js';
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
+/**
+ * Escapes text for HTML. Control, bidi and other format characters are first written in
+ * escapeForTerminal's `\u{HEX}` notation: an HTML character reference would still reach the browser
+ * as the character itself, and a bidi override reorders what the reader sees there too.
+ */
 export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
+  return escapeForTerminal(text).replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
 }
 
 function locationText(f: Finding): string {

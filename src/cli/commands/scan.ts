@@ -1,4 +1,4 @@
-import { access, lstat, writeFile } from 'node:fs/promises';
+import { access, lstat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { readBaseline, writeBaseline } from '../../core/baseline.js';
 import { defaultConfig, loadConfig } from '../../core/config.js';
@@ -9,6 +9,7 @@ import { runScan, type ScanProgress } from '../../scanners/engine.js';
 import { SELECTABLE_SCANNERS, allRules } from '../../scanners/index.js';
 import { EXIT, parseCommandArgs, type CliIo, type Command } from '../command.js';
 import { readVersion } from '../version.js';
+import { writeOutputFile } from './hash.js';
 
 const USAGE = `Usage: custody scan PATH... [options]
 
@@ -101,11 +102,7 @@ export const scanCommand: Command = {
     if (values['write-baseline'] !== undefined) await writeBaseline(resolve(io.cwd, values['write-baseline']), result.findings);
     const report = renderReport(format, result, { color: format === 'text' && values.output === undefined && io.stdoutIsTTY && !io.env['NO_COLOR'], rules, toolVersion: readVersion() });
     if (values.output !== undefined) {
-      try {
-        await writeFile(resolve(io.cwd, values.output), report);
-      } catch (error) {
-        throw new CustodyError('IO_ERROR', `scan: cannot write ${values.output}: ${(error as Error).message}`, { cause: error });
-      }
+      await writeOutputFile('scan', io, values.output, report);
     } else io.stdout.write(report);
 
     if (failOn === 'none') return EXIT.ok;

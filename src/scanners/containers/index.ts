@@ -6,6 +6,7 @@ import type { ScanContext, ScanTarget, Scanner } from '../../core/scanner.js';
 import { scanImageConfig } from './config.js';
 import { describeImages, isImageLayout, jsonReader, Removals, shortId, type ImageDescription, type ImageLayer } from './image.js';
 import { archiveUnreadableRule, containersRules, imageUnreadableRule, layerUnreadableRule } from './rules.js';
+import { SPOOL_MEMORY_BYTES } from '../models/containers/decompress.js';
 import { decompressToSpool, type SpooledSource } from './spool.js';
 import { isTarHeader, normalizeTarPath, readTarEntries, type TarEntry } from './tar.js';
 
@@ -33,8 +34,6 @@ export const containersScanner: Scanner = {
 
 /** Most entries listed from one archive or layer. */
 const MAX_ENTRIES = 500_000;
-/** A decompressed layer stays in memory up to this size, then moves to a temporary file. */
-const LAYER_MEMORY_BYTES = 64 * 1024 * 1024;
 
 async function scanTarball(target: ScanTarget, context: ScanContext): Promise<void> {
   const entries = new Map<string, TarEntry>();
@@ -194,9 +193,9 @@ async function openLayer(target: ScanTarget, context: ScanContext, entry: TarEnt
   const report = reportProblem(context, layerUnreadableRule, target);
   const codec = head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b ? 'gzip' : head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528 ? 'zstd' : undefined;
   if (codec !== undefined) {
-    return decompressToSpool(blob, codec, { memoryBytes: LAYER_MEMORY_BYTES, maxBytes: layerLimit(context), deadline: context.deadline });
+    return decompressToSpool(blob, codec, { memoryBytes: SPOOL_MEMORY_BYTES, maxBytes: layerLimit(context), deadline: context.deadline });
   }
-  if (entry.size === 0 || isTarHeader(head) || isEmptyTar(head)) return { source: blob, dispose: () => Promise.resolve() };
+  if (entry.size === 0 || isTarHeader(head) || isEmptyTar(head)) return { source: blob, onDisk: false, dispose: () => Promise.resolve() };
   const method = /zstd/.test(layer.mediaType ?? '') ? 'zstd' : /bzip2|xz|lz4/.exec(layer.mediaType ?? '')?.[0];
   if (method !== undefined) report({ message: 'compression', member: layer.file, data: { layer: short, method } });
   else report({ message: 'notTar', member: layer.file, data: { layer: short } });

@@ -1,6 +1,6 @@
-import { BufferSource } from '../../../core/byte-source.js';
+import { SliceSource } from '../../../core/byte-source.js';
 import type { ScanContext, ScanTarget } from '../../../core/scanner.js';
-import { decodeBounded, type Codec } from './decompress.js';
+import { decodeToSource, SPOOL_MEMORY_BYTES, type Codec } from './decompress.js';
 import { archiveLimitExceededRule, compressedStreamDamagedRule } from './rules.js';
 
 /** A compressed wrapper recognised by its magic bytes. */
@@ -77,7 +77,9 @@ function memberName(target: ScanTarget, wrapper: Wrapper): string {
 
 /**
  * Decodes a compressed wrapper (bounded by limits.maxMemberBytes and the deadline) and scans what it
- * holds with every scanner. A damaged stream is reported and its decoded part still scanned.
+ * holds with every scanner. Large output is spooled to a temporary file and scanned from there, so
+ * memory stays bounded whatever the stream expands to. A damaged stream is reported and its decoded
+ * part still scanned.
  */
 export async function scanCompressed(target: ScanTarget, context: ScanContext, wrapper: Wrapper): Promise<void> {
   const { source } = target;
@@ -90,24 +92,28 @@ export async function scanCompressed(target: ScanTarget, context: ScanContext, w
     limit({ message: 'inputSize', data: { name: target.member ?? target.path, size: compressedLength, limit: maxMember } });
     inputLength = maxMember;
   }
-  const input = await source.read(wrapper.skip, inputLength);
-  const result = await decodeBounded(wrapper.codec, input, { maxOutput: maxMember, deadline: context.deadline });
-  const { output } = result;
-  if (result.error !== undefined && output.length === 0 && !wrapper.strong) return; // a look-alike, not a zlib stream
-  if (result.error !== undefined && inputLength === compressedLength) {
-    context.reporter(compressedStreamDamagedRule, target)({
-      message: 'damaged',
-      data: { codec: wrapper.label, decoded: output.length, detail: result.error },
-    });
+  const input = new SliceSource(source, wrapper.skip, inputLength);
+  const result = await decodeToSource(wrapper.codec, input, { maxOutput: maxMember, deadline: context.deadline, memoryBytes: SPOOL_MEMORY_BYTES });
+  try {
+    const size = result.size;
+    if (result.error !== undefined && size === 0 && !wrapper.strong) return; // a look-alike, not a zlib stream
+    if (result.error !== undefined && inputLength === compressedLength) {
+      context.reporter(compressedStreamDamagedRule, target)({
+        message: 'damaged',
+        data: { codec: wrapper.label, decoded: size, detail: result.error },
+      });
+    }
+    if (result.stopped === 'limit') limit({ message: 'memberSize', data: { name, limit: maxMember } });
+    else if (result.stopped === 'timeout') limit({ message: 'timeout', data: { kind: `${wrapper.label} stream`, count: 1 } });
+    if (size > BOMB_MIN_OUTPUT && size > inputLength * BOMB_RATIO) {
+      limit({
+        message: 'ratio',
+        severity: 'medium',
+        data: { name, ratio: Math.round(size / Math.max(1, inputLength)), compressed: inputLength, size },
+      });
+    }
+    if (size > 0) await context.scanMember(target, name, result.source);
+  } finally {
+    await result.dispose();
   }
-  if (result.stopped === 'limit') limit({ message: 'memberSize', data: { name, limit: maxMember } });
-  else if (result.stopped === 'timeout') limit({ message: 'timeout', data: { kind: `${wrapper.label} stream`, count: 1 } });
-  if (output.length > BOMB_MIN_OUTPUT && output.length > input.length * BOMB_RATIO) {
-    limit({
-      message: 'ratio',
-      severity: 'medium',
-      data: { name, ratio: Math.round(output.length / Math.max(1, input.length)), compressed: input.length, size: output.length },
-    });
-  }
-  if (output.length > 0) await context.scanMember(target, name, new BufferSource(output));
 }

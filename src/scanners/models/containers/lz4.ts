@@ -1,7 +1,10 @@
+import type { ByteSource } from '../../../core/byte-source.js';
+import { InputReader } from './input-reader.js';
+
 /**
  * A bounded decoder for LZ4 frames (the format of `lz4.frame`, which joblib uses for `compress='lz4'`).
- * Memory is bounded by the frame's block size (at most 4 MiB plus a 64 KiB history window); output is
- * handed to `onData` block by block, which may throw to stop decoding. Checksums are skipped (they
+ * Memory is bounded by the frame's block size (at most 4 MiB plus a 64 KiB history window) and one
+ * chunk of input; output is handed to `onData` block by block, which may throw to stop decoding. Checksums are skipped (they
  * guard against accidental corruption; a scanner must read whatever a loader would decode anyway).
  */
 
@@ -23,20 +26,25 @@ function fail(message: string): never {
 }
 
 /**
- * Decodes every frame in `input` (skippable frames are skipped). `onData` receives each decoded block.
- * Throws an Error describing the damage for truncated or corrupt input (after emitting what decoded).
- * `maxOutput` lets it refuse a block that would decode past the caller's bound without decoding it.
+ * Decodes every frame of `input` (skippable frames are skipped), reading it a chunk at a time.
+ * `onData` receives each decoded block whole — the caller's bounded output decides where to cut, so a
+ * cut is always visible to it — and may throw to stop decoding. Throws an Error describing the damage
+ * for truncated or corrupt input (after emitting what decoded), and an Error once `deadline` passes.
  */
-export function decodeLz4Frames(input: Uint8Array, onData: (block: Uint8Array) => void, maxOutput = Number.MAX_SAFE_INTEGER): void {
-  let pos = 0;
+export async function decodeLz4Frames(input: ByteSource, onData: (block: Uint8Array) => void, deadline = Number.POSITIVE_INFINITY): Promise<void> {
+  const reader = new InputReader(input);
   let frames = 0;
-  let emitted = 0;
-  while (pos < input.length) {
-    if (input.length - pos < 4) fail('truncated frame magic');
-    const magic = readU32(input, pos);
+  const u32 = async (what: string): Promise<number> => {
+    if ((await reader.ensure(4)) < 4) fail(`truncated ${what}`);
+    const value = readU32(reader.buf, reader.pos);
+    reader.pos += 4;
+    return value;
+  };
+  while ((await reader.ensure(1)) > 0) {
+    const magic = await u32('frame magic');
     if (magic >>> 4 === 0x184d2a5) {
-      if (input.length - pos < 8) fail('truncated skippable frame');
-      pos += 8 + readU32(input, pos + 4);
+      const length = await u32('skippable frame');
+      if (!(await reader.skip(length))) fail('truncated skippable frame');
       continue;
     }
     if (magic === LEGACY_MAGIC) fail('legacy LZ4 frames are not supported');
@@ -44,10 +52,9 @@ export function decodeLz4Frames(input: Uint8Array, onData: (block: Uint8Array) =
       if (frames > 0) fail('unexpected data after the last frame');
       fail('not an LZ4 frame');
     }
-    pos += 4;
-    if (input.length - pos < 3) fail('truncated frame descriptor');
-    const flg = input[pos] ?? 0;
-    const bd = input[pos + 1] ?? 0;
+    if ((await reader.ensure(3)) < 3) fail('truncated frame descriptor');
+    const flg = reader.buf[reader.pos] ?? 0;
+    const bd = reader.buf[reader.pos + 1] ?? 0;
     if (flg >> 6 !== 1) fail(`unsupported frame version ${flg >> 6}`);
     if ((flg & 0x02) !== 0 || (bd & 0x8f) !== 0) fail('reserved bits set in the frame descriptor');
     const blockChecksum = (flg & 0x10) !== 0;
@@ -56,49 +63,46 @@ export function decodeLz4Frames(input: Uint8Array, onData: (block: Uint8Array) =
     const hasDictId = (flg & 0x01) !== 0;
     const blockMax = BLOCK_MAX[(bd >> 4) & 7] ?? 0;
     if (blockMax === 0) fail('invalid block maximum size');
-    pos += 2 + (hasContentSize ? 8 : 0) + (hasDictId ? 4 : 0) + 1;
-    if (pos > input.length) fail('truncated frame descriptor');
+    if (!(await reader.skip(2 + (hasContentSize ? 8 : 0) + (hasDictId ? 4 : 0) + 1))) fail('truncated frame descriptor');
     if (hasDictId) fail('frames that need a dictionary are not supported');
 
     const window = new Uint8Array(HISTORY + blockMax);
     let history = 0;
     for (;;) {
-      if (input.length - pos < 4) fail('truncated block header');
-      const header = readU32(input, pos);
-      pos += 4;
+      if (Date.now() > deadline) throw new Lz4DeadlineError();
+      const header = await u32('block header');
       if (header === 0) break;
       const stored = (header & 0x80000000) !== 0;
       const size = header & 0x7fffffff;
       if (size > blockMax) fail('block larger than the frame allows');
-      if (input.length - pos < size) {
-        fail('truncated block');
-      }
+      if ((await reader.ensure(size)) < size) fail('truncated block');
       let produced: number;
       if (stored) {
-        window.set(input.subarray(pos, pos + size), history);
+        window.set(reader.buf.subarray(reader.pos, reader.pos + size), history);
         produced = size;
       } else {
-        produced = decodeBlock(input, pos, pos + size, window, history, history + blockMax) - history;
+        produced = decodeBlock(reader.buf, reader.pos, reader.pos + size, window, history, history + blockMax) - history;
       }
-      pos += size + (blockChecksum ? 4 : 0);
-      if (emitted + produced > maxOutput) {
-        onData(window.slice(history, history + Math.max(0, maxOutput - emitted)));
-        emitted = maxOutput;
-      } else {
-        onData(window.slice(history, history + produced));
-        emitted += produced;
-      }
+      reader.pos += size;
+      if (blockChecksum && !(await reader.skip(4))) fail('truncated block checksum');
+      onData(window.subarray(history, history + produced));
       // Keep the last 64 KiB as history for linked blocks.
       const end = history + produced;
       const keep = Math.min(HISTORY, end);
       window.copyWithin(0, end - keep, end);
       history = keep;
     }
-    if (contentChecksum) pos += 4;
-    if (pos > input.length) fail('truncated content checksum');
+    if (contentChecksum && !(await reader.skip(4))) fail('truncated content checksum');
     frames += 1;
   }
   if (frames === 0) fail('no LZ4 frame');
+}
+
+/** Thrown when decoding runs past its deadline. */
+export class Lz4DeadlineError extends Error {
+  constructor() {
+    super('lz4: the time budget ran out');
+  }
 }
 
 /** Decodes one LZ4 block into `out` starting at `outPos`; returns the new output position. */
@@ -136,12 +140,13 @@ function decodeBlock(src: Uint8Array, start: number, end: number, out: Uint8Arra
       } while (byte === 255);
     }
     if (op + length > outEnd) fail('block decodes past its maximum size');
-    let from = op - offset;
-    if (offset >= length) {
-      out.copyWithin(op, from, from + length);
-      op += length;
-    } else {
-      for (let i = 0; i < length; i++) out[op++] = out[from++] ?? 0;
+    // An overlapping match repeats the last `offset` bytes: copy them in spans that double each time.
+    const from = op - offset;
+    for (let left = length; left > 0; ) {
+      const n = Math.min(left, op - from);
+      out.copyWithin(op, from, from + n);
+      op += n;
+      left -= n;
     }
   }
   return op;

@@ -1,8 +1,14 @@
+import type { ByteSource } from '../../../core/byte-source.js';
+import { isCustodyError } from '../../../core/errors.js';
+import type { BoundedSpool } from '../../../core/spool.js';
+import { InputReader } from './input-reader.js';
+
 /**
  * A bounded LZMA (LZMA1) decoder for the two places models meet raw LZMA: ".lzma"/LZMA-alone files
- * (joblib `compress='lzma'`) and zip entries with method 14 (Python's zipfile ZIP_LZMA). It decodes
- * into one buffer that doubles as the dictionary, stops at `maxOutput`, and throws on damage after
- * recording what it decoded (the caller scans that part).
+ * (joblib `compress='lzma'`) and zip entries with method 14 (Python's zipfile ZIP_LZMA). It reads its
+ * input a chunk at a time, keeps only the dictionary window in memory, hands output to a
+ * BoundedSpool (which alone decides where output is cut), and reports damage after handing over
+ * what decoded before it (the caller scans that part).
  */
 
 const PROB_INIT = 1024;
@@ -30,24 +36,26 @@ export function parseLzmaProperties(props: Uint8Array, dictionary: number): Lzma
   return { lc, lp: d % 5, pb: Math.floor(d / 5), dictionarySize: dictionary };
 }
 
+/** Bytes of input kept buffered ahead of the range decoder: more than one symbol can consume. */
+const INPUT_MARGIN = 256;
+
 class RangeDecoder {
   private range = 0xffffffff;
   private code = 0;
-  pos: number;
 
-  constructor(
-    private readonly input: Uint8Array,
-    start: number,
-  ) {
-    this.pos = start;
+  constructor(private readonly input: InputReader) {}
+
+  /** Reads the 5-byte start of the range coder (the caller has ensured they are buffered). */
+  start(): void {
     if (this.next() !== 0) throw new LzmaError('bad range coder start');
     for (let i = 0; i < 4; i++) this.code = ((this.code << 8) | this.next()) >>> 0;
     if (this.code === this.range) throw new LzmaError('bad range coder start');
   }
 
   private next(): number {
-    if (this.pos >= this.input.length) throw new LzmaError('unexpected end of LZMA input');
-    return this.input[this.pos++] as number;
+    const input = this.input;
+    if (input.pos >= input.end) throw new LzmaError('unexpected end of LZMA input');
+    return input.buf[input.pos++] as number;
   }
 
   private normalize(): void {
@@ -124,33 +132,79 @@ class LengthDecoder {
 export interface LzmaDecodeOptions {
   /** Uncompressed size when known (zip, LZMA-alone with a size); undefined: until the end marker. */
   size?: number;
-  maxOutput: number;
   deadline: number;
 }
 
-export interface LzmaResult {
-  output: Buffer;
-  /** Decoding stopped at maxOutput or the deadline. */
-  stopped?: 'limit' | 'timeout';
-  /** Damage, after `output` was decoded. */
-  error?: string;
+/** Largest dictionary window held in memory: what xz and 7-Zip use at their strongest presets. */
+export const MAX_LZMA_WINDOW = 64 * 1024 * 1024;
+/** Output between deadline checks (and hand-overs to the spool). */
+const STEP = 1024 * 1024;
+
+/**
+ * The decoder's dictionary: a ring buffer of at most `cap` bytes that grows as output arrives (a
+ * header may claim a large dictionary for a tiny stream). Output is handed to the spool as it leaves.
+ */
+class Window {
+  buf: Buffer;
+  pos = 0;
+  total = 0;
+  private flushed = 0;
+
+  constructor(
+    readonly cap: number,
+    private readonly spool: BoundedSpool,
+  ) {
+    this.buf = Buffer.allocUnsafe(Math.min(cap, STEP));
+  }
+
+  put(byte: number): void {
+    if (this.pos === this.buf.length) this.makeRoom();
+    this.buf[this.pos++] = byte;
+    this.total += 1;
+  }
+
+  /** The byte `distance` bytes back (1 = the last one); the caller checks that it exists. */
+  back(distance: number): number {
+    const at = this.pos - distance;
+    return this.buf[at < 0 ? at + this.buf.length : at] as number;
+  }
+
+  /** Hands what was decoded since the last flush to the spool; throws Stop when the spool is full. */
+  flush(): void {
+    if (this.pos > this.flushed) {
+      const ok = this.spool.push(this.buf.subarray(this.flushed, this.pos));
+      this.flushed = this.pos;
+      if (!ok) throw new Stop();
+    }
+  }
+
+  private makeRoom(): void {
+    this.flush();
+    if (this.buf.length < this.cap) {
+      const bigger = Buffer.allocUnsafe(Math.min(this.cap, this.buf.length * 2));
+      this.buf.copy(bigger, 0, 0, this.pos);
+      this.buf = bigger;
+    } else {
+      this.pos = 0;
+      this.flushed = 0;
+    }
+  }
 }
 
-/** Decodes a raw LZMA stream starting at `start` in `input`. Never throws for bad input. */
-export function decodeLzmaRaw(input: Uint8Array, start: number, props: LzmaProperties, options: LzmaDecodeOptions): LzmaResult {
+/** Stops decoding once the spool refuses output; never escapes this module. */
+class Stop extends Error {}
+
+/**
+ * Decodes a raw LZMA stream from `input` into `spool`, reading input a chunk at a time and holding
+ * at most the dictionary (bounded by MAX_LZMA_WINDOW) in memory. Never throws for bad input: returns
+ * a description of the damage (after handing over what decoded before it), or undefined. Stops
+ * quietly when the spool is full or the deadline passes (the spool records why).
+ */
+export async function decodeLzmaRaw(input: InputReader, props: LzmaProperties, spool: BoundedSpool, options: LzmaDecodeOptions): Promise<string | undefined> {
   const { lc, lp, pb } = props;
-  const limit = Math.min(options.maxOutput, options.size ?? Number.MAX_SAFE_INTEGER);
-  let out = Buffer.allocUnsafe(Math.min(limit, Math.max(64 * 1024, Math.min(props.dictionarySize, 16 * 1024 * 1024))));
-  let total = 0;
-  const finish = (extra: Partial<LzmaResult>): LzmaResult => ({ output: out.subarray(0, total), ...extra });
-  const put = (byte: number): void => {
-    if (total === out.length) {
-      const bigger = Buffer.allocUnsafe(Math.min(limit, out.length * 2));
-      out.copy(bigger, 0, 0, total);
-      out = bigger;
-    }
-    out[total++] = byte;
-  };
+  const dictionary = Math.max(props.dictionarySize, 4096);
+  const size = options.size;
+  const window = new Window(Math.max(1, Math.min(dictionary, MAX_LZMA_WINDOW, size ?? Number.MAX_SAFE_INTEGER)), spool);
 
   const literal = new Uint16Array(0x300 << (lc + lp)).fill(PROB_INIT);
   const isMatch = new Uint16Array(STATES << 4).fill(PROB_INIT);
@@ -167,35 +221,35 @@ export function decodeLzmaRaw(input: Uint8Array, start: number, props: LzmaPrope
   const pbMask = (1 << pb) - 1;
   const lpMask = (1 << lp) - 1;
 
-  let rc: RangeDecoder;
-  try {
-    rc = new RangeDecoder(input, start);
-  } catch (error) {
-    return finish({ error: (error as Error).message });
-  }
+  const rc = new RangeDecoder(input);
   let state = 0;
   let rep0 = 0;
   let rep1 = 0;
   let rep2 = 0;
   let rep3 = 0;
-  let nextCheck = 1024 * 1024;
+  let nextCheck = STEP;
   try {
+    await input.ensure(INPUT_MARGIN);
+    rc.start();
     for (;;) {
-      if (total >= limit) {
-        if (options.size !== undefined && total >= options.size) return finish({});
-        return finish({ stopped: 'limit' });
-      }
+      const total = window.total;
+      if (size !== undefined && total >= size) break;
+      if (input.end - input.pos < INPUT_MARGIN) await input.ensure(INPUT_MARGIN);
       if (total >= nextCheck) {
-        nextCheck += 1024 * 1024;
-        if (Date.now() > options.deadline) return finish({ stopped: 'timeout' });
+        nextCheck += STEP;
+        window.flush();
+        if (Date.now() > options.deadline) {
+          spool.stopForTime();
+          return undefined;
+        }
       }
       const posState = total & pbMask;
       if (rc.bit(isMatch, (state << 4) + posState) === 0) {
-        const prev = total > 0 ? (out[total - 1] as number) : 0;
+        const prev = total > 0 ? window.back(1) : 0;
         const base = 0x300 * (((total & lpMask) << lc) + (prev >> (8 - lc)));
         let symbol = 1;
         if (state >= 7) {
-          let matchByte = out[total - rep0 - 1] ?? 0;
+          let matchByte = total > rep0 ? window.back(rep0 + 1) : 0;
           do {
             const matchBit = (matchByte >> 7) & 1;
             matchByte <<= 1;
@@ -205,7 +259,7 @@ export function decodeLzmaRaw(input: Uint8Array, start: number, props: LzmaPrope
           } while (symbol < 0x100);
         }
         while (symbol < 0x100) symbol = (symbol << 1) | rc.bit(literal, base + symbol);
-        put(symbol & 0xff);
+        window.put(symbol & 0xff);
         state = state < 4 ? 0 : state < 10 ? state - 3 : state - 6;
         continue;
       }
@@ -215,7 +269,8 @@ export function decodeLzmaRaw(input: Uint8Array, start: number, props: LzmaPrope
         if (rc.bit(isRepG0, state) === 0) {
           if (rc.bit(isRep0Long, (state << 4) + posState) === 0) {
             state = state < 7 ? 9 : 11;
-            put(out[total - rep0 - 1] as number);
+            checkDistance(rep0 + 1, total, dictionary, window.cap);
+            window.put(window.back(rep0 + 1));
             continue;
           }
         } else {
@@ -255,44 +310,64 @@ export function decodeLzmaRaw(input: Uint8Array, start: number, props: LzmaPrope
         }
         if (rep0 === 0xffffffff) {
           // End marker.
-          if (options.size !== undefined && total !== options.size) throw new LzmaError('end marker before the declared size');
-          return finish({});
+          if (size !== undefined && total !== size) throw new LzmaError('end marker before the declared size');
+          break;
         }
       }
       const distance = rep0 + 1;
-      if (distance > total || distance > Math.max(props.dictionarySize, 4096)) throw new LzmaError('match distance beyond the data');
+      checkDistance(distance, total, dictionary, window.cap);
       let count = length + MATCH_MIN;
-      while (count-- > 0 && total < limit) put(out[total - distance] as number);
+      if (size !== undefined) count = Math.min(count, size - total);
+      while (count-- > 0) window.put(window.back(distance));
     }
+    window.flush();
+    return undefined;
   } catch (error) {
-    return finish({ error: error instanceof LzmaError ? error.message : 'LZMA decoding failed' });
+    if (error instanceof Stop) return undefined;
+    if (isCustodyError(error)) throw error; // ours (the spool's temporary file), not the input's
+    try {
+      window.flush();
+    } catch {
+      // the spool is full: it recorded the cut
+    }
+    return error instanceof LzmaError ? error.message : 'LZMA decoding failed';
   }
+}
+
+function checkDistance(distance: number, total: number, dictionary: number, held: number): void {
+  if (distance > total || distance > dictionary) throw new LzmaError('match distance beyond the data');
+  if (distance > held) throw new LzmaError(`match distance beyond the ${held}-byte dictionary window Custody holds`);
 }
 
 /** LZMA-alone (.lzma): 5 property bytes, 8-byte size (all ones: unknown, end marker), then the stream. */
-export function decodeLzmaAlone(input: Uint8Array, options: Omit<LzmaDecodeOptions, 'size'>): LzmaResult {
-  if (input.length < 13) return { output: Buffer.alloc(0), error: 'truncated LZMA header' };
-  const view = Buffer.from(input.buffer, input.byteOffset, input.length);
+export async function decodeLzmaAlone(source: ByteSource, spool: BoundedSpool, deadline: number): Promise<string | undefined> {
+  const input = new InputReader(source);
+  if ((await input.ensure(13)) < 13) return 'truncated LZMA header';
+  const header = input.buf.subarray(input.pos, input.pos + 13);
   let props: LzmaProperties;
   try {
-    props = parseLzmaProperties(view.subarray(0, 1), view.readUInt32LE(1));
+    props = parseLzmaProperties(header.subarray(0, 1), header.readUInt32LE(1));
   } catch (error) {
-    return { output: Buffer.alloc(0), error: (error as Error).message };
+    return (error as Error).message;
   }
-  const size = view.readBigUInt64LE(5);
-  const known = size === 0xffffffffffffffffn ? undefined : size > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(size);
-  return decodeLzmaRaw(view, 13, props, known === undefined ? options : { ...options, size: known });
+  const declared = header.readBigUInt64LE(5);
+  input.pos += 13;
+  const size = declared === 0xffffffffffffffffn ? undefined : declared > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(declared);
+  return decodeLzmaRaw(input, props, spool, size === undefined ? { deadline } : { deadline, size });
 }
 
 /** Zip method 14: 2-byte version, 2-byte properties length (5), the properties, then the stream. */
-export function decodeZipLzma(input: Uint8Array, size: number, options: Omit<LzmaDecodeOptions, 'size'>): LzmaResult {
-  const view = Buffer.from(input.buffer, input.byteOffset, input.length);
-  if (view.length < 9 || view.readUInt16LE(2) !== 5) return { output: Buffer.alloc(0), error: 'bad zip LZMA header' };
+export async function decodeZipLzma(source: ByteSource, size: number, spool: BoundedSpool, deadline: number): Promise<string | undefined> {
+  const input = new InputReader(source);
+  if ((await input.ensure(9)) < 9) return 'bad zip LZMA header';
+  const header = input.buf.subarray(input.pos, input.pos + 9);
+  if (header.readUInt16LE(2) !== 5) return 'bad zip LZMA header';
   let props: LzmaProperties;
   try {
-    props = parseLzmaProperties(view.subarray(4, 5), view.readUInt32LE(5));
+    props = parseLzmaProperties(header.subarray(4, 5), header.readUInt32LE(5));
   } catch (error) {
-    return { output: Buffer.alloc(0), error: (error as Error).message };
+    return (error as Error).message;
   }
-  return decodeLzmaRaw(view, 9, props, { ...options, size });
+  input.pos += 9;
+  return decodeLzmaRaw(input, props, spool, { deadline, size });
 }

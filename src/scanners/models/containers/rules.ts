@@ -61,19 +61,23 @@ export const zipCrcMismatchRule = defineRule<'mismatch', void>({
   check: () => undefined,
 });
 
-export const zipFlagBitsRule = defineRule<'encrypted' | 'patched' | 'unknown' | 'centralEncryption', void>({
+export const zipFlagBitsRule = defineRule<'encrypted' | 'ciphertext' | 'patched' | 'unknown' | 'centralEncryption', void>({
   id: 'models/zip-flag-bits',
   title: 'Zip entry with encryption or unknown flag bits',
   description:
-    'An entry is marked encrypted, as patch data, or with reserved flag bits. Encrypted content cannot be inspected, ' +
-    'and scanners often skip such entries silently; a flag set on content that is not really encrypted can make ' +
-    'scanners skip what a lenient loader reads. Custody still tries to read the bytes as plain data.',
+    'An entry is marked encrypted, as patch data, or with reserved flag bits. Scanners often skip encrypted entries ' +
+    'silently, so an encryption flag set on content that is not really encrypted (or set in only one of the two ' +
+    'headers) makes them skip what a lenient loader reads: that is reported high, and the bytes are scanned as plain ' +
+    'data. An entry that really is ciphertext (ZipCrypto or WinZip AES whose bytes do not read as content without ' +
+    'decryption) cannot be loaded by torch.load, numpy or joblib, which refuse encrypted entries: it is reported ' +
+    'medium, since what it holds cannot be inspected either.',
   severity: 'high',
   confidence: 'medium',
   tags: [...DESERIALIZATION, 'cwe:693'],
   remediation: 'Model archives have no reason to be encrypted: get an unencrypted copy from a trusted source.',
   messages: {
-    encrypted: 'Entry {{name}} is marked encrypted (flags {{flags}}); its real content could not be inspected.',
+    encrypted: 'Entry {{name}} is marked encrypted (flags {{flags}}) but {{detail}}; its bytes were scanned as plain data.',
+    ciphertext: 'Entry {{name}} is encrypted ({{scheme}}, flags {{flags}}): no model loader reads it without a password, and its content could not be inspected.',
     patched: 'Entry {{name}} is marked as compressed patch data (flags {{flags}}), which zipfile refuses and scanners skip.',
     unknown: 'Entry {{name}} has reserved flag bits set (flags {{flags}}).',
     centralEncryption: 'The central directory is marked encrypted (flags {{flags}}).',

@@ -61,6 +61,38 @@ export interface LocalHeader {
   name: string;
   /** Absolute offset of the entry data (after name and extra field). */
   dataStart: number;
+  /** The WinZip AES extra field (0x9901), when present. */
+  aes?: AesExtra;
+}
+
+/** WinZip AE-1/AE-2 encryption parameters (extra field 0x9901). */
+export interface AesExtra {
+  /** 1 (AE-1) or 2 (AE-2, CRC left 0). */
+  version: number;
+  /** 1, 2, 3: AES-128, -192, -256. */
+  strength: number;
+  /** The compression method of the content under the encryption. */
+  method: number;
+}
+
+/** The WinZip AES extra field (0x9901: version, "AE", strength, method), when an extra block holds a well-formed one. */
+export function readAesExtra(extra: Buffer): AesExtra | undefined {
+  const body = extraBlock(extra, 0x9901);
+  if (body === undefined || body.length < 7 || body[2] !== 0x41 || body[3] !== 0x45) return undefined;
+  return { version: body.readUInt16LE(0), strength: body[4]!, method: body.readUInt16LE(5) };
+}
+
+/** The body of the first extra-field block with this id, when there is one (cut to the extra field's end). */
+function extraBlock(extra: Buffer, id: number): Buffer | undefined {
+  let p = 0;
+  while (p + 4 <= extra.length) {
+    const blockId = extra.readUInt16LE(p);
+    const length = extra.readUInt16LE(p + 2);
+    const body = extra.subarray(p + 4, Math.min(extra.length, p + 4 + length));
+    p += 4 + length;
+    if (blockId === id) return body;
+  }
+  return undefined;
 }
 
 export interface ZipEntry {
@@ -81,6 +113,8 @@ export interface ZipEntry {
   declaredOffset: number;
   /** The local header at `localOffset`, when there is a valid one. */
   local?: LocalHeader;
+  /** The WinZip AES extra field (0x9901) of the central entry, when present. */
+  aes?: AesExtra;
 }
 
 export type ZipProblem =
@@ -147,24 +181,17 @@ interface Zip64Fields {
 
 /** Reads the ZIP64 extra field (0x0001) for the fields whose 32-bit value is the 0xFFFFFFFF marker. */
 function readZip64Extra(extra: Buffer, want: { size: boolean; compressedSize: boolean; offset: boolean }): Zip64Fields | undefined {
-  let p = 0;
-  while (p + 4 <= extra.length) {
-    const id = extra.readUInt16LE(p);
-    const length = extra.readUInt16LE(p + 2);
-    const body = extra.subarray(p + 4, Math.min(extra.length, p + 4 + length));
-    p += 4 + length;
-    if (id !== 0x0001) continue;
-    const fields: Zip64Fields = {};
-    let q = 0;
-    for (const key of ['size', 'compressedSize', 'offset'] as const) {
-      if (!want[key]) continue;
-      if (q + 8 > body.length) return fields;
-      fields[key] = readU64(body, q);
-      q += 8;
-    }
-    return fields;
+  const body = extraBlock(extra, 0x0001);
+  if (body === undefined) return undefined;
+  const fields: Zip64Fields = {};
+  let q = 0;
+  for (const key of ['size', 'compressedSize', 'offset'] as const) {
+    if (!want[key]) continue;
+    if (q + 8 > body.length) return fields;
+    fields[key] = readU64(body, q);
+    q += 8;
   }
-  return undefined;
+  return fields;
 }
 
 /** Parses the local header at `offset`, or returns undefined when there is none. */
@@ -185,6 +212,7 @@ export async function readLocalHeader(source: ByteSource, offset: number): Promi
     if (extra?.size !== undefined && size === U32) size = extra.size;
     if (extra?.compressedSize !== undefined && compressedSize === U32) compressedSize = extra.compressedSize;
   }
+  const aes = readAesExtra(variable.subarray(nameLength));
   return {
     offset,
     flags,
@@ -195,6 +223,7 @@ export async function readLocalHeader(source: ByteSource, offset: number): Promi
     rawName,
     name: decodeZipName(rawName, flags),
     dataStart: offset + 30 + nameLength + extraLength,
+    ...(aes === undefined ? {} : { aes }),
   };
 }
 
@@ -351,7 +380,9 @@ function parseDirectory(directory: Buffer, concat: number, fileSize: number, end
       }
       const name = decodeZipName(rawName, flags);
       const nul = name.indexOf('\0');
+      const aes = readAesExtra(directory.subarray(p + 46 + nameLength, p + 46 + nameLength + extraLength));
       archive.entries.push({
+        ...(aes === undefined ? {} : { aes }),
         index: count - 1,
         rawName,
         name,

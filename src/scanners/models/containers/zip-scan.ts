@@ -1,3 +1,4 @@
+import { inflateRawSync } from 'node:zlib';
 import { BufferSource, SliceSource } from '../../../core/byte-source.js';
 import type { ScanContext, ScanTarget } from '../../../core/scanner.js';
 import { BOMB_MIN_OUTPUT, BOMB_RATIO } from './compressed-scan.js';
@@ -25,6 +26,7 @@ import {
   METHOD_LABELS,
   descriptorsAt,
   readZip,
+  type AesExtra,
   type LocalHeader,
   type ZipArchive,
   type ZipEntry,
@@ -135,7 +137,8 @@ export async function scanZip(target: ScanTarget, context: ScanContext): Promise
       return true;
     }
     context.reporter(zipHeaderMismatchRule, target)({ message: 'orphan', member: orphan.name, offset: orphan.offset, data: { name: orphan.name, offset: orphan.offset } });
-    checkFlags(state, orphan.name, orphan.flags);
+    const sealed = await checkFlags(state, orphan.name, orphan.flags, { ...orphan, flagsAgree: true });
+    if (sealed) continue;
     await scanReading(state, {
       label: `${orphan.name} (local entry at ${orphan.offset})`,
       dataStart: orphan.dataStart,
@@ -253,20 +256,146 @@ function checkPath(state: ScanState, name: string): void {
   }
 }
 
-function checkFlags(state: ScanState, name: string, flags: number): void {
+/** Where an entry's bytes are and what the headers say about them, for judging its encryption. */
+interface SealedData {
+  dataStart: number;
+  method: number;
+  compressedSize: number;
+  size: number;
+  crc: number;
+  aes?: AesExtra | undefined;
+  /** The local header and the central directory agree on the encryption bits. */
+  flagsAgree: boolean;
+}
+
+/**
+ * Reports the entry's flag bits. Returns true when the entry is really encrypted (its bytes are
+ * ciphertext no loader can read without a password), so that its bytes are not scanned as content.
+ */
+async function checkFlags(state: ScanState, name: string, flags: number, sealed: SealedData): Promise<boolean> {
   const report = state.context.reporter(zipFlagBitsRule, state.target);
   const data = { name, flags: hex(flags) };
-  if (flags & (FLAG_ENCRYPTED | FLAG_STRONG_ENCRYPTION)) report({ message: 'encrypted', member: name, data });
+  let real = false;
+  if (flags & (FLAG_ENCRYPTED | FLAG_STRONG_ENCRYPTION)) {
+    const verdict = await judgeEncryption(state, flags, sealed);
+    if (verdict.real) {
+      real = true;
+      report({ message: 'ciphertext', member: name, severity: 'medium', data: { ...data, scheme: verdict.detail } });
+    } else report({ message: 'encrypted', member: name, data: { ...data, detail: verdict.detail } });
+  }
   if (flags & FLAG_PATCHED) report({ message: 'patched', member: name, data });
   if (flags & FLAG_MASKED_HEADERS) report({ message: 'centralEncryption', member: name, data });
   else if (flags & ~KNOWN_FLAGS & 0xffff) report({ message: 'unknown', member: name, severity: 'medium', data });
+  return real;
+}
+
+/** Bytes of an encrypted entry read to judge it; CRCs are checked only when the whole entry fits. */
+const SEALED_SAMPLE = 1024 * 1024;
+const SEALED_FULL = 16 * 1024 * 1024;
+/** Below this many bytes, byte entropy says nothing; above it, ciphertext is close to 8 bits per byte. */
+const ENTROPY_MIN_BYTES = 256;
+const CIPHERTEXT_MIN_ENTROPY = 7.0;
+const AES_SALT: Readonly<Record<number, number>> = { 1: 8, 2: 12, 3: 16 };
+const NPY = Buffer.from('\x93NUMPY', 'latin1');
+const HDF5 = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/**
+ * Is a member marked encrypted really ciphertext? Python zipfile (numpy, joblib on zips) and PyTorch's
+ * reader refuse encrypted entries, so real ciphertext cannot be loaded by anything: only its presence
+ * is reported (medium). The flag over content that is not ciphertext is a scanner-evasion trick and
+ * stays high. Real means: both headers mark it encrypted; the layout fits the scheme (ZipCrypto: a
+ * 12-byte header, stored data exactly 12 bytes longer than the content; AES: a well-formed 0x9901 extra
+ * field, room for salt, verifier and MAC); and the bytes do not read as content without decryption
+ * (no known format at the start or after the 12-byte header, no CRC match, no complete deflate stream,
+ * near-random bytes when there are enough of them to tell).
+ */
+async function judgeEncryption(state: ScanState, flags: number, e: SealedData): Promise<{ real: boolean; detail: string }> {
+  const fake = (why: string): { real: boolean; detail: string } => ({ real: false, detail: `it is not ciphertext: ${why}` });
+  if (!e.flagsAgree) return fake('the local header and the central directory disagree on encryption, so readers disagree on whether to decrypt it');
+  const strong = (flags & FLAG_STRONG_ENCRYPTION) !== 0;
+  let scheme: string;
+  let header: number;
+  if (e.method === 99) {
+    if (e.aes === undefined) return fake('method 99 (AES) without a WinZip AES extra field (0x9901)');
+    const salt = AES_SALT[e.aes.strength];
+    if (salt === undefined) return fake(`unknown AES strength ${e.aes.strength}`);
+    header = salt + 2;
+    if (e.compressedSize < header + 10) return fake(`${e.compressedSize} bytes cannot hold the AES salt, password verifier and authentication code`);
+    scheme = `WinZip AES-${64 + 64 * e.aes.strength} (AE-${e.aes.version})`;
+  } else if (strong) {
+    header = 0;
+    scheme = 'PKWARE strong encryption';
+  } else {
+    header = 12;
+    if (e.compressedSize < 12) return fake(`${e.compressedSize} bytes cannot hold the 12-byte ZipCrypto header`);
+    if (e.method === 0 && e.compressedSize !== e.size + 12) return fake(`stored data of ${e.compressedSize} bytes for ${e.size} bytes of content has no room for the 12-byte ZipCrypto header`);
+    scheme = 'ZipCrypto';
+  }
+  const available = Math.max(0, Math.min(e.compressedSize, state.target.source.size - e.dataStart));
+  const whole = available === e.compressedSize && available <= SEALED_FULL;
+  const bytes = await state.target.source.read(e.dataStart, whole ? available : Math.min(available, SEALED_SAMPLE));
+  for (const [at, label] of [[0, 'at its start'], [header, `after the ${header}-byte encryption header`]] as const) {
+    if (at > 0 && header === 0) continue;
+    const part = bytes.subarray(at);
+    const format = knownFormat(part);
+    if (format !== undefined) return fake(`the bytes ${label} read as ${format} without decryption`);
+    if (whole && e.size > 0 && e.method === 0 && crc32(part) === e.crc >>> 0) return fake(`the bytes ${label} match the entry's CRC without decryption`);
+    if (e.method === 8 && inflatesCompletely(part, state.context.limits.maxMemberBytes)) return fake(`the bytes ${label} are a complete deflate stream without decryption`);
+  }
+  const body = bytes.subarray(header);
+  if (body.length >= ENTROPY_MIN_BYTES) {
+    const bits = entropy(body);
+    if (bits < CIPHERTEXT_MIN_ENTROPY) return fake(`its bytes carry ${bits.toFixed(2)} bits per byte, too few for ciphertext`);
+  }
+  return { real: true, detail: scheme };
+}
+
+function knownFormat(b: Buffer): string | undefined {
+  if (b.length >= 2 && b[0] === 0x80 && b[1]! >= 2 && b[1]! <= 5) return 'a pickle';
+  if (b.length >= 4 && b.readUInt32BE(0) === 0x504b0304) return 'a zip';
+  if (b.length >= NPY.length && b.subarray(0, NPY.length).equals(NPY)) return 'a NumPy array';
+  if (b.length >= HDF5.length && b.subarray(0, HDF5.length).equals(HDF5)) return 'an HDF5 file';
+  if (b.length >= 3 && b[0] === 0x1f && b[1] === 0x8b && b[2] === 8) return 'gzip data';
+  return undefined;
+}
+
+function inflatesCompletely(b: Buffer, max: number): boolean {
+  if (b.length === 0) return false;
+  try {
+    inflateRawSync(b, { maxOutputLength: max, finishFlush: 0 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Shannon entropy of the bytes, in bits per byte. */
+function entropy(b: Buffer): number {
+  const counts = new Uint32Array(256);
+  for (const x of b) counts[x]! += 1;
+  let h = 0;
+  for (const c of counts) {
+    if (c === 0) continue;
+    const p = c / b.length;
+    h -= p * Math.log2(p);
+  }
+  return h;
 }
 
 async function scanEntry(state: ScanState, entry: ZipEntry, label: string): Promise<void> {
   const { context, target } = state;
   checkPath(state, entry.name);
   const local = entry.local;
-  checkFlags(state, entry.name, entry.flags | (local?.flags ?? 0));
+  const encryption = FLAG_ENCRYPTED | FLAG_STRONG_ENCRYPTION;
+  const sealed = await checkFlags(state, entry.name, entry.flags | (local?.flags ?? 0), {
+    dataStart: local?.dataStart ?? entry.localOffset,
+    method: entry.method,
+    compressedSize: entry.compressedSize,
+    size: entry.size,
+    crc: entry.crc,
+    aes: entry.aes ?? local?.aes,
+    flagsAgree: local !== undefined && (local.flags & encryption) === (entry.flags & encryption),
+  });
   if (!local) {
     context.reporter(zipMalformedRule, target)({ message: 'badLocal', member: entry.name, data: { name: entry.name, offset: entry.declaredOffset } });
     return;
@@ -295,6 +424,8 @@ async function scanEntry(state: ScanState, entry: ZipEntry, label: string): Prom
     });
   }
 
+  // Real ciphertext: no loader can read it, and its bytes are not content to scan.
+  if (sealed) return;
   await scanReading(state, {
     label,
     dataStart: local.dataStart,

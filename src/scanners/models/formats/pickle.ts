@@ -1,7 +1,7 @@
 import { readAll } from '../../../core/byte-source.js';
 import { isLegacyStacked } from '../containers/torch-legacy-scan.js';
 import type { ModelFormat } from '../format.js';
-import { looksLikePickle, pickleRules, pickleTooLargeRule, scanPickleBuffer } from '../pickle/index.js';
+import { detectPickle, pickleRules, pickleTooLargeRule, scanPickleBuffer } from '../pickle/index.js';
 
 const ZIP_LOCAL_HEADER = 0x504b0304;
 
@@ -18,7 +18,7 @@ export const pickleFormat: ModelFormat = {
   detect(target) {
     const head = target.head;
     if (head.length >= 4 && head.readUInt32BE(0) === ZIP_LOCAL_HEADER) return false;
-    return looksLikePickle(head, 0);
+    return detectPickle(head, target.source.size);
   },
   async scan(target, context) {
     const limit = context.limits.maxMemberBytes;
