@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { lstat, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { CustodyError } from './errors.js';
@@ -72,6 +72,36 @@ export async function readRegularFile(path: string | Buffer, options: ReadRegula
     throw new CustodyError('IO_ERROR', `cannot read ${path}: ${(error as Error).message}`, { cause: error });
   } finally {
     await handle.close().catch(() => undefined);
+  }
+}
+
+/**
+ * `readRegularFile` for small files read synchronously (a manifest or `.dockerignore` beside a scanned file):
+ * opened with O_NONBLOCK and never through a final link; undefined when the path is absent, not a regular
+ * file, or larger than `maxBytes`. It never throws and never blocks on a FIFO.
+ */
+export function readSmallRegularFileSync(path: string, maxBytes: number): Buffer | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+  } catch {
+    return undefined;
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile() || stat.size > maxBytes) return undefined;
+    const buffer = Buffer.allocUnsafe(stat.size);
+    let filled = 0;
+    while (filled < stat.size) {
+      const read = readSync(fd, buffer, filled, stat.size - filled, filled);
+      if (read === 0) break;
+      filled += read;
+    }
+    return buffer.subarray(0, filled);
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
   }
 }
 

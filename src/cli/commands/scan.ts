@@ -1,4 +1,4 @@
-import { lstat } from 'node:fs/promises';
+import { access, lstat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { readBaseline, writeBaseline } from '../../core/baseline.js';
 import { defaultConfig, loadConfig } from '../../core/config.js';
@@ -29,6 +29,8 @@ Options:
   --baseline FILE       Hide findings whose fingerprints are in FILE
   --write-baseline FILE Write every finding of this scan to FILE as the new baseline
   --history             Also scan all of each git repository's history (secrets)
+  --advisories PATH     Match pinned dependencies against an offline advisory database: an OSV
+                        export (directory or zip of JSON records) or a PyPA advisory-database clone
   --no-gitignore        Scan what .gitignore files match with every scanner too
   --jobs N              Worker threads (default: chosen from the work size; 0 = none)
   -h, --help            Show this help
@@ -53,6 +55,7 @@ export const scanCommand: Command = {
       history: { type: 'boolean', default: false },
       'no-gitignore': { type: 'boolean', default: false },
       jobs: { type: 'string' },
+      advisories: { type: 'string' },
     });
     if (positionals.length === 0) throw new CustodyError('USAGE', 'scan: give at least one PATH to scan (see `custody scan --help`)');
     const format = values.format;
@@ -73,6 +76,12 @@ export const scanCommand: Command = {
     if (values.config !== undefined) config = await loadConfig(resolve(io.cwd, values.config), known);
     else if (await lstat(resolve(io.cwd, '.custody.yml')).then(() => true, () => false)) {
       io.stderr.write('custody scan: note: .custody.yml in the working directory is not read; pass --config .custody.yml to use it\n');
+    }
+    const advisories = values.advisories ?? config.deps.advisories;
+    if (advisories !== undefined) {
+      const path = resolve(values.advisories === undefined && values.config !== undefined ? resolve(io.cwd, values.config, '..') : io.cwd, advisories);
+      if (!(await access(path).then(() => true, () => false))) throw new CustodyError('PATH_NOT_FOUND', `scan: advisory database ${advisories} does not exist`);
+      config = { ...config, deps: { ...config.deps, advisories: path } };
     }
     const baseline = values.baseline === undefined ? undefined : await readBaseline(resolve(io.cwd, values.baseline));
 
