@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { CustodyError } from '../core/errors.js';
 import { buildAuditEntry, type AuditEvent } from '../registry/audit.js';
-import { isAnonymous } from '../registry/authz.js';
+import { isAction, isAnonymous } from '../registry/authz.js';
 import type { Registry, RequestContext } from '../registry/registry.js';
 import type { AuditService } from './audit-service.js';
 import { toErrorResponse } from './errors.js';
@@ -140,6 +140,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       const taken = limiters.token.take(caller.token.id);
       if (!taken.ok) throw rateLimited(taken.retryAfterSeconds, request.ctx);
     }
+    authenticateFirst(options.registry, request);
   });
 
   app.setErrorHandler(async (error, request, reply) => {
@@ -200,6 +201,21 @@ export interface RouteContext {
   registry: Registry;
   audit: AuditService;
   limiters: AppLimiters;
+}
+
+/**
+ * Authentication comes before anything reads the request: a route that needs a token answers 401
+ * to a caller without a valid one before its body is parsed or validated (the decision is logged).
+ */
+function authenticateFirst(registry: Registry, request: FastifyRequest): void {
+  const config = request.routeOptions.config;
+  if (config.public === true || !isAnonymous(request.ctx.caller)) return;
+  const action = config.action;
+  if (action !== undefined && isAction(action)) registry.check(request.ctx, action);
+  else {
+    Object.assign(request.ctx.event, { decision: 'deny', reason: request.ctx.caller.anonymous });
+    if (request.routeOptions.url !== undefined) throw new CustodyError('UNAUTHENTICATED', `authentication required (${request.ctx.caller.anonymous})`);
+  }
 }
 
 function rateLimited(retryAfterSeconds: number, ctx: RequestContext): CustodyError {

@@ -9,6 +9,7 @@ import { DEFAULT_SETTINGS, Registry, type RegistrySettings } from '../registry/r
 import type { AuditEvent } from '../registry/audit.js';
 import { buildAuditEntry } from '../registry/audit.js';
 import { LocalBlobStore } from '../store/blobs.js';
+import type { MetadataStore } from '../store/metadata.js';
 import { KyselyMetadataStore, openSqlite } from '../store/kysely-store.js';
 import { buildApp, type RateLimits } from './app.js';
 import { openAuditLog, type ClosableAuditService } from './audit-log.js';
@@ -49,6 +50,8 @@ export interface OpenOptions {
 
 export interface OpenedRegistry {
   registry: Registry;
+  /** The metadata store (offline tools, tests). */
+  store: MetadataStore;
   audit: ClosableAuditService;
   dataDir: string;
   /** Set on first start: where the initial admin token was written. */
@@ -136,6 +139,7 @@ export async function openDataDir(options: OpenOptions): Promise<OpenedRegistry>
     }
     return {
       registry,
+      store,
       audit,
       dataDir: dir,
       initialTokenPath,
