@@ -25,6 +25,14 @@ export const ERROR_CODES = {
   SYMLINK_REFUSED: 'A symbolic link was found and the symlink policy refuses it.',
   SUBJECT_MISMATCH: 'An attestation subject does not match the artifact on disk.',
   ARTIFACT_EMPTY: 'A model or dataset to hash holds no regular file after exclusions.',
+  // audit log
+  AUDIT_ENTRY_INVALID: 'An audit entry is not a JSON value that can be canonicalised (RFC 8785), or is too large or too deep.',
+  AUDIT_CHECKPOINT_INVALID: 'A signed note or checkpoint is malformed, or a verifier key is not a valid note key.',
+  AUDIT_PROOF_INVALID: 'A Merkle inclusion or consistency proof does not verify, or asks for sizes the log does not have.',
+  AUDIT_ROLLBACK: 'A log shows a checkpoint older than one already seen (the log was rolled back).',
+  AUDIT_FORK: 'A log shows a checkpoint that is not consistent with one already seen (a forked or rewritten log).',
+  AUDIT_CONFLICT: 'Another writer appended to the audit store first; the append is retried from the new size.',
+  AUDIT_STORE_CORRUPT: 'The audit store does not match the tree it signed (missing or altered rows).',
   // notebooks
   NOTEBOOK_HAS_SECRET: 'A notebook cell source holds a secret.',
   NOTEBOOK_NOT_CLEAN: 'A notebook has outputs or execution metadata that should be stripped.',

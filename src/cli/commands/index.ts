@@ -1,6 +1,7 @@
 import type { Command } from '../command.js';
 import { pullCommand, pushCommand, datasetsCommand, modelsCommand } from './artifacts.js';
 import { attestCommand } from './attest.js';
+import { auditCommand } from './audit.js';
 import { hashCommand } from './hash.js';
 import { accountCommand, grantCommand, loginCommand, projectCommand, tokenCommand } from './identity.js';
 import { keygenCommand } from './keygen.js';
@@ -15,6 +16,7 @@ import { verifyCommand } from './verify.js';
 export const COMMANDS: readonly Command[] = [
   accountCommand,
   attestCommand,
+  auditCommand,
   datasetsCommand,
   grantCommand,
   hashCommand,
