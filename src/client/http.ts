@@ -109,6 +109,14 @@ export class RegistryClient {
     return this.parse<T>(response);
   }
 
+  /** GETs a streamed answer (an audit export); error answers become CustodyErrors. */
+  async stream(path: string, query?: Query): Promise<AsyncIterable<Buffer>> {
+    const response = await this.send('GET', path, query, { accept: '*/*' }, undefined);
+    const status = response.statusCode ?? 0;
+    if (status < 200 || status >= 300) return this.parse<never>(response);
+    return response as AsyncIterable<Buffer>;
+  }
+
   /** PUTs a file's bytes (streamed from `path`, `size` bytes) as application/octet-stream. */
   async upload<T>(path: string, file: string, size: number): Promise<T> {
     const response = await this.send('PUT', path, undefined, { 'content-type': 'application/octet-stream', 'content-length': String(size) }, (req) => pipeInto(createReadStream(file, { highWaterMark: 1024 * 1024 }), req));

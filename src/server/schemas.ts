@@ -139,7 +139,7 @@ export const manifestSchema = {
 export const bundleSchema = {
   type: 'object',
   required: ['mediaType', 'verificationMaterial', 'dsseEnvelope'],
-  properties: { mediaType: { type: 'string' }, verificationMaterial: { type: 'object' }, dsseEnvelope: { type: 'object' } },
+  properties: { mediaType: { type: 'string' }, verificationMaterial: { type: 'object', additionalProperties: true }, dsseEnvelope: { type: 'object', additionalProperties: true } },
   additionalProperties: true,
 } as const;
 

@@ -5,7 +5,7 @@ import { signStatement } from '../../src/integrity/attest.js';
 import { createKeySigner } from '../../src/integrity/signer.js';
 import { buildStatement } from '../../src/integrity/statement.js';
 import { generateToken } from '../../src/registry/tokens.js';
-import { KyselyMetadataStore } from '../../src/store/kysely-store.js';
+import type { KyselyMetadataStore } from '../../src/store/kysely-store.js';
 import { manifestOf, pushDir, startTestRegistry, workDir, writeTree, type TestRegistry } from './helpers.js';
 
 /**
