@@ -110,7 +110,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     bodyLimit: BODY_LIMITS.json,
     return503OnClosing: true,
     routerOptions: { maxParamLength: 2048 },
-    ajv: { customOptions: { removeAdditional: false, allErrors: false, coerceTypes: 'array', useDefaults: true } },
+    ajv: { customOptions: { removeAdditional: false, allErrors: false, coerceTypes: false, useDefaults: false } },
   });
   const limits = options.rateLimits ?? DEFAULT_RATE_LIMITS;
   const limiters: AppLimiters = { login: new RateLimiter(limits.login), token: new RateLimiter(limits.token), badToken: new RateLimiter(limits.badToken) };

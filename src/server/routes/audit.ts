@@ -5,6 +5,9 @@ import { isRecord } from '../../core/json.js';
 import type { RouteContext } from '../app.js';
 import { digestSchema, nameSchema, withErrors } from '../schemas.js';
 
+/** A non-negative integer in a query string (query values are strings; the body is never coerced). */
+const uintSchema = { type: 'string', pattern: '^(0|[1-9][0-9]{0,14})$' } as const;
+
 /** Entries one export page may hold, and leaves one query request reads at most. */
 export const MAX_PAGE = 10_000;
 const QUERY_WINDOW = 50_000;
@@ -68,35 +71,37 @@ export function registerAuditRoutes(app: FastifyInstance, { registry, audit }: R
     },
   );
 
-  app.get<{ Querystring: { from: number; to: number } }>(
+  app.get<{ Querystring: { from: string; to: string } }>(
     '/v1/audit/consistency',
     {
       config: { action: 'audit.checkpoint', operationId: 'auditConsistency', summary: 'A consistency proof between two tree sizes (RFC 6962 §2.1.2)', tags: ['audit'] },
       schema: {
-        querystring: { type: 'object', required: ['from', 'to'], additionalProperties: false, properties: { from: { type: 'integer', minimum: 0 }, to: { type: 'integer', minimum: 0 } } },
+        querystring: { type: 'object', required: ['from', 'to'], additionalProperties: false, properties: { from: uintSchema, to: uintSchema } },
         response: withErrors({ 200: { type: 'object', required: ['from', 'to', 'proof'], properties: { from: { type: 'integer' }, to: { type: 'integer' }, proof: { type: 'array', items: { type: 'string' } } } } }),
       },
     },
     async (request) => {
       registry.check(request.ctx, 'audit.checkpoint');
-      const { from, to } = request.query;
+      const from = Number(request.query.from);
+      const to = Number(request.query.to);
       if (from > to || to > (await audit.size())) throw new CustodyError('REQUEST_INVALID', `no consistency proof from ${from} to ${to}: sizes must satisfy from ≤ to ≤ the log size`);
       return { from, to, proof: await audit.consistencyProof(from, to) };
     },
   );
 
-  app.get<{ Querystring: { index: number; size: number } }>(
+  app.get<{ Querystring: { index: string; size: string } }>(
     '/v1/audit/inclusion',
     {
       config: { action: 'audit.read', operationId: 'auditInclusion', summary: 'An entry and its inclusion proof in the tree of a given size (server admins)', tags: ['audit'] },
       schema: {
-        querystring: { type: 'object', required: ['index', 'size'], additionalProperties: false, properties: { index: { type: 'integer', minimum: 0 }, size: { type: 'integer', minimum: 1 } } },
+        querystring: { type: 'object', required: ['index', 'size'], additionalProperties: false, properties: { index: uintSchema, size: uintSchema } },
         response: withErrors({ 200: { type: 'object', required: ['index', 'size', 'leaf', 'proof'], properties: { index: { type: 'integer' }, size: { type: 'integer' }, leaf: { type: 'string' }, proof: { type: 'array', items: { type: 'string' } } } } }),
       },
     },
     async (request) => {
       registry.check(request.ctx, 'audit.read');
-      const { index, size } = request.query;
+      const index = Number(request.query.index);
+      const size = Number(request.query.size);
       if (index >= size || size > (await audit.size())) throw new CustodyError('REQUEST_INVALID', `no inclusion proof of entry ${index} in a tree of ${size}: need index < size ≤ the log size`);
       return { index, size, ...(await audit.inclusionProof(index, size)) };
     },
@@ -114,12 +119,12 @@ export function registerAuditRoutes(app: FastifyInstance, { registry, audit }: R
     },
   );
 
-  app.get<{ Querystring: { start?: number; limit?: number } }>(
+  app.get<{ Querystring: { start?: string; limit?: string } }>(
     '/v1/audit/entries',
     {
       config: { action: 'audit.read', operationId: 'auditEntries', summary: 'Log entries in order, as export lines (server admins)', tags: ['audit'] },
       schema: {
-        querystring: { type: 'object', additionalProperties: false, properties: { start: { type: 'integer', minimum: 0, default: 0 }, limit: { type: 'integer', minimum: 1, maximum: MAX_PAGE, default: 1000 } } },
+        querystring: { type: 'object', additionalProperties: false, properties: { start: uintSchema, limit: uintSchema } },
         response: withErrors({
           200: {
             type: 'object',
@@ -131,13 +136,14 @@ export function registerAuditRoutes(app: FastifyInstance, { registry, audit }: R
     },
     async (request) => {
       registry.check(request.ctx, 'audit.read');
-      const start = request.query.start ?? 0;
+      const start = Number(request.query.start ?? 0);
+      const limit = Math.min(MAX_PAGE, Math.max(1, Number(request.query.limit ?? 1000)));
       const size = await audit.size();
-      return { size, entries: await audit.leaves(start, Math.min(size, start + (request.query.limit ?? 1000))) };
+      return { size, entries: await audit.leaves(start, Math.min(size, start + limit)) };
     },
   );
 
-  app.get<{ Querystring: AuditQuery & { cursor?: number; limit?: number } }>(
+  app.get<{ Querystring: AuditQuery & { cursor?: string; limit?: string } }>(
     '/v1/audit/query',
     {
       config: { action: 'audit.read', operationId: 'auditQuery', summary: 'Entries matching a version, an account, a project, an action or a time (server admins); page with the returned cursor', tags: ['audit'] },
@@ -152,8 +158,8 @@ export function registerAuditRoutes(app: FastifyInstance, { registry, audit }: R
             action: { type: 'string', maxLength: 64 },
             decision: { type: 'string', enum: ['allow', 'deny'] },
             since: { type: 'string', format: 'date-time' },
-            cursor: { type: 'integer', minimum: 0 },
-            limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+            cursor: uintSchema,
+            limit: uintSchema,
           },
         },
         response: withErrors({
@@ -170,7 +176,9 @@ export function registerAuditRoutes(app: FastifyInstance, { registry, audit }: R
     },
     async (request) => {
       registry.check(request.ctx, 'audit.read');
-      const { cursor, limit = 100, ...query } = request.query;
+      const { cursor: cursorText, limit: limitText, ...query } = request.query;
+      const limit = Math.min(1000, Math.max(1, Number(limitText ?? 100)));
+      const cursor = cursorText === undefined ? undefined : Number(cursorText);
       if (query.since !== undefined) query.since = new Date(query.since).toISOString();
       const size = await audit.size();
       let at = cursor ?? (query.since !== undefined ? await seekTime(audit, size, Date.parse(query.since) - TIME_SKEW_MS) : 0);
