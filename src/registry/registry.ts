@@ -207,17 +207,15 @@ export class Registry {
     if (record.revokedAt !== null) return { anonymous: 'revoked token' };
     const now = this.now();
     if (record.expiresAt <= now) return { anonymous: 'expired token' };
-    const account = await this.store.findAccountById(record.accountId);
-    if (!account) return { anonymous: 'unknown account' };
     const grants = new Map<string, Grant>();
-    for (const g of await this.store.grantsOf(account.id)) if (isRole(g.role)) grants.set(g.project, { role: g.role, models: g.models });
+    for (const g of await this.store.grantsOf(record.accountId)) if (isRole(g.role)) grants.set(g.project, { role: g.role, models: g.models });
     const last = this.lastTouched.get(record.id) ?? record.lastUsedAt ?? 0;
     if (now - last >= LAST_USED_RESOLUTION_MS) {
       this.lastTouched.set(record.id, now);
       await this.store.touchToken(record.id, now);
     }
     return {
-      account: { id: account.id, name: account.name, kind: account.kind, serverAdmin: account.serverAdmin },
+      account: { id: record.accountId, name: record.account, kind: record.accountKind, serverAdmin: record.accountServerAdmin },
       grants,
       token: { id: record.id, project: record.project, actions: (record.actions?.filter(isAction) ?? null) as Action[] | null, expiresAt: record.expiresAt },
     };
@@ -290,7 +288,7 @@ export class Registry {
     const now = this.now();
     const record = { id: generateTokenId(), accountId: account.id, hash: hashToken(token), projectId, actions: input.actions, description: input.description, createdAt: now, createdBy: input.createdBy, expiresAt: now + input.ttlSeconds * 1000 };
     await this.store.insertToken(record);
-    return { token, view: tokenView({ ...record, account: account.name, project: input.project, revokedAt: null, lastUsedAt: null }) };
+    return { token, view: tokenView({ ...record, account: account.name, accountKind: account.kind, accountServerAdmin: account.serverAdmin, project: input.project, revokedAt: null, lastUsedAt: null }) };
   }
 
   async createToken(ctx: RequestContext, input: { account: string; project?: string | null; actions?: string[] | null; ttlSeconds?: number; description?: string }): Promise<{ token: string } & TokenView> {
@@ -455,10 +453,10 @@ export class Registry {
 
   private async requireVersion(project: string, kind: ArtifactKind, name: string, digest: string): Promise<VersionRecord> {
     if (!isDigestHex(digest)) throw new CustodyError('NOT_FOUND', `no version ${String(digest).slice(0, 80)}: a version id is its 64-character root digest`);
-    const artifact = await this.requireArtifact(project, kind, name);
-    const version = await this.store.findVersion(artifact.id, digest);
-    if (!version) throw new CustodyError('NOT_FOUND', `no version ${digest} of ${kind} ${project}/${name}`);
-    return version;
+    const version = await this.store.findVersionByName(project, kind, name, digest);
+    if (version) return version;
+    await this.requireArtifact(project, kind, name);
+    throw new CustodyError('NOT_FOUND', `no version ${digest} of ${kind} ${project}/${name}`);
   }
 
   async showVersion(ctx: RequestContext, project: string, kind: ArtifactKind, name: string, digest: string): Promise<VersionDetail & { bundles: { signature: unknown; attestations: unknown[]; scan: unknown } }> {

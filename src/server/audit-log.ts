@@ -32,7 +32,7 @@ async function readText(path: string): Promise<string | undefined> {
  * log's name (its origin) are generated into `<dataDir>/keys/` on first start; the verifier key is
  * written beside them for operators to hand to clients out of band.
  */
-export async function openAuditLog(handle: BetterSqlite3.Database, dataDir: string, options: { checkpointInterval?: number } = {}): Promise<ClosableAuditService> {
+export async function openAuditLog(handle: BetterSqlite3.Database, dataDir: string, options: { checkpointInterval?: number; durable?: boolean } = {}): Promise<ClosableAuditService> {
   const keyPath = join(dataDir, 'keys', 'log.pem');
   const namePath = join(dataDir, 'keys', 'log.name');
   let pem = await readText(keyPath);
@@ -47,7 +47,9 @@ export async function openAuditLog(handle: BetterSqlite3.Database, dataDir: stri
   }
   const signer = loadCheckpointSigner(pem, name);
   await writeFileSafely(join(dataDir, 'keys', 'log.vkey'), `${signer.verifierKey}\n`, { mode: 0o644 });
-  const store = new SqliteAuditStore(handle);
+  // Durable against a crash of the process either way (WAL); `durable` also survives a power loss, at
+  // the price of an fsync per commit that blocks the event loop (better-sqlite3 is synchronous).
+  const store = new SqliteAuditStore(handle, { durable: options.durable === true });
   const log = await AuditLog.open({ store, signer, ...(options.checkpointInterval === undefined ? {} : { checkpointInterval: options.checkpointInterval }) });
   const b64 = (hashes: readonly Uint8Array[]): string[] => hashes.map((h) => Buffer.from(h).toString('base64'));
   return {

@@ -46,6 +46,8 @@ export interface OpenOptions {
   initialTokenTtlSeconds?: number;
   /** Take the directory's lock (a serving process); false for offline tools. */
   lock?: boolean;
+  /** fsync every database commit (audit appends survive a power loss; costs throughput). */
+  durableLog?: boolean;
 }
 
 export interface OpenedRegistry {
@@ -114,7 +116,7 @@ export async function openDataDir(options: OpenOptions): Promise<OpenedRegistry>
     const attestationKey: PrivateKeyInfo = loadPrivateKey(await readOrCreateKey(join(dir, DATA_DIR_FILES.attestationKey), () => generateKeyPair('ed25519').privateKeyPem), { source: 'attestation key' });
     const handle = openSqlite(join(dir, DATA_DIR_FILES.database));
     const store = await KyselyMetadataStore.openSqlite(handle);
-    const audit = await openAuditLog(handle, dir);
+    const audit = await openAuditLog(handle, dir, { durable: options.durableLog === true });
     const blobs = new LocalBlobStore(join(dir, DATA_DIR_FILES.blobs));
     await blobs.init();
     const recordIntegrityFailure = (event: AuditEvent): void => {

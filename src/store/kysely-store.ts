@@ -1,5 +1,5 @@
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, SqliteDialect, type Selectable } from 'kysely';
+import { Kysely, SqliteDialect, type Selectable, type SqliteDatabase, type SqliteStatement } from 'kysely';
 import { Migrator } from 'kysely/migration';
 import { CustodyError } from '../core/errors.js';
 import type {
@@ -87,7 +87,7 @@ export class KyselyMetadataStore implements MetadataStore {
 
   /** A store on a better-sqlite3 handle (shared with the audit log's tables), migrated. */
   static async openSqlite(handle: SqliteHandle): Promise<KyselyMetadataStore> {
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: handle }) });
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingStatements(handle) }) });
     await migrate(db);
     return new KyselyMetadataStore(db);
   }
@@ -185,13 +185,15 @@ export class KyselyMetadataStore implements MetadataStore {
       .innerJoin('accounts', 'accounts.id', 'tokens.account_id')
       .leftJoin('projects', 'projects.id', 'tokens.project_id')
       .selectAll('tokens')
-      .select(['accounts.name as account_name', 'projects.name as project_name']);
+      .select(['accounts.name as account_name', 'accounts.kind as account_kind', 'accounts.server_admin as account_server_admin', 'projects.name as project_name']);
   }
 
   private static toToken(row: {
     id: string;
     account_id: number;
     account_name: string;
+    account_kind: 'user' | 'service';
+    account_server_admin: number;
     hash: string;
     project_name: string | null;
     actions: string | null;
@@ -206,6 +208,8 @@ export class KyselyMetadataStore implements MetadataStore {
       id: row.id,
       accountId: row.account_id,
       account: row.account_name,
+      accountKind: row.account_kind,
+      accountServerAdmin: row.account_server_admin === 1,
       hash: row.hash,
       project: row.project_name,
       actions: parseList(row.actions),
@@ -218,7 +222,7 @@ export class KyselyMetadataStore implements MetadataStore {
     };
   }
 
-  async insertToken(input: Omit<TokenRecord, 'account' | 'project' | 'revokedAt' | 'lastUsedAt'> & { projectId: number | null }): Promise<void> {
+  async insertToken(input: Omit<TokenRecord, 'account' | 'accountKind' | 'accountServerAdmin' | 'project' | 'revokedAt' | 'lastUsedAt'> & { projectId: number | null }): Promise<void> {
     await this.db
       .insertInto('tokens')
       .values({
@@ -439,6 +443,11 @@ export class KyselyMetadataStore implements MetadataStore {
     return row ? KyselyMetadataStore.toVersion(row) : undefined;
   }
 
+  async findVersionByName(project: string, kind: ArtifactKindName, name: string, digest: string): Promise<VersionRecord | undefined> {
+    const row = await this.versionQuery().where('projects.name', '=', project).where('artifacts.kind', '=', kind).where('artifacts.name', '=', name).where('versions.digest', '=', digest).executeTakeFirst();
+    return row ? KyselyMetadataStore.toVersion(row) : undefined;
+  }
+
   async listVersions(artifactId: number): Promise<VersionRecord[]> {
     return (await this.versionQuery().where('versions.artifact_id', '=', artifactId).orderBy('versions.created_at', 'desc').orderBy('versions.id', 'desc').execute()).map(KyselyMetadataStore.toVersion);
   }
@@ -498,6 +507,26 @@ export class KyselyMetadataStore implements MetadataStore {
   async close(): Promise<void> {
     await this.db.destroy();
   }
+}
+
+/**
+ * The handle as Kysely sees it, with prepared statements reused by SQL text: preparing costs more
+ * than running the small queries a request makes. Bounded; the oldest statement is dropped first.
+ */
+function cachingStatements(handle: SqliteHandle, max = 512): SqliteDatabase {
+  const cache = new Map<string, BetterSqlite3.Statement>();
+  return {
+    close: () => handle.close(),
+    prepare(sqlText: string): SqliteStatement {
+      let statement = cache.get(sqlText);
+      if (statement === undefined) {
+        statement = handle.prepare(sqlText);
+        if (cache.size >= max) cache.delete(cache.keys().next().value as string);
+        cache.set(sqlText, statement);
+      }
+      return statement as unknown as SqliteStatement;
+    },
+  };
 }
 
 /** Turns a unique-constraint violation into CONFLICT (SQLite and PostgreSQL spell it differently). */

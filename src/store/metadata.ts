@@ -38,6 +38,8 @@ export interface TokenRecord {
   id: string;
   accountId: number;
   account: string;
+  accountKind: AccountKind;
+  accountServerAdmin: boolean;
   hash: string;
   project: string | null;
   actions: string[] | null;
@@ -145,7 +147,7 @@ export interface MetadataStore {
   grantsOf(accountId: number): Promise<GrantRecord[]>;
 
   // tokens
-  insertToken(input: Omit<TokenRecord, 'account' | 'project' | 'revokedAt' | 'lastUsedAt'> & { projectId: number | null }): Promise<void>;
+  insertToken(input: Omit<TokenRecord, 'account' | 'accountKind' | 'accountServerAdmin' | 'project' | 'revokedAt' | 'lastUsedAt'> & { projectId: number | null }): Promise<void>;
   findTokenByHash(hash: string): Promise<TokenRecord | undefined>;
   findToken(id: string): Promise<TokenRecord | undefined>;
   listTokens(accountId: number | null): Promise<TokenRecord[]>;
@@ -170,6 +172,8 @@ export interface MetadataStore {
   /** In one transaction: the version, its files and attachments, and the upload removed. */
   commitVersion(input: NewVersion): Promise<VersionRecord>;
   findVersion(artifactId: number, digest: string): Promise<VersionRecord | undefined>;
+  /** A version by project, kind, artifact name and digest, in one look-up. */
+  findVersionByName(project: string, kind: ArtifactKindName, name: string, digest: string): Promise<VersionRecord | undefined>;
   listVersions(artifactId: number): Promise<VersionRecord[]>;
   versionFiles(versionId: number): Promise<StoredFile[]>;
   findVersionFile(versionId: number, name: string): Promise<StoredFile | undefined>;

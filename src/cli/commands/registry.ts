@@ -28,6 +28,8 @@ Options (serve):
   --login-rate N/m           Login attempts per client address and per account (default 10/m)
   --token-rate N/s           Requests per token (default 200/s, burst 5×; 0 = off)
   --no-scan                  Do not scan pushed versions (they show scan status "skipped")
+  --durable-log              fsync every database commit, so audit entries and versions survive a
+                             power loss, not only a crash of the process (slower: see docs/registry.md)
   --log-level LEVEL          fatal | error | warn | info | debug | silent (default info); JSON lines
                              on standard output, never a token, password or request body
   -h, --help                 Show this help
@@ -53,6 +55,7 @@ async function serve(args: string[], io: CliIo): Promise<number> {
     'login-rate': { type: 'string' },
     'token-rate': { type: 'string' },
     'no-scan': { type: 'boolean', default: false },
+    'durable-log': { type: 'boolean', default: false },
     'log-level': { type: 'string', default: 'info' },
   });
   if (positionals.length > 0) throw new CustodyError('USAGE', `registry serve: unexpected argument ${positionals[0] ?? ''}`);
@@ -81,6 +84,7 @@ async function serve(args: string[], io: CliIo): Promise<number> {
     version: readVersion(),
     settings,
     rateLimits,
+    durableLog: values['durable-log'],
     logger: {
       level: values['log-level'],
       redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization'], censor: '[redacted]' },
