@@ -70,43 +70,50 @@ const BRACE = 0x7d;
 
 export interface LeafFields {
   index: number;
-  /** Byte range of the base64 prev value in the line; empty (start = end) for the first entry. */
+  /** Offsets in the buffer of the base64 prev value; empty (start = end) for the first entry. */
   prevStart: number;
   prevEnd: number;
 }
 
-/** True when the line starts like an entry line. */
-export function looksLikeLeaf(line: Buffer): boolean {
-  return line.length > ENTRY_PREFIX.length && line.compare(ENTRY_PREFIX, 0, ENTRY_PREFIX.length, 0, ENTRY_PREFIX.length) === 0;
+function matchesAt(buffer: Buffer, at: number, start: number, end: number, marker: Buffer): boolean {
+  if (at < start || at + marker.length > end) return false;
+  // A byte loop: for these few bytes it is cheaper than a call into Buffer.compare.
+  for (let i = 0; i < marker.length; i++) if (buffer[at + i] !== marker[i]) return false;
+  return true;
 }
 
-function matchesAt(line: Buffer, at: number, marker: Buffer): boolean {
-  return at >= 0 && at + marker.length <= line.length && line.compare(marker, 0, marker.length, at, at + marker.length) === 0;
+/** True when bytes [start, end) of `buffer` start like an entry line. */
+export function looksLikeLeaf(buffer: Buffer, start: number, end: number): boolean {
+  return end - start > ENTRY_PREFIX.length && matchesAt(buffer, start, start, end, ENTRY_PREFIX);
 }
 
-/** Locates index and prev in an entry line; undefined when the line is not in the leaf layout. */
-export function locateLeafFields(line: Buffer): LeafFields | undefined {
-  const length = line.length;
+/** Locates index and prev in the entry line at [start, end) of `buffer`; undefined when it is not in the leaf layout. */
+export function locateLeafFields(buffer: Buffer, start: number, end: number): LeafFields | undefined {
   let prevStart: number;
   let prevEnd: number;
   let markerAt: number;
-  if (matchesAt(line, length - EMPTY_PREV_TAIL.length, EMPTY_PREV_TAIL)) {
-    markerAt = length - EMPTY_PREV_TAIL.length;
-    prevStart = prevEnd = length - 2;
+  if (matchesAt(buffer, end - EMPTY_PREV_TAIL.length, start, end, EMPTY_PREV_TAIL)) {
+    markerAt = end - EMPTY_PREV_TAIL.length;
+    prevStart = prevEnd = end - 2;
   } else {
-    if (line[length - 1] !== BRACE || line[length - 2] !== QUOTE) return undefined;
-    prevEnd = length - 2;
+    if (buffer[end - 1] !== BRACE || buffer[end - 2] !== QUOTE) return undefined;
+    prevEnd = end - 2;
     prevStart = prevEnd - PREV_BASE64_LENGTH;
     markerAt = prevStart - PREV_MARKER.length;
-    if (!matchesAt(line, markerAt, PREV_MARKER)) return undefined;
+    if (!matchesAt(buffer, markerAt, start, end, PREV_MARKER)) return undefined;
   }
+  let index = 0;
   let digitsStart = markerAt;
-  while (digitsStart > 0 && (line[digitsStart - 1] as number) >= 0x30 && (line[digitsStart - 1] as number) <= 0x39 && markerAt - digitsStart < 17) digitsStart--;
+  while (digitsStart > start && markerAt - digitsStart < 17) {
+    const byte = buffer[digitsStart - 1] as number;
+    if (byte < 0x30 || byte > 0x39) break;
+    digitsStart--;
+  }
   const digits = markerAt - digitsStart;
-  if (digits === 0 || digits > 16 || (digits > 1 && line[digitsStart] === 0x30)) return undefined;
+  if (digits === 0 || digits > 16 || (digits > 1 && buffer[digitsStart] === 0x30)) return undefined;
+  for (let at = digitsStart; at < markerAt; at++) index = index * 10 + ((buffer[at] as number) - 0x30);
   const indexMarkerAt = digitsStart - INDEX_MARKER.length;
-  if (indexMarkerAt <= ENTRY_PREFIX.length || !matchesAt(line, indexMarkerAt, INDEX_MARKER)) return undefined;
-  const index = Number(line.toString('latin1', digitsStart, markerAt));
+  if (indexMarkerAt <= start + ENTRY_PREFIX.length || !matchesAt(buffer, indexMarkerAt, start, end, INDEX_MARKER)) return undefined;
   if (!Number.isSafeInteger(index)) return undefined;
   return { index, prevStart, prevEnd };
 }

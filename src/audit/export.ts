@@ -13,8 +13,7 @@ import { parseCheckpointText, parseNote } from './note.js';
  *   line 1          {"checkpointInterval":1000,"format":"custody-audit-export","origin":"…","verifierKey":"…","version":1}
  *   one per entry   the leaf itself, byte for byte: {"entry":{…},"index":i,"prev":"…"}
  *   every interval  {"checkpoint":"<signed note for the size reached>"} right after each entry whose
- *                   index + 1 is a multiple of checkpointInterval (the one stored when that size was
- *                   reached; signed now from the stored tree if the interval was changed since)
+ *                   index + 1 is a multiple of checkpointInterval (see AuditLog.intervalCheckpoint)
  *   last line       {"checkpoint":"<signed note for the exported size>","final":true,"prev":"<leaf hash of the last entry>"}
  *
  * Every line ends with a newline. Entry lines are the exact leaf bytes, so the verifier hashes what it
@@ -68,7 +67,7 @@ export async function* exportAuditLog(log: AuditLog): AsyncGenerator<string> {
     for (const row of rows) {
       lines.push(`${row.leaf}\n`);
       const reached = row.index + 1;
-      if (reached % log.checkpointInterval === 0) lines.push(formatCheckpointLine(checkpoints.get(reached) ?? (await log.checkpointAt(reached))));
+      if (reached % log.checkpointInterval === 0) lines.push(formatCheckpointLine(await log.intervalCheckpoint(reached, checkpoints.get(reached))));
       last = row.leafHash;
     }
     yield lines.join('');

@@ -83,8 +83,9 @@ export class AuditLog {
     const latest = await options.store.readLatestCheckpoint();
     const log = new AuditLog(options, range, lastLeafHash, latest);
     const lastInterval = Math.floor(range.size / log.checkpointInterval) * log.checkpointInterval;
-    const stored = [...(lastInterval > 0 ? await options.store.readCheckpoints(lastInterval, lastInterval + 1) : []), ...(latest ? [latest] : [])];
-    for (const checkpoint of stored) await log.checkStoredCheckpoint(checkpoint);
+    for (const checkpoint of lastInterval > 0 ? await options.store.readCheckpoints(lastInterval, lastInterval + 1) : []) await log.checkStoredCheckpoint(checkpoint);
+    // The latest checkpoint is served again only if this key signed it (not after a key rotation).
+    if (latest && !(await log.checkStoredCheckpoint(latest))) log.latest = undefined;
     return log;
   }
 
@@ -207,6 +208,27 @@ export class AuditLog {
     return this.sign(size, await this.root(size));
   }
 
+  /**
+   * The interval checkpoint of `size` for an export: the one stored when that size was reached if it
+   * is signed by the current key; if it was signed by an earlier key (a rotation), or none was stored
+   * (the interval changed), one signed now — but only after checking that the stored tree still has
+   * the root the stored checkpoint signed (AUDIT_STORE_CORRUPT otherwise: an export must not launder a
+   * tree altered on disk).
+   */
+  async intervalCheckpoint(size: number, stored: string | undefined): Promise<string> {
+    if (stored === undefined) return this.checkpointAt(size);
+    const own = parseVerifierKey(this.signer.verifierKey);
+    try {
+      openNote(stored, [own]);
+      return stored;
+    } catch (error) {
+      if (!isCustodyError(error, 'KEY_UNTRUSTED')) throw new CustodyError('AUDIT_STORE_CORRUPT', `the stored checkpoint of size ${size} does not verify`, { cause: error });
+    }
+    const signed = parseCheckpointText(parseNote(stored).text);
+    if (signed.size !== size || !signed.root.equals(await this.root(size))) throw new CustodyError('AUDIT_STORE_CORRUPT', `the stored tree no longer matches the checkpoint signed at size ${size}`, { details: { size } });
+    return this.checkpointAt(size);
+  }
+
   /** MTH of the first `size` entries (default: all committed). */
   async root(size = this.size): Promise<Buffer> {
     this.checkSize(size);
@@ -262,25 +284,28 @@ export class AuditLog {
     await this.flush();
   }
 
-  private async checkStoredCheckpoint(stored: StoredCheckpoint): Promise<void> {
+  /** Checks a stored checkpoint against the stored tree; true when the current key signed it. */
+  private async checkStoredCheckpoint(stored: StoredCheckpoint): Promise<boolean> {
     let parsed;
     try {
       parsed = parseCheckpointText(parseNote(stored.note).text);
     } catch (error) {
       throw new CustodyError('AUDIT_STORE_CORRUPT', `the stored checkpoint of size ${stored.size} is not a checkpoint note`, { cause: error });
     }
-    const own = parseVerifierKey(this.signer.verifierKey);
+    let ownKey = true;
     try {
-      openNote(stored.note, [own]);
+      openNote(stored.note, [parseVerifierKey(this.signer.verifierKey)]);
     } catch (error) {
       // A checkpoint signed by an earlier key (after a rotation) is still checked against the tree.
       if (!isCustodyError(error, 'KEY_UNTRUSTED')) throw new CustodyError('AUDIT_STORE_CORRUPT', `the stored checkpoint of size ${stored.size} does not verify`, { cause: error });
+      ownKey = false;
     }
     if (parsed.size !== stored.size || parsed.size > this.size) {
       throw new CustodyError('AUDIT_STORE_CORRUPT', `the store holds ${this.size} entries but a checkpoint it signed covers ${parsed.size} (entries were removed)`, { details: { size: this.size, checkpoint: parsed.size } });
     }
     const root = await rootAt(this.store, parsed.size);
     if (!root.equals(parsed.root)) throw new CustodyError('AUDIT_STORE_CORRUPT', `the stored tree no longer matches the checkpoint it signed at size ${parsed.size}`, { details: { size: parsed.size } });
+    return ownKey;
   }
 }
 

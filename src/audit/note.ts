@@ -157,9 +157,13 @@ export function loadCheckpointSigner(privateKeyPem: string | Uint8Array, name: s
 /** Parses `name+hex+base64` into a verifier; AUDIT_CHECKPOINT_INVALID when malformed or inconsistent. */
 export function parseVerifierKey(verifierKey: string): NoteVerifier {
   if (typeof verifierKey !== 'string' || verifierKey.length > 1024) throw invalid('a verifier key must be a short string name+hex+base64');
-  const parts = verifierKey.split('+');
-  if (parts.length !== 3) throw invalid('a verifier key has the form name+keyid+base64 (three parts joined by +)');
-  const [name, hex, encoded] = parts as [string, string, string];
+  // The name and the key ID hold no '+'; the base64 key may.
+  const first = verifierKey.indexOf('+');
+  const second = first < 0 ? -1 : verifierKey.indexOf('+', first + 1);
+  if (second < 0) throw invalid('a verifier key has the form name+keyid+base64');
+  const name = verifierKey.slice(0, first);
+  const hex = verifierKey.slice(first + 1, second);
+  const encoded = verifierKey.slice(second + 1);
   checkKeyName(name);
   if (!/^[0-9a-f]{8}$/.test(hex)) throw invalid('the key ID of a verifier key is 8 lower-case hex digits');
   const bytes = decodeBase64Strict(encoded);

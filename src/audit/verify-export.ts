@@ -121,7 +121,7 @@ class ExportVerifier {
   private intervalCheckpoints = 0;
   private interval = 0; // from the header: a checkpoint line follows every multiple of it
   private nextCheckpoint = 0; // the next interval size whose checkpoint line is due
-  private missingCheckpoint: number | undefined; // first interval size whose checkpoint line never came
+  private missingCheckpoint: ExportFailure | undefined; // the first interval checkpoint line that never came
   /** Entries read when each interval checkpoint line came, to turn positions into line numbers. */
   private readonly checkpointCounts: number[] = [];
   private anomaly: Anomaly | undefined;
@@ -142,9 +142,8 @@ class ExportVerifier {
     else if (lineNo === 1) this.header(buffer.toString('utf8', start, end));
     else if (this.final) this.fail({ kind: 'extra-line', line: lineNo, message: `line ${lineNo} follows the final checkpoint line; nothing may` });
     else {
-      const text = buffer.subarray(start, end);
-      if (looksLikeLeaf(text)) this.entry(buffer, start, end, lineNo);
-      else if (text.length >= CHECKPOINT_PREFIX.length && text.compare(CHECKPOINT_PREFIX, 0, CHECKPOINT_PREFIX.length, 0, CHECKPOINT_PREFIX.length) === 0) this.checkpointLine(text.toString('utf8'), lineNo);
+      if (looksLikeLeaf(buffer, start, end)) this.entry(buffer, start, end, lineNo);
+      else if (end - start >= CHECKPOINT_PREFIX.length && buffer.compare(CHECKPOINT_PREFIX, 0, CHECKPOINT_PREFIX.length, start, start + CHECKPOINT_PREFIX.length) === 0) this.checkpointLine(buffer.toString('utf8', start, end), lineNo);
       else this.badLine(lineNo, 'malformed', `line ${lineNo} is neither an audit entry nor a checkpoint line`);
     }
     return this.done;
@@ -169,8 +168,16 @@ class ExportVerifier {
 
   private fail(failure: ExportFailure): void {
     if (this.failure) return;
-    this.failure = failure;
+    // A checkpoint line found missing earlier is the first bad line, unless this failure is earlier still.
+    this.failure = this.missingCheckpoint && this.missingCheckpoint.line < failure.line ? this.missingCheckpoint : failure;
     this.done = true;
+  }
+
+  /** Notes that the checkpoint line for the size due was not where it belongs, at `line`. */
+  private noteMissingCheckpoint(line: number): void {
+    const size = this.nextCheckpoint;
+    this.missingCheckpoint ??= { kind: 'checkpoint-missing', line, message: `the checkpoint line for size ${size} is missing at line ${line} (the export has one after every ${this.interval} entries)` };
+    this.nextCheckpoint += this.interval;
   }
 
   private header(text: string): void {
@@ -201,13 +208,14 @@ class ExportVerifier {
   }
 
   private entry(buffer: Buffer, start: number, end: number, lineNo: number): void {
-    const fields = locateLeafFields(buffer.subarray(start, end));
+    const fields = locateLeafFields(buffer, start, end);
     if (!fields) return this.badLine(lineNo, 'malformed', `line ${lineNo} starts like an entry but is not in the leaf layout {"entry":…,"index":…,"prev":"…"}`);
     buffer[start - 1] = 0; // the leaf prefix, written over the previous line's newline
     const leafHash = hash('sha256', buffer.subarray(start - 1, end), 'buffer');
-    const prev = buffer.toString('latin1', start + fields.prevStart, start + fields.prevEnd);
+    const prev = buffer.toString('latin1', fields.prevStart, fields.prevEnd);
     if (this.anomaly) return this.resolve(this.anomaly, { index: fields.index, links: prev === this.anomaly.hashB64 });
     const position = this.count;
+    if (position === this.nextCheckpoint) this.noteMissingCheckpoint(lineNo);
     const leafB64 = leafHash.toString('base64');
     if (fields.index === position && prev === this.last) {
       this.range.appendLeaf(leafHash);
@@ -241,8 +249,7 @@ class ExportVerifier {
     }
     if (a.index === p) return this.culprit(p, a.line, 'edited', `entry ${p} (line ${a.line}) was altered: its link to the entry before does not match`);
     if (a.index > p && next.links && next.index === a.index + 1) {
-      // The first line that is not the log's is the one right after entry p − 1 (a checkpoint line may sit between).
-      const line = p === 0 ? 2 : this.lineOf(p - 1) + 1;
+      const line = this.expectedLine(p);
       const gone = a.index - p === 1 ? `entry ${p} is` : `entries ${p}–${a.index - 1} are`;
       return this.culprit(p, line, 'missing', `${gone} missing from line ${line} on: line ${a.line} holds entry ${a.index} where entry ${p} belongs`);
     }
@@ -251,8 +258,11 @@ class ExportVerifier {
   }
 
   private culprit(position: number, line: number, kind: ExportFailureKind, message: string): void {
-    // A checkpoint that failed before this point is earlier evidence unless the culprit explains it.
-    if (this.block && position > this.block.count) return this.reportBlock(this.block);
+    // A checkpoint that failed before this point is earlier evidence unless the culprit explains it: a
+    // culprit after that checkpoint's place in the sequence, or a checkpoint line out of place before
+    // the culprit's line, is not explained by it.
+    const block = this.block;
+    if (block && (position > block.count || (block.size !== block.count && line > block.line))) return this.reportBlock(block);
     this.fail({ kind, line, index: position, message });
   }
 
@@ -276,7 +286,12 @@ class ExportVerifier {
     this.fail({ kind: 'checkpoint-misplaced', line: block.line, message: `line ${block.line} holds the signed checkpoint of size ${block.size} after ${block.count} entries` });
   }
 
-  /** 1-based file line of entry `position` (line 1 is the header; checkpoint lines sit between entries). */
+  /** The line where entry `position` belongs in an export as written: after the header and the checkpoint lines before it. */
+  private expectedLine(position: number): number {
+    return 2 + position + Math.floor(position / this.interval);
+  }
+
+  /** 1-based file line of entry `position` as read (line 1 is the header; checkpoint lines sit between entries). */
   private lineOf(position: number): number {
     let low = 0;
     let high = this.checkpointCounts.length;
@@ -320,7 +335,6 @@ class ExportVerifier {
       if (checkpoint.size % this.interval !== 0 || checkpoint.size < this.nextCheckpoint) {
         return this.fail({ kind: 'checkpoint-misplaced', line: lineNo, message: `line ${lineNo} holds a checkpoint of size ${checkpoint.size}, where the export has none (one every ${this.interval} entries)` });
       }
-      if (checkpoint.size > this.nextCheckpoint) this.missingCheckpoint ??= this.nextCheckpoint;
       this.nextCheckpoint = checkpoint.size + this.interval;
       this.lastGood = this.count;
       this.intervalCheckpoints += 1;
@@ -332,16 +346,13 @@ class ExportVerifier {
   private finalLine(checkpoint: VerifiedCheckpoint, prev: string, lineNo: number): void {
     if (this.anomaly) return this.resolve(this.anomaly, { index: checkpoint.size, links: prev === this.anomaly.hashB64, final: true });
     const n = this.count;
+    if (this.nextCheckpoint <= n) this.noteMissingCheckpoint(lineNo);
     const linked = prev === this.last;
     const matches = checkpoint.size === n && checkpoint.root.equals(this.range.root());
     if (linked && matches) {
       // The entries are the log's, so a checkpoint line that failed on the way is the foreign line.
       if (this.block) return this.fail({ kind: 'checkpoint-misplaced', line: this.block.line, message: `line ${this.block.line} holds a signed checkpoint of size ${this.block.size} that these entries do not reproduce there` });
-      if (this.nextCheckpoint <= n) this.missingCheckpoint ??= this.nextCheckpoint;
-      if (this.missingCheckpoint !== undefined) {
-        const line = this.lineOf(this.missingCheckpoint - 1) + 1;
-        return this.fail({ kind: 'checkpoint-missing', line, message: `the checkpoint line for size ${this.missingCheckpoint} is missing before line ${line} (the export has one every ${this.interval} entries)` });
-      }
+      if (this.missingCheckpoint) return this.fail(this.missingCheckpoint);
       this.final = checkpoint;
       return;
     }
@@ -351,12 +362,13 @@ class ExportVerifier {
         return this.culprit(checkpoint.size, this.lineOf(checkpoint.size), 'inserted', `line ${this.lineOf(checkpoint.size)} and after are not in the log: the checkpoint signs ${checkpoint.size} entries, the export holds ${n}`);
       }
       if (n < checkpoint.size) {
-        const line = n === 0 ? 2 : this.lineOf(n - 1) + 1;
+        const line = this.expectedLine(n);
         return this.culprit(n, line, 'missing', `entries ${n}–${checkpoint.size - 1} are missing from line ${line} on: the export holds ${n} of the ${checkpoint.size} entries its checkpoint signs`);
       }
       if (n > 0) return this.culprit(n - 1, this.lineOf(n - 1), 'edited', `entry ${n - 1} (line ${this.lineOf(n - 1)}) was altered: the final checkpoint no longer chains to it`);
     }
     if (this.block) return this.reportBlock(this.block);
+    if (this.lastGood === n && n > 0) return this.fail({ kind: 'checkpoint-misplaced', line: lineNo, message: `the final checkpoint does not match the ${n} entries that the checkpoint of size ${n} already proved` });
     if (checkpoint.size !== n) return this.fail({ kind: 'checkpoint-misplaced', line: lineNo, message: `the final checkpoint signs ${checkpoint.size} entries, but the export chains ${n} entries up to it` });
     // The chain is whole but the tree is not the signed one: every link after some entry was rewritten.
     this.reportBlock({ line: lineNo, size: n, count: n, from: this.lastGood });
