@@ -7,8 +7,6 @@ import type { PrivateKeyInfo } from '../integrity/keys.js';
 import { signStatement } from '../integrity/attest.js';
 import { serializeBundle } from '../integrity/bundle.js';
 import { buildScanAttestation, TEST_RESULT_PREDICATE_TYPE } from '../integrity/test-result.js';
-import { runScan } from '../scanners/engine.js';
-import { allRules } from '../scanners/index.js';
 import type { BlobStore } from '../store/blobs.js';
 import type { AttachmentInput, StoredFile } from '../store/metadata.js';
 
@@ -49,6 +47,9 @@ export async function scanVersion(subject: ScanSubject, blobs: BlobStore, scratc
       await mkdir(dirname(path), { recursive: true });
       await blobs.materialize(file.sha256, path);
     }
+    // Loaded on first use: a server that never scans (--no-scan) never loads the scanners.
+    const { runScan } = await import('../scanners/engine.js');
+    const { allRules } = await import('../scanners/index.js');
     const result = await runScan({ paths: [dir], only: [...SERVER_SCANNERS], gitignore: false, jobs: 0 });
     const prefix = `${dir.split('\\').join('/')}/`;
     const findings: StoredFinding[] = result.findings.map((f: Finding) => ({

@@ -27,6 +27,7 @@ export interface BlobStore {
 }
 
 export interface StagedBlob {
+  /** Appends bytes. The store may keep a reference to `chunk` until it flushes: do not reuse the buffer. */
   write(chunk: Uint8Array): Promise<void>;
   /** Flushes to stable storage and moves the blob under its digest (the caller computed it). */
   commit(sha256: string): Promise<void>;
@@ -124,9 +125,14 @@ export class LocalBlobStore implements BlobStore {
   }
 }
 
+/** Staged writes are gathered into buffers of this size: one write call per 4 MiB, not per network chunk. */
+const WRITE_BATCH_BYTES = 4 * 1024 * 1024;
+
 class LocalStagedBlob implements StagedBlob {
   private handle: FileHandle | undefined;
   private done = false;
+  private pending: Uint8Array[] = [];
+  private pendingBytes = 0;
 
   constructor(
     handle: FileHandle,
@@ -138,9 +144,20 @@ class LocalStagedBlob implements StagedBlob {
 
   async write(chunk: Uint8Array): Promise<void> {
     if (!this.handle) throw new CustodyError('INTERNAL', 'write to a finished staged blob');
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    if (this.pendingBytes >= WRITE_BATCH_BYTES) await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    const handle = this.handle;
+    if (!handle || this.pendingBytes === 0) return;
+    const data = this.pending.length === 1 ? (this.pending[0] as Uint8Array) : Buffer.concat(this.pending, this.pendingBytes);
+    this.pending = [];
+    this.pendingBytes = 0;
     let offset = 0;
-    while (offset < chunk.length) {
-      const { bytesWritten } = await this.handle.write(chunk, offset, chunk.length - offset);
+    while (offset < data.length) {
+      const { bytesWritten } = await handle.write(data, offset, data.length - offset);
       offset += bytesWritten;
     }
   }
@@ -150,6 +167,7 @@ class LocalStagedBlob implements StagedBlob {
     if (!handle) throw new CustodyError('INTERNAL', 'commit of a finished staged blob');
     const target = this.target(sha256);
     try {
+      await this.flush();
       await handle.sync();
       await handle.close();
       this.handle = undefined;
@@ -168,6 +186,7 @@ class LocalStagedBlob implements StagedBlob {
   async abort(): Promise<void> {
     if (this.done) return;
     this.done = true;
+    this.pending = [];
     if (this.handle) await this.handle.close().catch(() => undefined);
     this.handle = undefined;
     await unlink(this.temp).catch(() => undefined);

@@ -19,7 +19,7 @@ import type {
   VersionRecord,
 } from './metadata.js';
 import { migrationProvider } from './migrations.js';
-import type { AccountsTable, AttachmentsTable, Database } from './schema.js';
+import type { AccountsTable, AttachmentsTable, Database, TokensTable, VersionsTable } from './schema.js';
 
 type SqliteHandle = BetterSqlite3.Database;
 
@@ -188,22 +188,7 @@ export class KyselyMetadataStore implements MetadataStore {
       .select(['accounts.name as account_name', 'accounts.kind as account_kind', 'accounts.server_admin as account_server_admin', 'projects.name as project_name']);
   }
 
-  private static toToken(row: {
-    id: string;
-    account_id: number;
-    account_name: string;
-    account_kind: 'user' | 'service';
-    account_server_admin: number;
-    hash: string;
-    project_name: string | null;
-    actions: string | null;
-    description: string;
-    created_at: number;
-    created_by: string;
-    expires_at: number;
-    revoked_at: number | null;
-    last_used_at: number | null;
-  }): TokenRecord {
+  private static toToken(row: Selectable<TokensTable> & { account_name: string; account_kind: 'user' | 'service'; account_server_admin: number; project_name: string | null }): TokenRecord {
     return {
       id: row.id,
       accountId: row.account_id,
@@ -404,22 +389,7 @@ export class KyselyMetadataStore implements MetadataStore {
       .select(['projects.name as project', 'artifacts.kind as kind', 'artifacts.name as name']);
   }
 
-  private static toVersion(row: {
-    id: number;
-    artifact_id: number;
-    project: string;
-    kind: 'model' | 'dataset';
-    name: string;
-    digest: string;
-    manifest: string;
-    files: number;
-    bytes: number;
-    status: 'active' | 'archived';
-    scan_status: string;
-    created_at: number;
-    created_by: string;
-    archived_at: number | null;
-  }): VersionRecord {
+  private static toVersion(row: Selectable<VersionsTable> & { project: string; kind: 'model' | 'dataset'; name: string }): VersionRecord {
     return {
       id: row.id,
       artifactId: row.artifact_id,

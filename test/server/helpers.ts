@@ -1,8 +1,6 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import type { CliIo } from '../../src/cli/command.js';
-import { runCli } from '../../src/cli/main.js';
 import { hashArtifact, manifestToJson } from '../../src/integrity/manifest.js';
 import type { RegistrySettings } from '../../src/registry/registry.js';
 import { buildApp, DEFAULT_RATE_LIMITS, type RateLimits } from '../../src/server/app.js';
@@ -90,10 +88,4 @@ export async function pushDir(reg: TestRegistry, token: string, project: string,
   return (commit.json() as { version: string }).version;
 }
 
-export async function cli(args: string[], cwd: string, env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = { stdout: { write: (t: string) => (stdout += t) }, stderr: { write: (t: string) => (stderr += t) }, stdoutIsTTY: false, stderrIsTTY: false, cwd, env };
-  const code = await runCli(args, io);
-  return { code, stdout, stderr };
-}
+export { cli } from '../integrity/helpers.js';

@@ -5,20 +5,11 @@ import { checkLog } from '../../client/log-check.js';
 import { configDir, StateFile } from '../../client/state.js';
 import { CustodyError } from '../../core/errors.js';
 import { ROLES, SCOPABLE_ACTIONS } from '../../registry/authz.js';
+import type { TokenView } from '../../registry/registry.js';
 import { EXIT, parseCommandArgs, type CliIo, type Command } from '../command.js';
 import { checkFormat, CLIENT_OPTIONS, CLIENT_OPTIONS_HELP, openSession, parseTtl, printJson, readSecretInput, runClientCommand } from './registry-client.js';
 
-interface TokenOut {
-  id: string;
-  account: string;
-  project: string | null;
-  actions: string[] | null;
-  description: string;
-  createdAt: string;
-  expiresAt: string;
-  revokedAt: string | null;
-  lastUsedAt: string | null;
-}
+type TokenOut = TokenView;
 
 const LOGIN_USAGE = `Usage: custody login --url URL --account NAME [--password-stdin] [--ttl 12h] [--project P]
 
