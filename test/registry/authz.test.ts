@@ -72,3 +72,22 @@ describe('authorize', () => {
     assert.equal(authorize(admin, 'token.revoke', { account: svc, scope: { project: 'q', actions: null } }).allow, false);
   });
 });
+
+describe('the roles table in docs/registry.md', () => {
+  it('says exactly what ROLE_ACTIONS grants', async () => {
+    const { readFileSync } = await import('node:fs');
+    const doc = readFileSync('docs/registry.md', 'utf8');
+    const rows = [...doc.matchAll(/^\| [^|]*\(`([a-z.-]+)`\) \|(.*)\|$/gm)];
+    assert.ok(rows.length >= 8, 'the table has a row per project action');
+    const documented = new Set<string>();
+    for (const [, action, cells] of rows) {
+      const columns = (cells ?? '').split('|').map((c) => c.trim() !== '');
+      const [viewer, contributor, trainer, approver, admin, server] = columns;
+      const row: Record<Role, boolean | undefined> = { viewer, contributor, trainer, approver, admin };
+      for (const role of ROLES) assert.equal(row[role], ROLE_ACTIONS[role].includes(action as Action), `${action} for ${role}`);
+      assert.equal(server, true, `${action}: server admins may`);
+      documented.add(action as string);
+    }
+    for (const action of ACTION_NAMES.filter((a) => ACTIONS[a] === 'project')) assert.ok(documented.has(action), `docs/registry.md has no row for ${action}`);
+  });
+});
