@@ -62,6 +62,29 @@ describe('registry clients end to end', () => {
     assert.ok(!list.stdout.includes(made.stdout.trim()), 'listing never shows a token');
   });
 
+  it('logs a user in with a password, saves the token (0600) and uses it; a revoked token stops working', async () => {
+    const made = await cli(['account', 'create', 'alice'], home, { ...env, CUSTODY_NEW_PASSWORD: 'a long enough passphrase' });
+    assert.equal(made.code, 0, made.stderr);
+    assert.equal((await cli(['grant', 'demo', 'alice', 'viewer'], home, env)).code, 0);
+    const loginEnv = { CUSTODY_URL: env['CUSTODY_URL'] as string, CUSTODY_CONFIG_DIR: join(home, 'alice-config') };
+    const wrong = await cli(['login', '--account', 'alice'], home, { ...loginEnv, CUSTODY_PASSWORD: 'not the passphrase' });
+    assert.equal(wrong.code, 2);
+    assert.match(wrong.stderr, /error UNAUTHENTICATED/);
+    const login = await cli(['login', '--account', 'alice', '--ttl', '2h'], home, { ...loginEnv, CUSTODY_PASSWORD: 'a long enough passphrase' });
+    assert.equal(login.code, 0, login.stderr);
+    assert.equal(login.stdout, '', 'the token is not printed');
+    assert.equal(statSync(join(home, 'alice-config', 'credentials.json')).mode & 0o777, 0o600);
+    const listed = await cli(['project', 'list', '--format', 'json'], home, loginEnv);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.deepEqual((JSON.parse(listed.stdout) as { projects: { name: string; role: string }[] }).projects.map((p) => [p.name, p.role]), [['demo', 'viewer']]);
+    const mine = JSON.parse((await cli(['token', 'list', '--format', 'json'], home, loginEnv)).stdout) as { tokens: { id: string }[] };
+    const id = mine.tokens[0]?.id ?? '';
+    assert.equal((await cli(['token', 'revoke', id], home, loginEnv)).code, 0);
+    const after = await cli(['project', 'list'], home, loginEnv);
+    assert.equal(after.code, 2);
+    assert.match(after.stderr, /error UNAUTHENTICATED: .*revoked token/);
+  });
+
   it('pushes as a trainer (version id alone on stdout), and refuses what the trainer may not do', async () => {
     const ciToken = (await cli(['token', 'create', '--account', 'ci', '--project', 'demo'], home, env)).stdout.trim();
     const asCi = { ...env, CUSTODY_TOKEN: ciToken };
