@@ -181,13 +181,7 @@ class ExportVerifier {
   }
 
   private header(text: string): void {
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      value = undefined;
-    }
-    const header = isRecord(value) ? value : {};
+    const header = parseRecord(text);
     const interval = header['checkpointInterval'];
     if (header['format'] !== EXPORT_FORMAT || header['version'] !== EXPORT_VERSION || typeof header['verifierKey'] !== 'string' || typeof header['origin'] !== 'string' || typeof interval !== 'number' || !Number.isSafeInteger(interval) || interval < 1) {
       return this.fail({ kind: 'header-invalid', line: 1, message: `line 1 is not a ${EXPORT_FORMAT} version ${EXPORT_VERSION} header` });
@@ -304,13 +298,7 @@ class ExportVerifier {
   }
 
   private checkpointLine(text: string, lineNo: number): void {
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      value = undefined;
-    }
-    const record = isRecord(value) ? value : {};
+    const record = parseRecord(text);
     const keys = Object.keys(record).sort().join(',');
     const isFinal = keys === 'checkpoint,final,prev' && record['final'] === true && typeof record['prev'] === 'string';
     if (typeof record['checkpoint'] !== 'string' || (!isFinal && keys !== 'checkpoint')) return this.badLine(lineNo, 'malformed', `line ${lineNo} is not a well-formed checkpoint line`);
@@ -372,6 +360,16 @@ class ExportVerifier {
     if (checkpoint.size !== n) return this.fail({ kind: 'checkpoint-misplaced', line: lineNo, message: `the final checkpoint signs ${checkpoint.size} entries, but the export chains ${n} entries up to it` });
     // The chain is whole but the tree is not the signed one: every link after some entry was rewritten.
     this.reportBlock({ line: lineNo, size: n, count: n, from: this.lastGood });
+  }
+}
+
+/** A JSON object line as a record; an empty one for anything else (not JSON, too deep, not an object). */
+function parseRecord(text: string): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(text);
+    return isRecord(value) ? value : {};
+  } catch {
+    return {};
   }
 }
 

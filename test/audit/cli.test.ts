@@ -2,17 +2,8 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { describe, it } from 'node:test';
-import type { CliIo } from '../../src/cli/command.js';
-import { runCli } from '../../src/cli/main.js';
+import { cli } from '../integrity/helpers.js';
 import { KEY, makeExport, OTHER_KEY, workDir } from './helpers.js';
-
-async function cli(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = { stdout: { write: (t: string) => (stdout += t) }, stderr: { write: (t: string) => (stderr += t) }, stdoutIsTTY: false, stderrIsTTY: false, cwd, env: {} };
-  const code = await runCli(args, io);
-  return { code, stdout, stderr };
-}
 
 describe('custody audit verify', () => {
   it('exits 0 on an export that verifies, in text and JSON, and warns when the key is not pinned', async () => {
