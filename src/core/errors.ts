@@ -36,6 +36,17 @@ export const ERROR_CODES = {
   // notebooks
   NOTEBOOK_HAS_SECRET: 'A notebook cell source holds a secret.',
   NOTEBOOK_NOT_CLEAN: 'A notebook has outputs or execution metadata that should be stripped.',
+  // registry (server and clients; HTTP statuses in src/server/errors.ts and docs/registry.md)
+  UNAUTHENTICATED: 'The request carries no valid token: missing, malformed, unknown, expired or revoked.',
+  FORBIDDEN: 'The token is valid but does not grant this action on this resource.',
+  NOT_FOUND: 'A project, artifact, version, file, account, token or upload does not exist or is not visible to the caller.',
+  CONFLICT: 'The resource already exists, or is in a state that does not allow the change (versions are immutable).',
+  NAME_INVALID: 'A project, artifact, account or file name is not allowed (path traversal, control characters, length).',
+  REQUEST_INVALID: 'A request body, parameter or header does not match the API schema.',
+  RATE_LIMITED: 'Too many requests or login attempts; retry after the time the server names.',
+  UPLOAD_INCOMPLETE: 'An upload was committed before every file of its manifest arrived, or a file upload was cut short.',
+  STORE_CORRUPT: 'Stored data no longer matches its digest: the data directory was changed outside the registry.',
+  REMOTE_ERROR: 'The registry could not be reached, or answered with something that is not the registry API.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
