@@ -76,13 +76,18 @@ const visibleRows = (page: Page): Promise<number> => page.locator('tr.finding:vi
 const countText = (page: Page, key: string): Promise<string | null> => page.locator(`[data-count="${key}"]`).textContent();
 const status = (page: Page): Promise<string | null> => page.locator('#status').textContent();
 
+const MISSING = `Chromium is not installed at ${CHROMIUM}; the HTML report's browser tests need it. Install Debian's package (apt-get install -y chromium, as .ci/run does) or point CUSTODY_CHROMIUM at a Chromium binary.`;
+
+// A failed test of its own (not only cancelled ones), so a run without Chromium reads as a failure.
+it('Chromium is installed for the browser tests', () => {
+  assert.ok(existsSync(CHROMIUM), MISSING);
+});
+
 describe('html report in Chromium', () => {
   let sample: string;
 
   before(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`Chromium is not installed at ${CHROMIUM}; the HTML report's browser tests need it. Install Debian's package (apt-get install -y chromium, as .ci/run does) or point CUSTODY_CHROMIUM at a Chromium binary.`);
-    }
+    if (!existsSync(CHROMIUM)) throw new Error(MISSING);
     mkdirSync(ARTIFACTS, { recursive: true });
     rmSync(WORK, { recursive: true, force: true });
     mkdirSync(WORK, { recursive: true });
