@@ -5,9 +5,9 @@ import { describe, it } from 'node:test';
 import { crc32, gzipSync } from 'node:zlib';
 import { BufferSource } from '../../src/core/byte-source.js';
 import { defaultConfig } from '../../src/core/config.js';
-import { sniffWrapper } from '../../src/scanners/models/containers/compressed-scan.js';
-import { decodeBounded, decodeToSource, zstdWindowSize, type Codec } from '../../src/scanners/models/containers/decompress.js';
-import { decodeLz4Frames } from '../../src/scanners/models/containers/lz4.js';
+import { sniffWrapper } from '../../src/scanners/containers/compressed.js';
+import { decodeBounded, decodeToSource, zstdWindowSize, type Codec } from '../../src/scanners/containers/decompress.js';
+import { decodeLz4Frames } from '../../src/scanners/containers/lz4.js';
 import { FIXTURES, PAYLOAD_HEAD, analysed, caught, containerFindings, hasHigh, scanBuffer, scanFixture, withRule } from './containers-support.js';
 
 const far = (): number => Date.now() + 60_000;

@@ -1,5 +1,5 @@
 import type { ByteSource } from '../../core/byte-source.js';
-import { decodeToSource, type Codec } from '../models/containers/decompress.js';
+import { decodeToSource, type Codec } from './decompress.js';
 
 /**
  * Decompressed layers need random access (the tar reader addresses members by offset), so a layer is

@@ -2,7 +2,7 @@ import { SliceSource } from '../../../core/byte-source.js';
 import { HEAD_BYTES } from '../../../core/scanner.js';
 import type { ModelFormat } from '../format.js';
 import { MAX_NPY_HEADER, NPY_MAGIC, NpyError, expectedDataBytes, parseNpyHeader } from '../containers/npy-header.js';
-import { startsLikePickle } from '../containers/pickle-sniff.js';
+import { startsLikePickle } from '../../containers/pickle-sniff.js';
 import { npyMalformedRule, npyObjectArrayRule } from '../containers/rules.js';
 
 /**
