@@ -30,10 +30,10 @@ export const containersScanner: Scanner = {
   alwaysOn: true,
   rules: [...archiveRules, ...containersRules] as AnyRule[],
   async scan(target, context) {
-    if (isTarHeader(target.head)) await scanTarball(target, context);
+    const members = isTarHeader(target.head) ? await scanTarball(target, context) : undefined;
     const wrapper = sniffWrapper(target.head);
     if (wrapper !== undefined) await scanCompressed(target, context, wrapper);
     reportUnopenable(target, context);
-    if (mayHoldZip(target)) await scanZip(target, context);
+    if (mayHoldZip(target)) await scanZip(target, context, members === undefined ? {} : { members });
   },
 };

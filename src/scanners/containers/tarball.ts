@@ -23,30 +23,42 @@ const MAX_ENTRIES = 500_000;
  *   (0 = base) and, when a later layer removes the file, `deletedInLayer` (that layer's index) and
  *   `removedBy` (`whiteout`, `opaque-directory` or `overwritten`). The image config (ENV, build
  *   history) is a member too and is checked for credentials recorded in ENV and build arguments.
+ *
+ * Returns where the members it handed over lie, so that a zip found in the tarball's tail that is one
+ * of those members (a tarball whose last file is a zip) is not read a second time as the tarball itself.
  */
-export async function scanTarball(target: ScanTarget, context: ScanContext): Promise<void> {
+export async function scanTarball(target: ScanTarget, context: ScanContext): Promise<MemberSpan[]> {
   const entries = new Map<string, TarEntry>();
   const listed: TarEntry[] = [];
+  const handed: MemberSpan[] = [];
   const failure = await listEntries(target.source, context, (entry) => {
     listed.push(entry);
     entries.set(normalizeTarPath(entry.name), entry);
   });
 
   if (isImageLayout(entries)) {
-    await scanImage(target, context, entries);
+    await scanImage(target, context, entries, handed);
   } else {
     for (const [done, entry] of listed.entries()) {
       if (!hasContent(entry)) continue;
       if (Date.now() > context.deadline) {
         reportProblem(context, archiveUnreadableRule, target)({ message: 'timeout', data: { scanned: done } });
-        return;
+        return handed;
       }
       await context.scanMember(target, normalizeTarPath(entry.name), new SliceSource(target.source, entry.dataOffset, entry.size));
+      handed.push({ start: entry.dataOffset, end: entry.dataOffset + entry.size });
     }
   }
   if (failure !== undefined) {
     reportProblem(context, archiveUnreadableRule, target)({ message: failure.kind, data: { reason: failure.reason, scanned: listed.length } });
   }
+  return handed;
+}
+
+/** Where a member handed to the scanners lies in its tarball (byte offsets, end exclusive). */
+export interface MemberSpan {
+  start: number;
+  end: number;
 }
 
 interface ListFailure {
@@ -68,7 +80,7 @@ async function listEntries(source: ByteSource, context: ScanContext, onEntry: (e
   }
 }
 
-async function scanImage(target: ScanTarget, context: ScanContext, entries: Map<string, TarEntry>): Promise<void> {
+async function scanImage(target: ScanTarget, context: ScanContext, entries: Map<string, TarEntry>, handed: MemberSpan[]): Promise<void> {
   const readJson = jsonReader(target.source, entries);
   const { images, problems } = await describeImages(entries, readJson);
   const imageReport = reportProblem(context, imageUnreadableRule, target);
@@ -88,6 +100,7 @@ async function scanImage(target: ScanTarget, context: ScanContext, entries: Map<
       if (entry !== undefined) {
         const source = new SliceSource(target.source, entry.dataOffset, entry.size);
         await context.scanMember(target, image.config, source);
+        handed.push({ start: entry.dataOffset, end: entry.dataOffset + entry.size });
         const read = await readJson(image.config);
         if (read.ok) scanImageConfig(read.value, image.config, target, context);
         else reportProblem(context, imageUnreadableRule, target)({ message: 'config', data: { file: image.config, reason: read.reason } });
@@ -112,6 +125,7 @@ async function scanImage(target: ScanTarget, context: ScanContext, entries: Map<
     }
     done += 1;
     await context.scanMember(target, path, new SliceSource(target.source, entry.dataOffset, entry.size));
+    handed.push({ start: entry.dataOffset, end: entry.dataOffset + entry.size });
   }
 }
 

@@ -3,6 +3,7 @@ import { BufferSource, SliceSource, type ByteSource } from '../../core/byte-sour
 import { HEAD_BYTES, type ScanContext, type ScanTarget } from '../../core/scanner.js';
 import { BOMB_MIN_OUTPUT, BOMB_RATIO } from './compressed.js';
 import { crc32 } from './crc32.js';
+import type { MemberSpan } from './tarball.js';
 import { decodeToSource, SPOOL_MEMORY_BYTES, type Codec } from './decompress.js';
 import { startsLikePickle } from './pickle-sniff.js';
 import {
@@ -83,6 +84,18 @@ export function mayHoldZip(target: ScanTarget): boolean {
   return target.head.includes('PK\x05\x06', 0, 'latin1');
 }
 
+export interface ScanZipOptions {
+  /** Byte ranges of the target already handed to the scanners as members (tar members). */
+  members?: readonly MemberSpan[];
+}
+
+/** Every structure of the archive — entries with their data, directory, end record — lies in `span`. */
+function liesWithin(archive: ZipArchive, span: MemberSpan): boolean {
+  if (archive.end === undefined || archive.directoryStart === undefined || archive.problems.some((p) => p.kind === 'timeout')) return false;
+  if (archive.start < span.start || archive.directoryStart < span.start || archive.end > span.end) return false;
+  return archive.entries.every((entry) => entry.local !== undefined && entry.localOffset >= span.start && entry.local.dataStart + entry.compressedSize <= archive.directoryStart!);
+}
+
 /** Describes the archive for messages: PyTorch checkpoint, TorchScript archive, NumPy .npz, or plain zip. */
 export function describeZipKind(names: readonly string[]): string {
   const pickles = names.filter((n) => /(^|\/)data\.pkl$/.test(n));
@@ -99,10 +112,13 @@ export function describeZipKind(names: readonly string[]): string {
  * Scans a zip: reports every structural trick and scans every member (under every reading of it)
  * through `context.scanMember`. Returns false when the target is not a zip at all.
  */
-export async function scanZip(target: ScanTarget, context: ScanContext): Promise<boolean> {
+export async function scanZip(target: ScanTarget, context: ScanContext, options: ScanZipOptions = {}): Promise<boolean> {
   const { source } = target;
   const archive = await readZip(source, target.head, { maxEntries: context.limits.maxEntries ?? MAX_ZIP_ENTRIES, deadline: context.deadline });
   if (!archive) return false;
+  // The zip is wholly one member the target's other reading already handed over: reading it here too
+  // would scan every member twice (and call a tarball whose last file is a zip a polyglot).
+  if (options.members !== undefined && options.members.some((span) => liesWithin(archive, span))) return true;
   const names = [...archive.entries.map((e) => e.name), ...archive.orphans.map((o) => o.name)];
   const state: ScanState = {
     target,
