@@ -33,7 +33,7 @@ interface Outcome {
 }
 
 /** Scans `<kind>/<scanner>/<file>` as `<scanner>/<file>` with these scanners plus a probe that counts the targets handed to them. */
-async function scan(kind: 'planted' | 'clean', file: string, scanners: readonly Scanner[]): Promise<Outcome> {
+async function scan(kind: 'planted' | 'clean' | 'special', file: string, scanners: readonly Scanner[]): Promise<Outcome> {
   const scanned = new Map<string, number>();
   const probe: Scanner = {
     name: 'probe',
