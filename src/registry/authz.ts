@@ -27,6 +27,7 @@ export const ACTIONS = {
   'session.login': 'public',
   'session.oidc': 'public',
   'session.whoami': 'authenticated',
+  'server.keys': 'authenticated',
   'audit.checkpoint': 'authenticated',
   'project.list': 'authenticated',
   'project.create': 'server',

@@ -691,6 +691,14 @@ export class Registry {
     return attachmentView(stored);
   }
 
+  /** The public keys the registry signs with (VSAs and approvals; scan attestations). */
+  signingKeys(): { vsa: { pem: string; hint: string }; attestation: { pem: string; hint: string } } {
+    const pem = (k: PublicKeyInfo): string => k.key.export({ type: 'spki', format: 'pem' }).toString();
+    const vsa = this.governance.vsaPublicKey;
+    const att = this.deps.attestationKey.publicKey;
+    return { vsa: { pem: pem(vsa), hint: vsa.hint }, attestation: { pem: pem(att), hint: att.hint } };
+  }
+
   // ------------------------------------------------------------------------------------------------
   // accounts: disabling; credential hygiene
 
