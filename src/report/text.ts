@@ -17,13 +17,16 @@ function where(f: Finding): string {
   return parts.join('');
 }
 
-/** Context a person needs to find the thing: notebook cell, commit, image layer. */
-function context(f: Finding): string | undefined {
+/**
+ * Context a person needs to find the thing: notebook cell, commit, image layer. Values from the input
+ * pass through `escape` (terminal escaping for text; the HTML report escapes the whole line itself).
+ */
+export function describeContext(f: Finding, escape: (text: string) => string = e): string | undefined {
   const p = f.properties ?? {};
   const parts: string[] = [];
-  if (typeof p['cell'] === 'number') parts.push(`cell ${p['cell']}${typeof p['cellLine'] === 'number' ? ` line ${p['cellLine']}` : ''}${typeof p['field'] === 'string' && p['field'] !== 'source' ? ` (${e(p['field'])})` : ''}`);
-  if (typeof p['commit'] === 'string' && p['commit'] !== '') parts.push(`introduced in ${e(p['commit'].slice(0, 12))}${p['inHead'] === false ? ', no longer in HEAD' : ''}`);
-  if (typeof p['layer'] === 'string') parts.push(`image layer ${e(p['layer'])}${p['deletedInLayer'] !== undefined ? `, deleted in layer ${e(String(p['deletedInLayer']))} but still in the image` : ''}`);
+  if (typeof p['cell'] === 'number') parts.push(`cell ${p['cell']}${typeof p['cellLine'] === 'number' ? ` line ${p['cellLine']}` : ''}${typeof p['field'] === 'string' && p['field'] !== 'source' ? ` (${escape(p['field'])})` : ''}`);
+  if (typeof p['commit'] === 'string' && p['commit'] !== '') parts.push(`introduced in ${escape(p['commit'].slice(0, 12))}${p['inHead'] === false ? ', no longer in HEAD' : ''}`);
+  if (typeof p['layer'] === 'string') parts.push(`image layer ${escape(p['layer'])}${p['deletedInLayer'] !== undefined ? `, deleted in layer ${escape(String(p['deletedInLayer']))} but still in the image` : ''}`);
   return parts.length > 0 ? parts.join('; ') : undefined;
 }
 
@@ -47,7 +50,7 @@ export function renderText(result: ScanResult, options: ReportOptions): string {
     for (const f of ordered) {
       out.push(`  ${paint(COLORS[f.severity], f.severity.toUpperCase().padEnd(8))} ${e(f.message)} ${paint(DIM, `[${e(f.ruleId)}]`)}`);
       const loc = where(f);
-      const ctx = context(f);
+      const ctx = describeContext(f);
       if (loc || ctx) out.push(`           ${paint(DIM, `at ${e(path)}${loc}${ctx ? ` (${ctx})` : ''}`)}`);
       if (f.evidence) out.push(`           ${paint(DIM, `evidence: ${e(f.evidence)}`)}`);
     }

@@ -137,20 +137,25 @@ export async function scanSource(path: string, source: ByteSource, options: File
       if (config.rules.get(rule.id)?.enabled === false) return () => undefined;
       return (input) => add(rule, target, input as ReportInput<string>);
     },
+    // Containers (src/scanners/containers/) hand each member here once; every scanner sees it, the
+    // containers scanner included, so containers nest — up to limits.maxNesting, past which the member
+    // is reported and not read.
     scanMember: async (parent, member, memberSource, properties) => {
+      const path = parent.member === undefined ? member : `${parent.member}!${member}`;
+      const depth = parent.depth + 1;
+      if (depth > config.limits.maxNesting) {
+        context.reporter(nestingLimitRule, parent)({ message: 'tooDeep', member, data: { member: path, limit: config.limits.maxNesting } });
+        return;
+      }
       const inherited = properties === undefined ? parent.properties : { ...parent.properties, ...properties };
       const target: ScanTarget = {
         path: parent.path,
-        member: parent.member === undefined ? member : `${parent.member}!${member}`,
+        member: path,
         source: memberSource,
         head: await memberSource.read(0, HEAD_BYTES),
-        depth: parent.depth + 1,
+        depth,
         ...(inherited === undefined ? {} : { properties: inherited }),
       };
-      if (target.depth > config.limits.maxNesting) {
-        context.reporter(nestingLimitRule, parent)({ message: 'tooDeep', member, data: { member: target.member ?? member, limit: config.limits.maxNesting } });
-        return;
-      }
       await runScanners(target, scanners, context);
     },
   };

@@ -5,12 +5,14 @@
  * here or by scripts/fixtures/gen_content.py.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { constants, crc32, deflateRawSync } from 'node:zlib';
 import { detectSecrets, SECRET_RULES } from '../../src/scanners/secrets/index.js';
-import { assertBounded, assertFindingOrCodedError, assertNoCommandRan, assertUnchanged, canaryCommand, makeSandbox, removeSandbox, runCustody, snapshot, type Sandbox } from '../support/hostile.js';
+import { assertBounded, assertFindingOrCodedError, assertNoCommandRan, assertUnchanged, canaryCommand, CUSTODY_BIN, makeSandbox, removeSandbox, runCustody, snapshot, type Sandbox } from '../support/hostile.js';
 
 const CONTENT = 'test/.tmp/fixtures/content';
 const MIB = 1024 * 1024;
@@ -20,6 +22,22 @@ function childTmp(box: Sandbox, name: string): string {
   const dir = join(box.out, name);
   mkdirSync(dir, { recursive: true });
   return dir;
+}
+
+/** Whether any open descriptor of process `pid` (threads share the table) names a file under `dir`. */
+function descriptorsInto(pid: number, dir: string): boolean {
+  try {
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        if (readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith(`${dir}/`)) return true;
+      } catch {
+        // closed between the listing and the read
+      }
+    }
+  } catch {
+    // the process is gone
+  }
+  return false;
 }
 
 /** A pickle that would run `command` through os.system (GLOBAL, one-tuple, REDUCE). */
@@ -160,13 +178,32 @@ describe('hostile content: streams that expand far beyond memory are spooled to 
     });
   }
 
-  it('a scan killed while spooling an image layer leaves no temporary file', () => {
+  it('a scan killed while spooling an image layer leaves no temporary file', async () => {
     const dir = join(box.tree, 'image');
     mkdirSync(dir);
     writeFileSync(join(dir, 'image.tar'), imageWithLayer(textLayer(400)));
     const tmp = childTmp(box, 'tmp-killed');
-    const result = runCustody(box, ['scan', dir, '--format', 'json'], { timeoutMs: 5_000, env: { TMPDIR: tmp } });
-    assert.equal(result.timedOut, true, 'the case needs the scan to be killed mid-way; make the layer larger');
+    // Killed with SIGKILL at the moment a descriptor of the process points into TMPDIR (the spool is
+    // open), not after a fixed time: on a fast machine a timer can fire after the scan has finished.
+    const child = spawn(process.execPath, [CUSTODY_BIN, 'scan', dir, '--format', 'json'], {
+      cwd: box.tree,
+      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: box.home, LANG: 'C.UTF-8', TMPDIR: tmp },
+      stdio: 'ignore',
+    });
+    const exited = once(child, 'exit');
+    let killedMidSpool = false;
+    const deadline = Date.now() + 120_000;
+    while (child.exitCode === null && child.signalCode === null && Date.now() < deadline) {
+      if (descriptorsInto(child.pid!, tmp)) {
+        child.kill('SIGKILL');
+        killedMidSpool = true;
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    if (!killedMidSpool) child.kill('SIGKILL');
+    await exited;
+    assert.equal(killedMidSpool, true, 'the scan never held a spool open in TMPDIR');
     assert.deepEqual(readdirSync(tmp), [], 'a killed scan left its spool behind');
   });
 

@@ -5,12 +5,23 @@ import { describe, it } from 'node:test';
 import { crc32, gzipSync } from 'node:zlib';
 import { BufferSource } from '../../src/core/byte-source.js';
 import { defaultConfig } from '../../src/core/config.js';
-import { sniffWrapper } from '../../src/scanners/models/containers/compressed-scan.js';
-import { decodeBounded, decodeToSource, zstdWindowSize, type Codec } from '../../src/scanners/models/containers/decompress.js';
-import { decodeLz4Frames } from '../../src/scanners/models/containers/lz4.js';
+import { sniffWrapper } from '../../src/scanners/containers/compressed.js';
+import { decodeToSource, zstdWindowSize, type Codec, type DecodeOptions } from '../../src/scanners/containers/decompress.js';
+import { decodeLz4Frames } from '../../src/scanners/containers/lz4.js';
 import { FIXTURES, PAYLOAD_HEAD, analysed, caught, containerFindings, hasHigh, scanBuffer, scanFixture, withRule } from './containers-support.js';
 
 const far = (): number => Date.now() + 60_000;
+
+/** Decodes `input` whole into one Buffer (small test inputs only: the product always keeps the spool). */
+async function decodeBounded(codec: Codec, input: Buffer, options: DecodeOptions): Promise<{ output: Buffer; complete: boolean; stopped?: string; error?: string }> {
+  const decoded = await decodeToSource(codec, new BufferSource(input), { ...options, memoryBytes: Number.POSITIVE_INFINITY });
+  try {
+    const output = await decoded.source.read(0, decoded.size);
+    return { output, complete: decoded.complete, ...(decoded.stopped === undefined ? {} : { stopped: decoded.stopped }), ...(decoded.error === undefined ? {} : { error: decoded.error }) };
+  } finally {
+    await decoded.dispose();
+  }
+}
 
 describe('bounded decoders', () => {
   it('decodes an LZ4 frame with literals, an overlapping match and the end mark', async () => {

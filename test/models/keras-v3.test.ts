@@ -6,6 +6,7 @@ import { BufferSource } from '../../src/core/byte-source.js';
 import { defaultConfig } from '../../src/core/config.js';
 import type { Finding } from '../../src/core/finding.js';
 import type { Scanner } from '../../src/core/scanner.js';
+import { containersScanner } from '../../src/scanners/containers/index.js';
 import { scanFile, scanSource } from '../../src/scanners/file-scan.js';
 import { kerasV3Format, sniffKerasConfig } from '../../src/scanners/models/formats/keras-v3.js';
 import { modelsScanner } from '../../src/scanners/models/index.js';
@@ -91,13 +92,13 @@ describe('keras-v3 rules on fixtures', () => {
     assert.deepEqual(finding?.properties?.['names'], ['__import__', 'system']);
   });
 
-  it('reaches config.json inside a .keras zip through the zip format (members are detected by content)', async () => {
-    const bad = await scan('bad-lambda.keras', [modelsScanner]);
+  it('reaches config.json inside a .keras zip through the container layer (members are detected by content)', async () => {
+    const bad = await scan('bad-lambda.keras', [containersScanner, modelsScanner]);
     const lambda = bad.find((f) => f.ruleId === 'models/keras-lambda-layer');
     assert.ok(lambda, summary(bad));
     assert.equal(lambda.location.member, 'config.json');
     assert.equal(lambda.severity, 'critical');
-    const ok = await scan('ok-model.keras', [modelsScanner]);
+    const ok = await scan('ok-model.keras', [containersScanner, modelsScanner]);
     assert.deepEqual(ok, [], summary(ok));
   });
 });

@@ -8,14 +8,15 @@ import { BufferSource } from '../../src/core/byte-source.js';
 import { defaultConfig } from '../../src/core/config.js';
 import type { Finding } from '../../src/core/finding.js';
 import { scanSource } from '../../src/scanners/file-scan.js';
+import { containersScanner } from '../../src/scanners/containers/index.js';
 import { modelsScanner } from '../../src/scanners/models/index.js';
 
 const FIXTURES = 'test/.tmp/fixtures/zip_encrypted';
 const manifest = JSON.parse(readFileSync(join(FIXTURES, 'manifest.json'), 'utf8')) as Record<string, { label: string; description: string }>;
-const ids = new Set(modelsScanner.rules.map((r) => r.id));
+const ids = new Set([...containersScanner.rules, ...modelsScanner.rules].map((r) => r.id));
 
 async function scan(file: string): Promise<Finding[]> {
-  return scanSource(file, new BufferSource(readFileSync(join(FIXTURES, file))), { scanners: [modelsScanner], config: defaultConfig(), knownRuleIds: ids });
+  return scanSource(file, new BufferSource(readFileSync(join(FIXTURES, file))), { scanners: [containersScanner, modelsScanner], config: defaultConfig(), knownRuleIds: ids });
 }
 const show = (findings: readonly Finding[]): string => findings.map((f) => `${f.severity} ${f.ruleId}: ${f.message}`).join('\n');
 const severe = (f: Finding): boolean => f.severity === 'critical' || f.severity === 'high';

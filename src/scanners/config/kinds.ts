@@ -13,7 +13,9 @@ export interface Classified {
   yaml?: YamlDocument[];
 }
 
-export function classifyByName(path: string): ConfigKind | 'yaml' | 'json' | undefined {
+export function classifyByName(memberOrPath: string): ConfigKind | 'yaml' | 'json' | undefined {
+  // A member of nested containers is `outer.tar!inner/Dockerfile`: the innermost path decides.
+  const path = memberOrPath.slice(memberOrPath.lastIndexOf('!') + 1);
   const base = path.slice(path.lastIndexOf('/') + 1);
   const lower = base.toLowerCase();
   if (/^(?:dockerfile|containerfile)(?:[._-].*)?$/.test(lower) || lower.endsWith('.dockerfile')) return 'dockerfile';

@@ -1,10 +1,9 @@
 import type { ByteSource } from '../../core/byte-source.js';
-import { decodeToSource, type Codec } from '../models/containers/decompress.js';
+import { decodeToSource, type Codec } from './decompress.js';
 
 /**
  * Decompressed layers need random access (the tar reader addresses members by offset), so a layer is
- * decoded with the decoders every compressed stream goes through (src/scanners/models/containers/
- * decompress.ts): output bounded by `maxBytes` and the deadline, held in memory up to `memoryBytes`
+ * decoded with the decoders every compressed stream goes through (./decompress.ts): output bounded by `maxBytes` and the deadline, held in memory up to `memoryBytes`
  * and in a nameless temporary file beyond (see src/core/spool.ts), with the cut reported the same way.
  */
 export interface SpoolOptions {

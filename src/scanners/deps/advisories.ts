@@ -9,7 +9,7 @@ import { asRecord, isRecord } from '../../core/json.js';
 import { BufferSource } from '../../core/byte-source.js';
 import { readRegularFile } from '../../core/safe-fs.js';
 import type { Severity } from '../../core/severity.js';
-import { readZip } from '../models/containers/zip-reader.js';
+import { readZip } from '../containers/zip-reader.js';
 import { cvss3BaseScore } from './cvss.js';
 import { normalizePyPIName } from './pep508.js';
 import type { Ecosystem } from './types.js';

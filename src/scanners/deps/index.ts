@@ -26,7 +26,9 @@ const LOCKFILES_FOR: Readonly<Partial<Record<ManifestKind, readonly string[]>>> 
 };
 
 /** Which manifest a file is, by its name (the last path component of the file or member). */
-export function manifestKindOf(path: string): ManifestKind | undefined {
+export function manifestKindOf(memberOrPath: string): ManifestKind | undefined {
+  // A member of nested containers is `outer.tar!inner/requirements.txt`: the innermost path decides.
+  const path = memberOrPath.slice(memberOrPath.lastIndexOf('!') + 1);
   const base = path.slice(path.lastIndexOf('/') + 1);
   const lower = base.toLowerCase();
   if (/(^|\/)node_modules\//.test(path)) return undefined;

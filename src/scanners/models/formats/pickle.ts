@@ -8,7 +8,7 @@ const ZIP_LOCAL_HEADER = 0x504b0304;
 /**
  * A file that is a pickle (recognised by content, never by name): plain pickles, joblib dumps,
  * pickle-prefixed polyglots. The first stream and every pickle concatenated after it are analysed.
- * Zip files (PyTorch's zip format, npz) belong to the zip format, which hands their pickles back here.
+ * Zip files (PyTorch's zip format, npz) are opened by the container layer (src/scanners/containers/), which hands their pickles back here as members.
  * Legacy stacked PyTorch files: the first pickle is read here; the torch-legacy format walks the layout
  * and hands over each later pickle as a member, so they are not read twice.
  */

@@ -953,7 +953,7 @@ class Machine {
         break;
       }
       case SPECIAL.bytesProducer: {
-        const derived = this.derive(rec, items);
+        const derived = this.derive(rec, items, offset);
         if (derived !== undefined) {
           if (rec.verdict !== 'safe' && rec.verdict !== 'allowed') this.recordCall(rec, fn, args, kwargs, op, offset);
           return derived;
@@ -1208,7 +1208,12 @@ class Machine {
     return undefined;
   }
 
-  private derive(rec: ImportRecord, items: readonly Value[] | undefined): BytesValue | undefined {
+  /**
+   * The bytes a call computes at load time (decoding, decompression), decoded lazily when a loader
+   * needs them. Output beyond maxDerivedBytes is not decoded: the payload it holds goes unread, so the
+   * cut is recorded as a limit event (`derived`, at the call's offset), never passed silently.
+   */
+  private derive(rec: ImportRecord, items: readonly Value[] | undefined, offset: number): BytesValue | undefined {
     const x = items?.[0];
     if (items === undefined || x === undefined) return undefined;
     const name = displayName(rec);
@@ -1276,8 +1281,10 @@ class Machine {
         if (cached === null) {
           try {
             cached = thunk();
-          } catch {
+          } catch (error) {
+            // Damaged input makes Python raise too (nothing loads); output past the bound is a cut.
             cached = undefined;
+            if (isOutputTooLarge(error) && !this.o.lenient) this.c.add(this.c.limits, { offset, kind: 'derived', limit: max });
           }
         }
         return cached;
@@ -1361,6 +1368,11 @@ function parseIndex(d: Buffer, start: number, end: number): number {
     n = n * 10 + c;
   }
   return n;
+}
+
+/** node:zlib's error for output past `maxOutputLength`. */
+function isOutputTooLarge(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === 'ERR_BUFFER_TOO_LARGE';
 }
 
 function inflateBounded(input: Buffer | undefined, max: number): Buffer | undefined {

@@ -166,7 +166,7 @@ export interface StreamError extends OffsetEvent {
   reached: number;
 }
 export interface LimitEvent extends OffsetEvent {
-  kind: 'opcodes' | 'memo' | 'stack' | 'marks' | 'deadline' | 'depth' | 'streams' | 'shadow' | 'globals' | 'views';
+  kind: 'opcodes' | 'memo' | 'stack' | 'marks' | 'deadline' | 'depth' | 'streams' | 'shadow' | 'globals' | 'views' | 'derived';
   limit: number;
 }
 interface TrailingEvent extends OffsetEvent {

@@ -219,7 +219,7 @@ async function scanNested(collector: PickleCollector, target: ScanTarget, contex
     const bytes = blob.bytes;
     if (isTorchSave(bytes)) {
       // torch.load of bytes in torch.save's own formats (zip, or legacy stacked pickles and raw storages):
-      // the zip and torch-legacy formats read it as they read a file.
+      // the container layer and the torch-legacy format read it as they read a file.
       await context.scanMember(target, name, new BufferSource(bytes));
       // One finding per torch storage would flood the report of a large state dict; the first few tie members to the loader.
       if (blob.via !== TORCH_STORAGE_LOADER || handedOff++ < MAX_NESTED) out.push({ blob, member, outcome: 'handedOff' });

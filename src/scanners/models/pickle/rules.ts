@@ -276,20 +276,28 @@ const LIMIT_WHAT: Record<string, string> = {
   views: 'the number of loader readings explored (frames read differently by different unpicklers)',
 };
 
-export const pickleLimitExceededRule = defineRule<'limit', PickleCheckContext>({
+export const pickleLimitExceededRule = defineRule<'limit' | 'derived', PickleCheckContext>({
   id: 'models/pickle-limit-exceeded',
   title: 'Pickle analysis stopped at a limit',
   description:
     'The analysis is bounded in opcodes, memo entries, stack size, nesting and time, so a hostile file cannot ' +
     'exhaust memory or hang the scan. This pickle exceeded one of the bounds; the rest of it was not analysed ' +
-    'and is reported rather than passed.',
+    'and is reported rather than passed. Bytes the pickle decompresses at load time (zlib.decompress, ' +
+    'gzip.decompress) are decoded up to a bound too: a payload that expands beyond it is not analysed, and is reported.',
   severity: 'high',
   confidence: 'medium',
   tags: [...TAGS, 'cwe:400'],
   remediation: 'Inspect the file by hand or raise limits.fileTimeoutMs for legitimately huge pickles; prefer safetensors for large weights.',
-  messages: { limit: 'Analysis stopped at offset {{offset}}: {{what}} exceeded its bound ({{limit}}). The rest of the pickle was not analysed.' },
+  messages: {
+    limit: 'Analysis stopped at offset {{offset}}: {{what}} exceeded its bound ({{limit}}). The rest of the pickle was not analysed.',
+    derived: 'The call at offset {{offset}} decompresses bytes at load time to more than {{limit}} bytes; what it produces (a pickle a loader runs, perhaps) was not analysed.',
+  },
   check(ctx, report) {
     for (const e of ctx.collector.limits) {
+      if (e.kind === 'derived') {
+        report({ message: 'derived', data: { offset: e.offset + ctx.offsetBase, limit: e.limit }, offset: e.offset + ctx.offsetBase, key: `derived@${e.offset}` });
+        continue;
+      }
       report({ message: 'limit', data: { offset: e.offset + ctx.offsetBase, what: LIMIT_WHAT[e.kind] ?? e.kind, limit: e.kind === 'deadline' ? 'time' : e.limit }, offset: e.offset + ctx.offsetBase, key: e.kind });
     }
     if (ctx.collector.dropped > 0) {

@@ -1,4 +1,4 @@
-import type { ByteSource } from '../../../core/byte-source.js';
+import type { ByteSource } from '../../core/byte-source.js';
 
 /**
  * Sequential, buffered reading of a compressed stream from a ByteSource, so that decoders hold one

@@ -1,7 +1,7 @@
-import { SliceSource } from '../../../core/byte-source.js';
-import type { ScanContext, ScanTarget } from '../../../core/scanner.js';
+import { SliceSource } from '../../core/byte-source.js';
+import type { ScanContext, ScanTarget } from '../../core/scanner.js';
 import { decodeToSource, SPOOL_MEMORY_BYTES, type Codec } from './decompress.js';
-import { archiveLimitExceededRule, compressedStreamDamagedRule } from './rules.js';
+import { archiveLimitExceededRule, compressedStreamDamagedRule } from './archive-rules.js';
 
 /** A compressed wrapper recognised by its magic bytes. */
 export interface Wrapper {
@@ -67,17 +67,23 @@ export function isLzmaAlone(head: Buffer): boolean {
 }
 
 const EXTENSIONS = /\.(gz|gzip|z|bz2|bz|xz|zst|zstd|lz4|zlib|lzma)$/i;
+/** Short names of compressed tarballs: `x.tgz` holds `x.tar`. */
+const TAR_EXTENSIONS = /\.(tgz|taz|tbz|tbz2|tb2|txz|tzst|tlz4)$/i;
 
+/** The member name of the decoded content: the outer name without its compression extension. */
 function memberName(target: ScanTarget, wrapper: Wrapper): string {
   const outer = target.member ?? target.path;
   const base = outer.slice(Math.max(outer.lastIndexOf('/'), outer.lastIndexOf('!')) + 1);
+  const tarball = base.replace(TAR_EXTENSIONS, '.tar');
+  if (tarball !== base && !tarball.startsWith('.')) return tarball;
   const stripped = base.replace(EXTENSIONS, '');
   return stripped !== base && stripped !== '' ? stripped : `${wrapper.codec} content`;
 }
 
 /**
  * Decodes a compressed wrapper (bounded by limits.maxMemberBytes and the deadline) and scans what it
- * holds with every scanner. Large output is spooled to a temporary file and scanned from there, so
+ * holds with every scanner, as a member named after the file without its compression extension
+ * (`data.tar.gz!data.tar`, `notes.ipynb.gz!notes.ipynb`). Large output is spooled to a temporary file and scanned from there, so
  * memory stays bounded whatever the stream expands to. A damaged stream is reported and its decoded
  * part still scanned.
  */

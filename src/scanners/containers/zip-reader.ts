@@ -1,4 +1,4 @@
-import type { ByteSource } from '../../../core/byte-source.js';
+import type { ByteSource } from '../../core/byte-source.js';
 
 /*
  * A bounded zip reader that keeps every disagreement it sees. It reads the archive the way Python's

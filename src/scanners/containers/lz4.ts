@@ -1,4 +1,4 @@
-import type { ByteSource } from '../../../core/byte-source.js';
+import type { ByteSource } from '../../core/byte-source.js';
 import { InputReader } from './input-reader.js';
 
 /**

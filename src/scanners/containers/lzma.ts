@@ -1,6 +1,6 @@
-import type { ByteSource } from '../../../core/byte-source.js';
-import { isCustodyError } from '../../../core/errors.js';
-import type { BoundedSpool } from '../../../core/spool.js';
+import type { ByteSource } from '../../core/byte-source.js';
+import { isCustodyError } from '../../core/errors.js';
+import type { BoundedSpool } from '../../core/spool.js';
 import { InputReader } from './input-reader.js';
 
 /**

@@ -1,6 +1,5 @@
-import type { ScanTarget } from '../../../core/scanner.js';
-import type { ModelFormat } from '../format.js';
-import { unscannableContainerRule } from '../containers/rules.js';
+import type { ScanContext, ScanTarget } from '../../core/scanner.js';
+import { unscannableContainerRule } from './archive-rules.js';
 
 interface Magic {
   format: string;
@@ -41,21 +40,14 @@ function identify(target: ScanTarget): Magic | undefined {
 }
 
 /**
- * Archives and compressed streams we cannot open are never passed silently: a 7z or RAR may carry a
- * pickle that a pipeline unpacks and loads. Zip, tar (legacy PyTorch), gzip, bzip2, xz, zstd, LZ4 and
- * LZMA are opened by their own formats.
+ * Archives and compressed streams Custody cannot open are never passed silently: a 7z or RAR may carry
+ * a pickle that a pipeline unpacks and loads, or a key that a deployment unpacks. Zip, tar, gzip,
+ * bzip2, xz, zstd, LZ4 and LZMA are opened by the other readers of this layer.
  */
-export const unsupportedFormat: ModelFormat = {
-  name: 'unsupported',
-  rules: [unscannableContainerRule],
-  detect: (target) => identify(target) !== undefined,
-  scan(target, context) {
-    const found = identify(target);
-    if (found) {
-      const report = context.reporter(unscannableContainerRule, target);
-      if (found.kind === 'archive') report({ message: 'archive', data: { format: found.format } });
-      else report({ message: 'compression', data: { format: found.format, detail: 'Custody cannot decode it' } });
-    }
-    return Promise.resolve();
-  },
-};
+export function reportUnopenable(target: ScanTarget, context: ScanContext): void {
+  const found = identify(target);
+  if (found === undefined) return;
+  const report = context.reporter(unscannableContainerRule, target);
+  if (found.kind === 'archive') report({ message: 'archive', data: { format: found.format } });
+  else report({ message: 'compression', data: { format: found.format, detail: 'Custody cannot decode it' } });
+}

@@ -1,9 +1,10 @@
-import { inflateRawSync } from 'node:zlib';
-import { BufferSource, SliceSource } from '../../../core/byte-source.js';
-import type { ScanContext, ScanTarget } from '../../../core/scanner.js';
-import { BOMB_MIN_OUTPUT, BOMB_RATIO } from './compressed-scan.js';
+import { createInflateRaw } from 'node:zlib';
+import { BufferSource, SliceSource, type ByteSource } from '../../core/byte-source.js';
+import { HEAD_BYTES, type ScanContext, type ScanTarget } from '../../core/scanner.js';
+import { BOMB_MIN_OUTPUT, BOMB_RATIO } from './compressed.js';
 import { crc32 } from './crc32.js';
-import { decodeBounded, type Codec } from './decompress.js';
+import type { MemberSpan } from './tarball.js';
+import { decodeToSource, SPOOL_MEMORY_BYTES, type Codec } from './decompress.js';
 import { startsLikePickle } from './pickle-sniff.js';
 import {
   archiveLimitExceededRule,
@@ -15,7 +16,7 @@ import {
   zipPathTraversalRule,
   zipPolyglotRule,
   zipUnsupportedCompressionRule,
-} from './rules.js';
+} from './archive-rules.js';
 import {
   FLAG_DESCRIPTOR,
   FLAG_ENCRYPTED,
@@ -26,6 +27,7 @@ import {
   METHOD_LABELS,
   descriptorsAt,
   readZip,
+  startsLikeZip,
   type AesExtra,
   type LocalHeader,
   type ZipArchive,
@@ -36,8 +38,9 @@ import {
 export const MAX_ZIP_ENTRIES = 100_000;
 /** Stored members up to this size are read into memory (and their CRC checked); larger ones are read lazily. */
 const INLINE_STORED = 1024 * 1024;
-/** Larger stored members are still read whole to check their CRC when they start like a pickle. */
+/** Larger stored members still have their CRC checked, a chunk at a time, when they start like a pickle. */
 const CRC_PICKLE_LIMIT = 64 * 1024 * 1024;
+const CRC_CHUNK = 1024 * 1024;
 
 const CODEC_BY_METHOD: Readonly<Record<number, Codec>> = { 8: 'deflate-raw', 12: 'bzip2', 14: 'zip-lzma', 93: 'zstd', 95: 'xz' };
 
@@ -70,6 +73,29 @@ interface ScanState {
   dataEnd: number;
 }
 
+/**
+ * Whether the target may hold a zip: a zip signature at the start, or (for files larger than the head,
+ * or a head holding an end record) a possible end record at the end. `scanZip` checks the tail and
+ * returns quietly when there is no zip there, so a pickle with a zip appended is read as both.
+ */
+export function mayHoldZip(target: ScanTarget): boolean {
+  if (startsLikeZip(target.head)) return true;
+  if (target.source.size > target.head.length && target.head.length >= HEAD_BYTES) return true;
+  return target.head.includes('PK\x05\x06', 0, 'latin1');
+}
+
+export interface ScanZipOptions {
+  /** Byte ranges of the target already handed to the scanners as members (tar members). */
+  members?: readonly MemberSpan[];
+}
+
+/** Every structure of the archive — entries with their data, directory, end record — lies in `span`. */
+function liesWithin(archive: ZipArchive, span: MemberSpan): boolean {
+  if (archive.end === undefined || archive.directoryStart === undefined || archive.problems.some((p) => p.kind === 'timeout')) return false;
+  if (archive.start < span.start || archive.directoryStart < span.start || archive.end > span.end) return false;
+  return archive.entries.every((entry) => entry.local !== undefined && entry.localOffset >= span.start && entry.local.dataStart + entry.compressedSize <= archive.directoryStart!);
+}
+
 /** Describes the archive for messages: PyTorch checkpoint, TorchScript archive, NumPy .npz, or plain zip. */
 export function describeZipKind(names: readonly string[]): string {
   const pickles = names.filter((n) => /(^|\/)data\.pkl$/.test(n));
@@ -86,10 +112,13 @@ export function describeZipKind(names: readonly string[]): string {
  * Scans a zip: reports every structural trick and scans every member (under every reading of it)
  * through `context.scanMember`. Returns false when the target is not a zip at all.
  */
-export async function scanZip(target: ScanTarget, context: ScanContext): Promise<boolean> {
+export async function scanZip(target: ScanTarget, context: ScanContext, options: ScanZipOptions = {}): Promise<boolean> {
   const { source } = target;
   const archive = await readZip(source, target.head, { maxEntries: context.limits.maxEntries ?? MAX_ZIP_ENTRIES, deadline: context.deadline });
   if (!archive) return false;
+  // The zip is wholly one member the target's other reading already handed over: reading it here too
+  // would scan every member twice (and call a tarball whose last file is a zip a polyglot).
+  if (options.members !== undefined && options.members.some((span) => liesWithin(archive, span))) return true;
   const names = [...archive.entries.map((e) => e.name), ...archive.orphans.map((o) => o.name)];
   const state: ScanState = {
     target,
@@ -340,7 +369,7 @@ async function judgeEncryption(state: ScanState, flags: number, e: SealedData): 
     const format = knownFormat(part);
     if (format !== undefined) return fake(`the bytes ${label} read as ${format} without decryption`);
     if (whole && e.size > 0 && e.method === 0 && crc32(part) === e.crc >>> 0) return fake(`the bytes ${label} match the entry's CRC without decryption`);
-    if (e.method === 8 && inflatesCompletely(part, state.context.limits.maxMemberBytes)) return fake(`the bytes ${label} are a complete deflate stream without decryption`);
+    if (e.method === 8 && (await inflatesCompletely(part, state.context.limits.maxMemberBytes, state.context.deadline))) return fake(`the bytes ${label} are a complete deflate stream without decryption`);
   }
   const body = bytes.subarray(header);
   if (body.length >= ENTROPY_MIN_BYTES) {
@@ -359,14 +388,32 @@ function knownFormat(b: Buffer): string | undefined {
   return undefined;
 }
 
-function inflatesCompletely(b: Buffer, max: number): boolean {
-  if (b.length === 0) return false;
-  try {
-    inflateRawSync(b, { maxOutputLength: max, finishFlush: 0 });
-    return true;
-  } catch {
-    return false;
-  }
+/**
+ * Is `b` one complete raw-deflate stream that inflates to at most `max` bytes? The output is counted
+ * and dropped as it comes (a 16 MiB stream may inflate to gigabytes: nothing of it is kept).
+ */
+function inflatesCompletely(b: Buffer, max: number, deadline: number): Promise<boolean> {
+  if (b.length === 0) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const stream = createInflateRaw({ chunkSize: 64 * 1024 });
+    let produced = 0;
+    let settled = false;
+    const settle = (complete: boolean): void => {
+      if (settled) return;
+      settled = true;
+      stream.removeAllListeners('data');
+      stream.destroy();
+      resolve(complete);
+    };
+    stream.on('data', (chunk: Buffer) => {
+      produced += chunk.length;
+      if (produced > max || Date.now() > deadline) settle(false);
+    });
+    stream.on('error', () => settle(false));
+    stream.on('end', () => settle(true));
+    stream.on('close', () => settle(false));
+    stream.end(b);
+  });
 }
 
 /** Shannon entropy of the bytes, in bits per byte. */
@@ -480,20 +527,22 @@ async function scanReading(state: ScanState, reading: Reading): Promise<void> {
   const encrypted = (reading.flags & (FLAG_ENCRYPTED | FLAG_STRONG_ENCRYPTION)) !== 0;
   const limitReport = context.reporter(archiveLimitExceededRule, target);
   const member = reading.label;
+  const crcKnown = reading.checkCrc && !encrypted && available === reading.compressedSize;
 
   if (reading.method === 0) {
     if (available > INLINE_STORED) {
+      // Large stored members (tensor data) are scanned where they lie; their CRC is checked (a pass
+      // over the bytes, never a copy) only when they start like a pickle, where it matters.
       const lazy = new SliceSource(source, reading.dataStart, available);
       const head = await lazy.read(0, 8);
-      if (reading.checkCrc && !encrypted && available === reading.compressedSize && startsLikePickle(head) && head[0] === 0x80 && available <= CRC_PICKLE_LIMIT) {
-        const bytes = await lazy.read(0, available);
-        checkCrc(state, reading, bytes);
-        await context.scanMember(target, member, new BufferSource(bytes));
-      } else await context.scanMember(target, member, lazy);
+      if (crcKnown && startsLikePickle(head) && head[0] === 0x80 && available <= CRC_PICKLE_LIMIT) {
+        checkCrc(state, reading, await crc32Of(lazy));
+      }
+      await context.scanMember(target, member, lazy);
       return;
     }
     const bytes = await source.read(reading.dataStart, available);
-    if (reading.checkCrc && !encrypted && available === reading.compressedSize) checkCrc(state, reading, bytes);
+    if (crcKnown) checkCrc(state, reading, crc32(bytes));
     await context.scanMember(target, member, new BufferSource(bytes));
     return;
   }
@@ -523,35 +572,57 @@ async function scanReading(state: ScanState, reading: Reading): Promise<void> {
     limitReport({ message: 'inputSize', member, data: { name: member, size: available, limit: maxMember } });
     input = maxMember;
   }
-  const compressed = await source.read(reading.dataStart, input);
   const maxOutput = Math.min(maxMember, remaining);
-  const result = await decodeBounded(codec, compressed, { maxOutput, deadline: context.deadline, size: reading.size });
-  state.decoded += result.output.length;
-  if (result.stopped === 'limit') {
-    if (maxOutput < maxMember) {
-      state.budgetReported = true;
-      limitReport({ message: 'total', data: { kind: state.kind, limit: state.budget, count: 1 } });
-    } else limitReport({ message: 'memberSize', member, data: { name: member, limit: maxMember } });
-  } else if (result.stopped === 'timeout') {
-    limitReport({ message: 'timeout', member, data: { kind: state.kind, count: 1 } });
+  // Decoded output stays in memory up to SPOOL_MEMORY_BYTES and goes to a nameless temporary file
+  // beyond, so a small member that expands to gigabytes costs disk up to maxOutput, never memory.
+  const result = await decodeToSource(codec, new SliceSource(source, reading.dataStart, input), {
+    maxOutput,
+    deadline: context.deadline,
+    size: reading.size,
+    memoryBytes: SPOOL_MEMORY_BYTES,
+    crc32: true,
+  });
+  try {
+    state.decoded += result.size;
+    if (result.stopped === 'limit') {
+      if (maxOutput < maxMember) {
+        state.budgetReported = true;
+        limitReport({ message: 'total', data: { kind: state.kind, limit: state.budget, count: 1 } });
+      } else limitReport({ message: 'memberSize', member, data: { name: member, limit: maxMember } });
+    } else if (result.stopped === 'timeout') {
+      limitReport({ message: 'timeout', member, data: { kind: state.kind, count: 1 } });
+    }
+    if (result.error !== undefined && !encrypted) {
+      context.reporter(zipMalformedRule, target)({ message: 'damaged', member, data: { name: member, detail: result.error } });
+    }
+    if (result.size > BOMB_MIN_OUTPUT && result.size > input * BOMB_RATIO) {
+      limitReport({
+        message: 'ratio',
+        member,
+        severity: 'medium',
+        data: { name: member, ratio: Math.round(result.size / Math.max(1, input)), compressed: input, size: result.size },
+      });
+    }
+    if (result.complete && crcKnown && result.crc32 !== undefined) checkCrc(state, reading, result.crc32);
+    if (result.size > 0 || result.complete) await context.scanMember(target, member, result.source);
+  } finally {
+    await result.dispose();
   }
-  if (result.error !== undefined && !encrypted) {
-    context.reporter(zipMalformedRule, target)({ message: 'damaged', member, data: { name: member, detail: result.error } });
-  }
-  if (result.output.length > BOMB_MIN_OUTPUT && result.output.length > compressed.length * BOMB_RATIO) {
-    limitReport({
-      message: 'ratio',
-      member,
-      severity: 'medium',
-      data: { name: member, ratio: Math.round(result.output.length / Math.max(1, compressed.length)), compressed: compressed.length, size: result.output.length },
-    });
-  }
-  if (result.complete && reading.checkCrc && !encrypted && available === reading.compressedSize) checkCrc(state, reading, result.output);
-  if (result.output.length > 0 || result.complete) await context.scanMember(target, member, new BufferSource(result.output));
 }
 
-function checkCrc(state: ScanState, reading: Reading, bytes: Buffer): void {
-  const actual = crc32(bytes);
+/** CRC-32 of a source, read a chunk at a time. */
+async function crc32Of(source: ByteSource): Promise<number> {
+  let crc = 0;
+  for (let at = 0; at < source.size; ) {
+    const chunk = await source.read(at, CRC_CHUNK);
+    if (chunk.length === 0) break;
+    crc = crc32(chunk, crc);
+    at += chunk.length;
+  }
+  return crc >>> 0;
+}
+
+function checkCrc(state: ScanState, reading: Reading, actual: number): void {
   if (actual === reading.crc >>> 0) return;
   state.context.reporter(zipCrcMismatchRule, state.target)({
     message: 'mismatch',

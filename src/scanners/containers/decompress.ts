@@ -2,9 +2,9 @@ import * as zlib from 'node:zlib';
 import * as fzstd from 'fzstd';
 import Bunzip from 'seek-bzip';
 import xzDecompress from 'xz-decompress';
-import { BufferSource, type ByteSource } from '../../../core/byte-source.js';
-import { isCustodyError } from '../../../core/errors.js';
-import { BoundedSpool, type SpoolStop } from '../../../core/spool.js';
+import type { ByteSource } from '../../core/byte-source.js';
+import { isCustodyError } from '../../core/errors.js';
+import { BoundedSpool, type SpoolStop } from '../../core/spool.js';
 import { crc32 } from './crc32.js';
 import { decodeLz4Frames, Lz4DeadlineError } from './lz4.js';
 import { decodeLzmaAlone, decodeZipLzma } from './lzma.js';
@@ -36,11 +36,6 @@ interface DecodeOutcome {
   stopped?: SpoolStop;
   /** The stream is truncated or corrupt (the decoder's own words). */
   error?: string;
-}
-
-export interface DecodeResult extends DecodeOutcome {
-  /** Everything decoded, up to `maxOutput` bytes; on damage, what came out before it. */
-  output: Buffer;
 }
 
 export interface DecodedSource extends DecodeOutcome {
@@ -110,20 +105,6 @@ export async function decodeToSource(codec: Codec, input: ByteSource, options: D
   if (spool.stopped !== undefined) result.stopped = spool.stopped;
   if (error !== undefined) result.error = error;
   if (onKept !== undefined) result.crc32 = crc >>> 0;
-  return result;
-}
-
-/**
- * `decodeToSource` for callers that want the output as one Buffer (all of it in memory, up to
- * `maxOutput`). Prefer `decodeToSource` for anything that can be large.
- */
-export async function decodeBounded(codec: Codec, input: Buffer, options: DecodeOptions): Promise<DecodeResult> {
-  const decoded = await decodeToSource(codec, new BufferSource(input), { ...options, memoryBytes: Number.POSITIVE_INFINITY });
-  const output = decoded.source instanceof BufferSource ? decoded.source.all() : await decoded.source.read(0, decoded.size);
-  await decoded.dispose();
-  const result: DecodeResult = { output, complete: decoded.complete };
-  if (decoded.stopped !== undefined) result.stopped = decoded.stopped;
-  if (decoded.error !== undefined) result.error = decoded.error;
   return result;
 }
 
