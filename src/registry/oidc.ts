@@ -11,7 +11,7 @@ import { isRecord } from '../core/json.js';
  * Every refusal is OIDC_REFUSED with `details.check` naming which check failed.
  */
 
-export const OIDC_CHECKS = ['malformed', 'alg', 'kid', 'signature', 'issuer', 'audience', 'expired', 'not-yet-valid', 'claims', 'replay', 'jwks', 'no-rule'] as const;
+export const OIDC_CHECKS = ['malformed', 'alg', 'kid', 'signature', 'issuer', 'audience', 'expired', 'not-yet-valid', 'lifetime', 'claims', 'replay', 'jwks', 'no-rule'] as const;
 export type OidcCheck = (typeof OIDC_CHECKS)[number];
 
 export function refuse(check: OidcCheck, message: string): CustodyError {
@@ -30,6 +30,12 @@ type Algorithm = keyof typeof ALGORITHMS;
 export const MAX_ID_TOKEN_BYTES = 16 * 1024;
 /** Clock skew allowed on exp, nbf and iat. */
 export const CLOCK_SKEW_SECONDS = 60;
+/**
+ * The furthest expiry an ID token may have. CI tokens live minutes and projected service-account
+ * tokens hours; a token that claims to be good for longer (exp 1e308) is refused rather than kept
+ * in the replay memory for ever.
+ */
+export const MAX_ID_TOKEN_LIFETIME_SECONDS = 24 * 3600;
 const B64URL = /^[A-Za-z0-9_-]+$/;
 
 function decodePart(part: string, what: string): Buffer {
@@ -127,7 +133,7 @@ export async function verifyIdToken(token: string, rule: OidcRule, keys: (refres
   if (!key) throw refuse('alg', `key ${JSON.stringify(kid.slice(0, 64))} cannot verify ${alg}`);
   const spec = ALGORITHMS[alg as Algorithm];
   if (spec.size > 0 && decoded.signature.length !== spec.size) throw refuse('signature', 'the signature has the wrong length');
-  let ok = false;
+  let ok: boolean;
   try {
     ok = verify(spec.hash, decoded.signingInput, spec.kty === 'EC' ? { key, dsaEncoding: 'ieee-p1363' } : key, decoded.signature);
   } catch {
@@ -144,6 +150,7 @@ export async function verifyIdToken(token: string, rule: OidcRule, keys: (refres
   const exp = c['exp'];
   if (typeof exp !== 'number' || !Number.isFinite(exp)) throw refuse('expired', 'the token has no expiry (exp)');
   if (now > exp + CLOCK_SKEW_SECONDS) throw refuse('expired', 'the token has expired');
+  if (exp > now + MAX_ID_TOKEN_LIFETIME_SECONDS + CLOCK_SKEW_SECONDS) throw refuse('lifetime', `the token claims to be valid for more than ${MAX_ID_TOKEN_LIFETIME_SECONDS / 3600} h`);
   const nbf = c['nbf'];
   if (nbf !== undefined && (typeof nbf !== 'number' || now + CLOCK_SKEW_SECONDS < nbf)) throw refuse('not-yet-valid', 'the token is not valid yet (nbf)');
   const iat = c['iat'];

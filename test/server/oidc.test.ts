@@ -123,6 +123,8 @@ describe('OIDC token exchange', () => {
       ['not yet valid', jwt(claims({ nbf: now + 3600 })), 'not-yet-valid'],
       ['issued in the future', jwt(claims({ iat: now + 3600 })), 'not-yet-valid'],
       ['no expiry', jwt(claims({ exp: undefined })), 'expired'],
+      ['valid for ever (exp 1e308)', jwt(claims({ exp: 1e308 })), 'lifetime'],
+      ['valid for a day and two minutes', jwt(claims({ exp: now + 24 * 3600 + 120 })), 'lifetime'],
       ['wrong issuer', jwt(claims({ iss: 'https://evil.example' })), 'no-rule'],
       ['wrong audience', jwt(claims({ aud: 'someone-else' })), 'audience'],
       ['unknown key id', jwt(claims(), { kid: 'rotated-away' }), 'kid'],
@@ -144,6 +146,8 @@ describe('OIDC token exchange', () => {
     }
     const ok = await exchange(jwt(claims()));
     assert.equal(ok.status, 201, 'still works after the refusals');
+    const day = await exchange(jwt(claims({ exp: now + 24 * 3600 })));
+    assert.equal(day.status, 201, `a token valid for a day (a projected service-account token) is accepted: ${JSON.stringify(day.body)}`);
   });
 
   it('refuses a replayed token (same jti, or the same token without one)', async () => {
