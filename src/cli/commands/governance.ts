@@ -1,10 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { artifactPath } from '../../client/artifacts.js';
 import { CustodyError, isCustodyError } from '../../core/errors.js';
+import { readRegularFile } from '../../core/safe-fs.js';
 import type { Evaluation } from '../../registry/gates.js';
 import { graphToDot, graphToMermaid, graphToText, impactToGraph, impactToText, type Graph, type ImpactResult } from '../../registry/lineage.js';
-import { parsePolicy } from '../../registry/policy.js';
+import { MAX_POLICY_BYTES, parsePolicy } from '../../registry/policy.js';
 import { EXIT, parseCommandArgs, type CliIo, type Command } from '../command.js';
 import { CLIENT_OPTIONS, CLIENT_OPTIONS_HELP, openSession, printJson, runClientCommand, type ClientFlags } from './registry-client.js';
 import { parseReference } from './artifacts.js';
@@ -33,10 +33,12 @@ export function describeEvaluations(evaluations: readonly Evaluation[]): string 
   return `${lines.join('\n')}\n`;
 }
 
+/** A policy file: a regular file (a FIFO or device is SPECIAL_FILE, not read) of at most MAX_POLICY_BYTES. */
 async function readText(command: string, io: CliIo, file: string): Promise<string> {
   try {
-    return await readFile(resolve(io.cwd, file), 'utf8');
+    return (await readRegularFile(resolve(io.cwd, file), { maxBytes: MAX_POLICY_BYTES })).toString('utf8');
   } catch (error) {
+    if (error instanceof CustodyError) throw error;
     throw new CustodyError('IO_ERROR', `${command}: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
   }
 }

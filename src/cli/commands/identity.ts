@@ -4,6 +4,8 @@ import { RegistryClient } from '../../client/http.js';
 import { checkLog } from '../../client/log-check.js';
 import { configDir, StateFile } from '../../client/state.js';
 import { CustodyError } from '../../core/errors.js';
+import { readRegularFile } from '../../core/safe-fs.js';
+import { MAX_ID_TOKEN_BYTES } from '../../registry/oidc.js';
 import { ROLES, SCOPABLE_ACTIONS } from '../../registry/authz.js';
 import type { TokenView } from '../../registry/registry.js';
 import type { TokenReport } from '../../registry/hygiene.js';
@@ -341,14 +343,22 @@ function describeReport(r: TokenReport): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** A small input file (an ID token, a JWKS): regular files only (SPECIAL_FILE otherwise), at most maxBytes (INPUT_LIMIT). */
+async function readSmallFile(command: string, io: CliIo, file: string, maxBytes: number): Promise<string> {
+  try {
+    return (await readRegularFile(resolve(io.cwd, file), { maxBytes })).toString('utf8');
+  } catch (error) {
+    if (error instanceof CustodyError) throw error;
+    throw new CustodyError('IO_ERROR', `${command}: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
+  }
+}
+
 async function exchangeToken(values: { project?: string | undefined; account?: string | undefined; 'id-token-file'?: string | undefined; 'id-token-env'?: string | undefined; url?: string | undefined; format?: string | undefined; 'log-key'?: string | undefined }, io: CliIo): Promise<number> {
   if (values.project === undefined) throw new CustodyError('USAGE', 'token exchange: --project P is required');
   if ((values['id-token-file'] === undefined) === (values['id-token-env'] === undefined)) throw new CustodyError('USAGE', 'token exchange: give the ID token with exactly one of --id-token-file FILE or --id-token-env VAR');
   let idToken: string | undefined;
   if (values['id-token-file'] !== undefined) {
-    idToken = (await readFile(resolve(io.cwd, values['id-token-file']), 'utf8').catch((error: NodeJS.ErrnoException) => {
-      throw new CustodyError('IO_ERROR', `token exchange: cannot read ${values['id-token-file'] ?? ''}: ${error.code ?? error.message}`);
-    })).trim();
+    idToken = (await readSmallFile('token exchange', io, values['id-token-file'], MAX_ID_TOKEN_BYTES + 2)).trim();
   } else idToken = io.env[values['id-token-env'] ?? '']?.trim();
   if (!idToken) throw new CustodyError('USAGE', 'token exchange: the ID token is empty');
   return runClientCommand('token exchange', io, values.format, async () => {
@@ -378,9 +388,7 @@ async function issuerCommand(sub: 'trust-issuer' | 'issuers', values: { issuer?:
       (claims[c.slice(0, eq)] ??= []).push(c.slice(eq + 1));
     }
     if (Object.keys(claims).length === 0) throw new CustodyError('USAGE', 'project trust-issuer: name at least one --claim NAME=VALUE (an issuer alone would trust all of its users)');
-    const jwks = values.jwks === undefined ? undefined : await readFile(resolve(io.cwd, values.jwks), 'utf8').catch((error: NodeJS.ErrnoException) => {
-      throw new CustodyError('IO_ERROR', `project trust-issuer: cannot read ${values.jwks ?? ''}: ${error.code ?? error.message}`);
-    });
+    const jwks = values.jwks === undefined ? undefined : await readSmallFile('project trust-issuer', io, values.jwks, 64 * 1024);
     const ttlSeconds = parseTtl('project trust-issuer', values.ttl);
     body = { issuer: values.issuer, audience: values.audience, account: values.account, role: values.role, claims, ...(jwks === undefined ? {} : { jwks }), ...(ttlSeconds === undefined ? {} : { ttlSeconds }) };
   }
