@@ -5,7 +5,7 @@ import { buildStatement, type Statement } from '../integrity/statement.js';
 /**
  * The evaluation attestation Custody reads metrics from: an in-toto statement whose subject is the
  * evaluated version (its root digest) and whose predicate records the metrics as numbers. Documented
- * in docs/governance.md; `custody attest evaluation` writes it.
+ * in docs/governance.md; built with buildEvaluationStatement and signed like any attestation.
  */
 export const EVALUATION_PREDICATE_TYPE = 'https://github.com/custody-dev/custody/blob/main/docs/governance.md#evaluation-v1';
 

@@ -98,7 +98,7 @@ function describeToken(t: TokenOut): string {
 
 export const tokenCommand: Command = {
   name: 'token',
-  summary: 'Create, list or revoke registry API tokens',
+  summary: 'Create, list or revoke registry API tokens; the credential hygiene report; exchange a workload OIDC token',
   usage: TOKEN_USAGE,
   async run(args: string[], io: CliIo): Promise<number> {
     const [sub, ...rest] = args;
