@@ -24,6 +24,7 @@ import { openDataDir } from '../src/server/start.js';
 import type { KyselyMetadataStore } from '../src/store/kysely-store.js';
 import { attach, evaluation, provenance, pushDataset, pushModel, setUpGovernance, signStatement, signer } from '../test/server/governance-helpers.js';
 import { startTestRegistry } from '../test/server/helpers.js';
+import { mulberry32 } from '../test/support/random.js';
 import { parseBundle } from '../src/integrity/bundle.js';
 import { parseStatement } from '../src/integrity/statement.js';
 
@@ -107,18 +108,6 @@ async function benchPolicy(lines: string[]): Promise<void> {
   }
 }
 
-/** A deterministic pseudo-random sequence (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const hex = (label: string): string => createHash('sha256').update(label).digest('hex');
 
 const DATASETS = 1000;
@@ -131,7 +120,7 @@ function populate(dbPath: string): { dataset: { name: string; digest: string }; 
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = OFF');
   const now = Date.now();
-  const rnd = random(11);
+  const rnd = mulberry32(11);
   const insertProject = db.prepare('INSERT INTO projects (name, created_at, created_by) VALUES (?, ?, ?)');
   const insertArtifact = db.prepare('INSERT INTO artifacts (project_id, kind, name, created_at) VALUES (?, ?, ?, ?)');
   const insertVersion = db.prepare("INSERT INTO versions (artifact_id, digest, manifest, files, bytes, status, scan_status, created_at, created_by, stage) VALUES (?, ?, ?, 1, 1, 'active', 'none', ?, 'bench', ?)");
