@@ -134,7 +134,7 @@ export async function impactOf(store: MetadataStore, start: { kind: EdgeKind; re
     const edges = await store.edgesTo(kinds, refs);
     const ids = [...new Set(edges.map((e) => e.versionId))].filter((id) => !seen.has(id));
     const via = new Map(edges.map((e) => [e.versionId, e.ref] as const));
-    const versions = await store.versionsByIds(ids);
+    const versions = await store.versionPlacesByIds(ids);
     const next: string[] = [];
     for (const v of versions) {
       seen.add(v.id);

@@ -25,6 +25,7 @@ import type {
   TokenRecord,
   TrustedKeyRecord,
   UploadRecord,
+  VersionPlace,
   VersionRecord,
 } from './metadata.js';
 import { migrationProvider } from './migrations.js';
@@ -708,6 +709,21 @@ export class KyselyMetadataStore implements MetadataStore {
   async versionsByIds(ids: readonly number[]): Promise<VersionRecord[]> {
     const out: VersionRecord[] = [];
     for (let i = 0; i < ids.length; i += 500) out.push(...(await this.versionQuery().where('versions.id', 'in', ids.slice(i, i + 500)).execute()).map(KyselyMetadataStore.toVersion));
+    return out;
+  }
+
+  async versionPlacesByIds(ids: readonly number[]): Promise<VersionPlace[]> {
+    const out: VersionPlace[] = [];
+    for (let i = 0; i < ids.length; i += 500) {
+      const rows = await this.db
+        .selectFrom('versions')
+        .innerJoin('artifacts', 'artifacts.id', 'versions.artifact_id')
+        .innerJoin('projects', 'projects.id', 'artifacts.project_id')
+        .select(['versions.id as id', 'versions.digest as digest', 'versions.stage as stage', 'versions.forced as forced', 'projects.name as project', 'artifacts.kind as kind', 'artifacts.name as name'])
+        .where('versions.id', 'in', ids.slice(i, i + 500))
+        .execute();
+      for (const r of rows) out.push({ id: r.id, digest: r.digest, stage: r.stage, forced: r.forced === 1, project: r.project, kind: r.kind, name: r.name });
+    }
     return out;
   }
 

@@ -109,6 +109,9 @@ export interface VersionRecord {
   forced: boolean;
 }
 
+/** A version's identity and where it is now: what impact lists, without the manifest. */
+export type VersionPlace = Pick<VersionRecord, 'id' | 'project' | 'kind' | 'name' | 'digest' | 'stage' | 'forced'>;
+
 export interface AttachmentInput {
   kind: 'signature' | 'attestation' | 'scan' | 'vsa';
   predicateType: string;
@@ -343,6 +346,8 @@ export interface MetadataStore {
   /** Versions by digest (in the given projects, or any when null). */
   versionsByDigest(digests: readonly string[], projectIds: readonly number[] | null): Promise<VersionRecord[]>;
   versionsByIds(ids: readonly number[]): Promise<VersionRecord[]>;
+  /** Where versions are now, without their manifests (an impact walk lists tens of thousands). */
+  versionPlacesByIds(ids: readonly number[]): Promise<VersionPlace[]>;
 
   // workload identity
   addOidcIssuer(input: Omit<OidcIssuerRecord, 'id' | 'project' | 'account' | 'createdAt'> & { at: number }): Promise<OidcIssuerRecord>;
