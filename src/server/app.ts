@@ -10,6 +10,7 @@ import { buildOpenApi, type RouteInfo } from './openapi.js';
 import { RateLimiter, type RateLimit } from './rate-limit.js';
 import { registerArtifactRoutes } from './routes/artifacts.js';
 import { registerAuditRoutes } from './routes/audit.js';
+import { registerGovernanceRoutes } from './routes/governance.js';
 import { registerIdentityRoutes } from './routes/identity.js';
 import { registerProjectRoutes } from './routes/projects.js';
 
@@ -193,6 +194,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerProjectRoutes(app, context);
   registerArtifactRoutes(app, context);
   registerAuditRoutes(app, context);
+  registerGovernanceRoutes(app, context);
   await app.ready();
   return app;
 }
