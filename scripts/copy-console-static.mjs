@@ -9,4 +9,4 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const from = join(root, 'src', 'console', 'static');
 const to = join(root, 'dist', 'console', 'static');
 mkdirSync(to, { recursive: true });
-for (const name of readdirSync(from)) if (/\.(css|js)$/.test(name)) copyFileSync(join(from, name), join(to, name));
+for (const name of readdirSync(from)) if (/\.(css|js|svg)$/.test(name)) copyFileSync(join(from, name), join(to, name));

@@ -82,8 +82,8 @@ export interface ConsoleServices {
   cookie: (request: FastifyRequest, name: string, value: string, maxAgeSeconds?: number) => string;
 }
 
-const STATIC_TYPES: Record<string, string> = { '.css': 'text/css; charset=utf-8', '.js': 'text/javascript; charset=utf-8' };
-export const STATIC_FILES = ['console.css', 'console.js', 'verify.js'] as const;
+const STATIC_TYPES: Record<string, string> = { '.css': 'text/css; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.svg': 'image/svg+xml' };
+export const STATIC_FILES = ['console.css', 'console.js', 'verify.js', 'icon.svg'] as const;
 
 function loadStatic(): Map<string, { body: Buffer; type: string }> {
   const dir = new URL('./static/', import.meta.url);
@@ -222,6 +222,9 @@ export async function registerConsole(app: FastifyInstance, options: ConsoleOpti
 
       scope.addHook('onSend', async (_request, reply, payload) => {
         reply.header('content-security-policy', CONSOLE_CSP);
+        // same-origin, not no-referrer: under no-referrer Chromium sends `Origin: null` with our own
+        // form posts, and the Origin check below needs the real one. Nothing leaves for other sites.
+        reply.header('referrer-policy', 'same-origin');
         return payload;
       });
 

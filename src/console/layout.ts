@@ -46,8 +46,8 @@ ${v.serverAdmin ? html`<li><a href="/console/accounts">Accounts</a></li>` : ''}
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
 <title>${input.title} · Custody console</title>
+<link rel="icon" href="/console/static/icon.svg">
 <link rel="stylesheet" href="/console/static/console.css">
 ${scripts.map((s) => html`<script src="${s}" defer></script>`)}
 </head>

@@ -78,7 +78,7 @@ export function lineageSvg(graph: Graph, href: (n: GraphNode) => string | undefi
     });
   const boxes = nodes.map((n) => {
     const link = href(n.node);
-    const label = clip(n.node.label, 28);
+    const label = clip(n.node.label, 26);
     const inner = html`<rect x="${n.x}" y="${n.y}" width="${BOX_W}" height="${BOX_H}" rx="5" class="box"></rect><text x="${n.x + 8}" y="${n.y + 18}" class="label">${label}</text><title>${n.node.kind === 'version' ? `${n.node.artifactKind ?? ''} version` : n.node.kind}: ${n.node.label}${n.node.forced ? ' (forced)' : ''}</title>`;
     return html`<g class="${nodeClass(n.node)}${n.node.id === graph.root ? ' root' : ''}">${link ? html`<a href="${link}">${inner}</a>` : inner}</g>`;
   });

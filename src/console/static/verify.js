@@ -39,8 +39,10 @@
 
   // The verifier key: <name>+<8 hex key id>+<base64(0x01 ‖ 32-byte Ed25519 public key)>.
   function parseKey(text) {
-    var parts = text.split('+');
-    if (parts.length !== 3 || !/^[0-9a-f]{8}$/.test(parts[1])) throw new Error('unreadable verifier key');
+    // The base64 key may itself hold '+': the name ends at the first '+', the id is the next 8 characters.
+    var m = /^([^+\s]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/]+=*)$/.exec(text);
+    if (!m) throw new Error('unreadable verifier key');
+    var parts = [m[1], m[2], m[3]];
     var raw = b64(parts[2]);
     if (raw.length !== 33 || raw[0] !== 1) throw new Error('the verifier key is not an Ed25519 key');
     return { name: parts[0], id: parts[1], raw: raw.slice(1) };
