@@ -14,7 +14,7 @@ import { page } from '../layout.js';
  * WebCrypto, in the browser, and says verified or failed for each row.
  */
 export const AUDIT_PAGE = 50;
-export const AUDIT_WINDOW = 20_000;
+export const AUDIT_WINDOW = 10_000;
 const READ = 1000;
 
 interface Filters {
