@@ -36,6 +36,12 @@ writeFileSync(join(keyDir, 'demo.pub.pem'), pair.publicKeyPem);
 await client.json('POST', '/v1/projects/demo/keys', { body: { pem: pair.publicKeyPem } });
 await client.json('POST', '/v1/accounts', { body: { name: 'trainer', kind: 'service' } });
 await client.json('PUT', '/v1/projects/demo/members/trainer', { body: { role: 'trainer', models: ['classifier'] } });
+// Console sign-ins for the demo (people: a contributor who promotes, an approver who approves).
+const DEMO_PASSWORD = 'custody-demo-password';
+for (const [name, role] of [['alice', 'contributor'], ['bob', 'approver']]) {
+  await client.json('POST', '/v1/accounts', { body: { name, kind: 'user', password: DEMO_PASSWORD } });
+  await client.json('PUT', `/v1/projects/demo/members/${name}`, { body: { role } });
+}
 
 const model = await pushArtifact(client, { project: 'demo', kind: 'model', name: 'classifier', path: join(PROJECT, 'models'), key: loadPrivateKey(pair.privateKeyPem) });
 const dataset = await pushArtifact(client, { project: 'demo', kind: 'dataset', name: 'training', path: join(PROJECT, 'data'), key: loadPrivateKey(pair.privateKeyPem) });
@@ -88,6 +94,9 @@ const lines = [
   `  demo/ranker@${clean.version.slice(0, 12)}… → staging: ${rankerStagingOutcome}`,
   `  demo/ranker → production: ${rankerProductionOutcome}`,
   ...rankerProduction,
+  '',
+  `Web console: ${server.url}/console/  — sign in as alice (contributor: promotes) or bob (approver: approves),`,
+  `  password "${DEMO_PASSWORD}" (demo only); server admins sign in with the admin token file's token.`,
   '',
   'Log in from another terminal:',
   `  export CUSTODY_URL=${server.url} CUSTODY_TOKEN="$(cat ${tokenPath})"`,

@@ -171,6 +171,8 @@ export interface ServeOptions extends OpenOptions {
   port: number;
   rateLimits?: RateLimits;
   logger?: FastifyServerOptions['logger'];
+  /** Console cookies are Secure even over plain HTTP (TLS ends at a proxy in front). */
+  secureCookies?: boolean;
 }
 
 export interface RunningServer {
@@ -189,6 +191,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       audit: opened.audit,
       hide: [options.dataDir],
       version: options.version,
+      store: opened.store,
+      console: { secureCookies: options.secureCookies === true },
       ...(options.logger === undefined ? {} : { logger: options.logger }),
       ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
     });
