@@ -41,11 +41,16 @@ export async function listVersionPage(registry: Registry, store: MetadataStore, 
     throw new CustodyError('NOT_FOUND', `no ${input.kind} named ${input.name} in project ${input.project}`);
   }
   const limit = Math.min(MAX_VERSION_PAGE, Math.max(1, Math.floor(input.limit)));
-  const all = await store.listVersions(artifact.id);
-  const offset = Math.min(Math.max(0, Math.floor(input.offset)), Math.max(0, all.length - 1));
+  let offset = Math.max(0, Math.floor(input.offset));
+  let page = await store.listVersionsPage(artifact.id, offset, limit);
+  if (page.versions.length === 0 && page.total > 0) {
+    // Past the end: show the last page.
+    offset = Math.max(0, page.total - 1);
+    page = await store.listVersionsPage(artifact.id, offset, limit);
+  }
   const aliases = await store.listAliases(artifact.id);
   const rows: VersionRow[] = [];
-  for (const v of all.slice(offset, offset + limit)) {
+  for (const v of page.versions) {
     const attachments = await store.listAttachments(v.id);
     const signatures = attachments.filter((a) => a.kind === 'signature' && a.verified);
     const scan = attachments.filter((a) => a.kind === 'scan').pop();
@@ -81,5 +86,5 @@ export async function listVersionPage(registry: Registry, store: MetadataStore, 
       bySeverity,
     });
   }
-  return { total: all.length, offset, versions: rows };
+  return { total: page.total, offset, versions: rows };
 }

@@ -441,6 +441,12 @@ export class KyselyMetadataStore implements MetadataStore {
     return (await this.versionQuery().where('versions.artifact_id', '=', artifactId).orderBy('versions.created_at', 'desc').orderBy('versions.id', 'desc').execute()).map(KyselyMetadataStore.toVersion);
   }
 
+  async listVersionsPage(artifactId: number, offset: number, limit: number): Promise<{ total: number; versions: VersionRecord[] }> {
+    const counted = await this.db.selectFrom('versions').select((eb) => eb.fn.countAll<number>().as('n')).where('artifact_id', '=', artifactId).executeTakeFirst();
+    const rows = await this.versionQuery().where('versions.artifact_id', '=', artifactId).orderBy('versions.created_at', 'desc').orderBy('versions.id', 'desc').limit(limit).offset(offset).execute();
+    return { total: Number(counted?.n ?? 0), versions: rows.map(KyselyMetadataStore.toVersion) };
+  }
+
   async versionFiles(versionId: number): Promise<StoredFile[]> {
     const rows = await this.db.selectFrom('version_files').select(['name', 'sha256', 'size']).where('version_id', '=', versionId).orderBy('name').execute();
     return rows.map((r) => ({ name: r.name, sha256: r.sha256, size: Number(r.size) }));

@@ -304,6 +304,8 @@ export interface MetadataStore {
   /** A version by project, kind, artifact name and digest, in one look-up. */
   findVersionByName(project: string, kind: ArtifactKindName, name: string, digest: string): Promise<VersionRecord | undefined>;
   listVersions(artifactId: number): Promise<VersionRecord[]>;
+  /** One page of an artifact's versions in listVersions' order (newest first), and how many there are. */
+  listVersionsPage(artifactId: number, offset: number, limit: number): Promise<{ total: number; versions: VersionRecord[] }>;
   versionFiles(versionId: number): Promise<StoredFile[]>;
   findVersionFile(versionId: number, name: string): Promise<StoredFile | undefined>;
   archiveVersion(versionId: number, at: number): Promise<void>;
