@@ -36,6 +36,6 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'rules', summary: 'List every rule with its id, severity and title', load: async () => (await import('./rules.js')).rulesCommand },
   { name: 'scan', summary: 'Scan model files, secrets and configs for risks', load: async () => (await import('./scan.js')).scanCommand },
   { name: 'sign', summary: 'Sign a model or dataset: an OMS v1.0 signature (Sigstore bundle, DSSE, in-toto)', load: async () => (await import('./sign.js')).signCommand },
-  { name: 'token', summary: 'Create, list or revoke registry API tokens', load: async () => (await import('./identity.js')).tokenCommand },
+  { name: 'token', summary: 'Create, list or revoke registry API tokens; the credential hygiene report; exchange a workload OIDC token', load: async () => (await import('./identity.js')).tokenCommand },
   { name: 'verify', summary: 'Verify a model or dataset against an OMS signature; report what differs', load: async () => (await import('./verify.js')).verifyCommand },
 ];
