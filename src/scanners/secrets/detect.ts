@@ -1,6 +1,7 @@
 import { findAssignment } from './assign.js';
 import { ASSIGNMENT_RULES, KEYWORD_INDEX, type KeywordEntry } from './registry.js';
-import type { AssignmentMode, Candidate, RawCandidate, SecretDoc } from './types.js';
+import { TextIndex } from './text-index.js';
+import type { AssignmentMode, Candidate, RawCandidate, ScanDoc, SecretDoc } from './types.js';
 
 export interface DetectOutcome {
   /** Non-overlapping candidates, sorted by offset. */
@@ -26,7 +27,8 @@ function keywordAt(text: string, pos: number, entry: KeywordEntry): boolean {
  * and assignment keywords (`key`, `token`, `pass`…) run the assignment parser once per value.
  * Overlapping candidates keep the most specific rule.
  */
-export function detectSecrets(doc: SecretDoc, deadline: number): DetectOutcome {
+export function detectSecrets(source: SecretDoc, deadline: number): DetectOutcome {
+  const doc: ScanDoc = { ...source, index: new TextIndex(source.text) };
   const { text } = doc;
   const raw: Candidate[] = [];
   const seenValues = new Set<number>();
@@ -56,8 +58,8 @@ export function detectSecrets(doc: SecretDoc, deadline: number): DetectOutcome {
   return stoppedAt === undefined ? { candidates } : { candidates, stoppedAt };
 }
 
-function classifyAssignmentAt(doc: SecretDoc, pos: number, seen: Set<number>, out: Candidate[]): void {
-  const a = findAssignment(doc, pos);
+function classifyAssignmentAt(doc: ScanDoc, pos: number, seen: Set<number>, out: Candidate[]): void {
+  const a = findAssignment(doc, pos, doc.index);
   if (a === undefined || seen.has(a.valueStart)) return;
   seen.add(a.valueStart);
   // Provider rules first, by name then by context; the generic rule (lowest priority) only when none claims the value.

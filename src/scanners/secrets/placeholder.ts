@@ -108,6 +108,25 @@ const WHOLE = new Set([
   'todo',
   'na',
   'n/a',
+  'qux',
+  'quux',
+  'corge',
+  'grault',
+  'garply',
+  'waldo',
+  'fred',
+  'plugh',
+  'xyzzy',
+  'thud',
+  'passwort',
+  'kennwort',
+  'swordfish',
+  'opensesame',
+  'secretpassword',
+  'yoursecret',
+  'foobared',
+  'anonymous',
+  'tiger',
 ]);
 
 /** Words that stand in for a secret (`my-secret-value`, `SuperSecret123`, `Passw0rd!`, `dev_db_password`). */
@@ -146,12 +165,13 @@ function isStandInPhrase(value: string): boolean {
   return letters >= 4 && chunks.every(segments);
 }
 
-const TEMPLATE = /\$\{[^}]*\}?|\{\{|\}\}|\$\(|\{[A-Za-z_][\w.()[\]'"]{0,60}\}|%\([A-Za-z_]+\)[sd]|^\$[A-Za-z_]|^%[A-Za-z_]+%$|^<{1,2}[^<>]{1,80}>{1,2}$|^\[[A-Za-z _-]{1,60}\]$|^\{[A-Za-z_][A-Za-z0-9_.]{0,60}\}$/;
+const TEMPLATE =
+  /\$\{[^}]*\}?|\{\{|\}\}|\$\(|\{[A-Za-z_][\w.()[\]'"]{0,60}\}|%\([A-Za-z_]+\)[sd]|^\$[A-Za-z_]|%[A-Za-z_][A-Za-z0-9_]{0,60}%|^@[A-Za-z_][A-Za-z0-9_]{0,60}@$|^__[A-Z][A-Z0-9_]{0,60}__$|[#%]\{[^}\n]{1,60}\}|<%=?|^\{\d{0,2}\}$|^<{1,2}[^<>]{1,80}>{1,2}$|^\[[A-Za-z _-]{1,60}\]$|^\{[A-Za-z_][A-Za-z0-9_.]{0,60}\}$/;
 
 /**
  * True when `value` is a placeholder rather than a secret: example markers (`EXAMPLE`, `xxxx`,
  * `your-key`), template and variable references (`${VAR}`, `$VAR`, `{{ }}`, `<your-key>`,
- * `%(name)s`), well-known defaults (`changeme`, `password`), or strings whose characters are
+ * `%(name)s`, `%VAR%`, `@VAR@`, `#{var}`, `<%= var %>`), well-known defaults (`changeme`, `password`), or strings whose characters are
  * repeated, sequential or periodic (`aaaaaaaa`, `123456`, `abcabcabc`).
  */
 export function isPlaceholder(value: string): boolean {

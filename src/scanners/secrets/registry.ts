@@ -27,6 +27,7 @@ import { slackTokenRule, slackWebhookRule } from './rules/slack.js';
 import { snowflakeCredentialsRule } from './rules/snowflake.js';
 import { stripeKeyRule } from './rules/stripe.js';
 import { wandbKeyRule } from './rules/wandb.js';
+import { ASSIGNMENT_KEYWORDS } from './keywords.js';
 import type { KeywordDetector, SecretRule } from './types.js';
 
 /** Every detecting rule, sorted by id. The registry is this explicit list; nothing registers itself. */
@@ -68,8 +69,7 @@ export const SECRET_RULES: readonly SecretRule[] = [
   wandbKeyRule,
 ];
 
-/** Keywords that start the assignment detector (matched ignoring case): names holding secrets contain one. */
-export const ASSIGNMENT_KEYWORDS = ['pass', 'pwd', 'psw', 'pasw', 'pssw', 'secret', 'token', 'key', 'auth', 'cred', 'bearer'] as const;
+export { ASSIGNMENT_KEYWORDS } from './keywords.js';
 
 export interface KeywordEntry {
   readonly keyword: string;

@@ -1,0 +1,101 @@
+import { judgeValue } from '../score.js';
+import type { Emit, KeywordDetector, ScanDoc } from '../types.js';
+
+/**
+ * Passwords given to tools on a command line, where no `name=value` says so: `curl -u user:password`,
+ * `ConvertTo-SecureString "…" -AsPlainText`, `sshpass -p …`, `docker login -p …`, and HTTP basic credentials
+ * built in code (`base64.b64encode(b"user:password")`, `btoa("user:password")`). Flags that do name the
+ * secret (`--password …`, `gpg --passphrase …`) are read by the assignment parser. Each detector reads only
+ * the rest of the keyword's line, at most 1 KiB.
+ */
+
+const REACH = 1024;
+
+/** The rest of the line from `pos`, at most REACH characters. */
+function restOfLine(doc: ScanDoc, pos: number): string {
+  const nl = doc.index.nextIndex('\n', pos, REACH);
+  return doc.text.slice(pos, nl < 0 ? Math.min(doc.text.length, pos + REACH) : nl);
+}
+
+function emitPassword(emit: Emit, start: number, value: string, tool: string): void {
+  const confidence = judgeValue(value, 'password');
+  if (confidence === undefined) return;
+  emit({
+    start,
+    end: start + value.length,
+    secret: value,
+    message: 'command',
+    data: { what: 'password', name: tool },
+    evidence: `${tool} ${value}`,
+    ...(confidence === 'low' ? { confidence: 'low' as const, severity: 'low' as const } : {}),
+  });
+}
+
+/** `curl -u user:password`, `--user user:password`, `-U`/`--proxy-user` for the proxy. */
+const CURL_USER = /(?:^|\s)(?:-u|--user|-U|--proxy-user)(?:[ \t]+|=)(["']?)([^\s"':]{1,128}):([^\s"']{1,256})\1(?=[\s;|&)]|$)/g;
+/** `sshpass -p password`. */
+const SSHPASS = /^sshpass[ \t]+(?:-[a-oq-zA-Z][ \t]+\S+[ \t]+)*-p[ \t]*(["']?)([^\s"']{1,256})\1(?=\s|$)/;
+/** `docker login -p password` (the long `--password` is an assignment). */
+const LOGIN_PASSWORD = /(?:^|\s)-p(?:[ \t]+|=)(["']?)([^\s"'-][^\s"']{0,255})\1(?=\s|$)/;
+/** `b64encode(b"user:password")`, `btoa('user:password')`, with an optional `.encode()` of a str. */
+const BASIC_IN_CODE = /(?:b64encode|btoa|encodebytes|encodestring)\([ \t]*[bu]?(["'`])([^"'`:\s\\{}$]{1,64}):([^"'`\s\\{}]{1,128})\1/y;
+/** The first argument of ConvertTo-SecureString that is not a switch: the plain text. */
+const SECURE_STRING_ARG = /^[ \t]+(?:-(?!String\b)[A-Za-z]+[ \t]+)*(?:-String[ \t]+)?(?:-[A-Za-z]+[ \t]+)*(\\?["'])?([^\s"'\\|;)]{1,256})(?:\\?["'])?/i;
+
+export const COMMAND_DETECTORS: readonly KeywordDetector[] = [
+  {
+    keywords: ['curl '],
+    ignoreCase: true,
+    find(doc, pos, keyword, emit) {
+      const line = restOfLine(doc, pos + keyword.length - 1);
+      CURL_USER.lastIndex = 0;
+      for (let m = CURL_USER.exec(line); m !== null; m = CURL_USER.exec(line)) {
+        const value = m[3]!;
+        emitPassword(emit, pos + keyword.length - 1 + m.index + m[0].lastIndexOf(value), value, `curl -u ${m[2]}:`);
+      }
+    },
+  },
+  {
+    keywords: ['ConvertTo-SecureString'],
+    ignoreCase: true,
+    find(doc, pos, keyword, emit) {
+      const line = restOfLine(doc, pos + keyword.length);
+      const m = SECURE_STRING_ARG.exec(line);
+      const value = m?.[2];
+      if (!m || value === undefined || value.startsWith('$') || value.startsWith('-')) return;
+      emitPassword(emit, pos + keyword.length + m[0].lastIndexOf(value), value, 'ConvertTo-SecureString');
+    },
+  },
+  {
+    keywords: ['sshpass'],
+    find(doc, pos, _keyword, emit) {
+      const m = SSHPASS.exec(restOfLine(doc, pos));
+      if (!m) return;
+      const value = m[2]!;
+      emitPassword(emit, pos + m[0].lastIndexOf(value), value, 'sshpass -p');
+    },
+  },
+  {
+    keywords: ['docker login', 'podman login', 'buildah login', 'skopeo login'],
+    ignoreCase: true,
+    find(doc, pos, keyword, emit) {
+      const from = pos + keyword.length;
+      const m = LOGIN_PASSWORD.exec(restOfLine(doc, from));
+      if (!m) return;
+      const value = m[2]!;
+      emitPassword(emit, from + m.index + m[0].lastIndexOf(value), value, `${keyword} -p`);
+    },
+  },
+  {
+    keywords: ['b64encode(', 'btoa(', 'encodebytes(', 'encodestring('],
+    find(doc, pos, _keyword, emit) {
+      BASIC_IN_CODE.lastIndex = pos;
+      const m = BASIC_IN_CODE.exec(doc.text);
+      if (!m) return;
+      const value = m[3]!;
+      emitPassword(emit, pos + m[0].lastIndexOf(value), value, `basic credentials ${m[2]}:`);
+    },
+  },
+];
+
+export const COMMAND_PATTERNS = [CURL_USER, SSHPASS, LOGIN_PASSWORD, BASIC_IN_CODE, SECURE_STRING_ARG];
