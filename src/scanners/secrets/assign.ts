@@ -84,8 +84,8 @@ const COMMENT_START = /^\s*(?:\/\/|#(?!!|define\b|include\b|if|else|endif\b|unde
 const DEFINE_LINE = /(?:^|\s)(?:#[ \t]*define|%define|%global|SET|set)[ \t]+$/;
 /** SQL that sets a password: `CREATE USER x WITH PASSWORD '…'`, `CREATE ROLE x LOGIN PASSWORD '…'`, `ALTER USER … PASSWORD '…'`. */
 const SQL_PASSWORD_LINE = /\b(?:user|role|login|with)\b/i;
-/** The statement that sets it starts the line or a string: `CREATE USER`, `"ALTER ROLE`. */
-const SQL_STATEMENT = /(?:^|["'`(;]|-c\s)\s*(?:create|alter)\s+(?:user|role)\b/i;
+/** The statement that sets a password: `CREATE USER`, `ALTER ROLE`, `CREATE LOGIN`, `GRANT … TO`. */
+const SQL_STATEMENT = /\b(?:(?:create|alter)\s+(?:user|role|login)|grant)\b/i;
 /** After `IDENTIFIED`: `BY '…'`, `WITH plugin BY '…'`. */
 const IDENTIFIED_BY = /[ \t]+(?:WITH[ \t]+['"`]?[\w-]{1,64}['"`]?[ \t]+)?BY[ \t]+/iy;
 /** Go's `var name type = value` (the type after the name). */
@@ -217,7 +217,7 @@ export function findAssignment(doc: SecretDoc, hit: number, index?: TextIndex): 
     // SQL `IDENTIFIED [WITH plugin] BY 'value'`.
     IDENTIFIED_BY.lastIndex = right;
     const by = IDENTIFIED_BY.exec(text);
-    if (!by) return undefined;
+    if (!by || !SQL_STATEMENT.test(linePrefix)) return undefined;
     valueAt = right + by[0].length;
     name = 'IDENTIFIED BY';
     words = ['password'];
@@ -342,7 +342,11 @@ export function findAssignment(doc: SecretDoc, hit: number, index?: TextIndex): 
     if (e >= limit || text.charCodeAt(e) === NL) return undefined;
     valueEnd = e;
     quoted = true;
-    if (syntax === 'call' && text.charCodeAt(skipBlanks(text, e + 1)) !== 41 /* ) */ && text.charCodeAt(skipBlanks(text, e + 1)) !== 44 /* , */) return undefined;
+    if (syntax === 'call') {
+      // A setter's or builder's only argument ends the call; a pair call's value is followed by `)` or `,`.
+      const next = text.charCodeAt(skipBlanks(text, e + 1));
+      if (next !== 41 /* ) */ && (call || next !== 44 /* , */)) return undefined;
+    }
   } else if (q === BACKSLASH && isQuote(text.charCodeAt(p + 1))) {
     // JSON-escaped string inside a string: \"value\"
     const quote = text.charCodeAt(p + 1);
@@ -356,7 +360,10 @@ export function findAssignment(doc: SecretDoc, hit: number, index?: TextIndex): 
     // string or a comment — or the expression is a lookup with a literal fallback.
     if (doc.kind === 'code' && !shellLine && !sqlValue) {
       inString = facts.doubleQuoted || facts.singleQuoted;
-      if (!inString && !comment) return lookupDefault(doc, p, { name, words, prose: false }, context);
+      if (!inString && !comment) return codeValue(doc, p, { name, words, nameStart, trueLineStart, colon: c === 58 && c2 !== 61 }, context);
+    } else if (doc.kind === 'text' && !comment && /^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*\(/.test(text.slice(p, p + 64))) {
+      // Extension-less code (`PASSWORD = os.environ.get("P") or "…"`): the fallback literal of a lookup.
+      return lookupDefault(doc, p, { name, words, prose: false }, context);
     }
     // YAML tags, anchors, aliases and block scalars; `{…}` templates (IPython `{var}`, Jinja) and inline objects.
     if (q === 33 /* ! */ || q === 38 /* & */ || q === 42 /* * */ || q === 124 /* | */ || q === 62 /* > */ || q === 123 /* { */) return undefined;
@@ -415,10 +422,19 @@ export function findAssignment(doc: SecretDoc, hit: number, index?: TextIndex): 
     }
   }
   if (value.length === 0) return undefined;
-  if (!quoted && syntax === 'assign' && (before === 63 /* ? */ || before === 38 /* & */)) syntax = 'query';
+  // SQL keywords after PASSWORD (`PASSWORD EXPIRE INTERVAL 90 DAY`, `PASSWORD HISTORY 1`) are clauses, not values.
+  if (sqlValue && !quoted && /^[A-Z_]+$/.test(value)) return undefined;
+  if (!quoted && syntax === 'assign' && (before === 63 /* ? */ || before === 38 /* & */ || before === 35 /* # */)) syntax = 'query';
   if (flag && syntax === 'assign') syntax = 'flag';
   const prose = isProse(doc, { comment, inString, quoted, syntax, rawName, phrase, value });
+  // A field of a document starts at a word boundary (`(pw:…`, `, PW:…`), not glued to other symbols (`M[@%]PW:…`).
+  if (prose && !quoted && syntax !== 'query' && !isFieldBoundary(before)) return undefined;
   return makeAssignment({ name, words, value, valueStart, valueEnd, quoted, prose, syntax }, context);
+}
+
+/** Characters after which a document field may start: the line start, blanks, brackets, separators, quotes, markup. */
+function isFieldBoundary(c: number): boolean {
+  return c === -1 || c === SPACE || c === TAB || c === 40 || c === 44 || c === 47 || c === 45 || c === 124 || c === 62 || c === 91 || c === 123 || c === 34 || c === 39 || c === 96 || c === 59 || c === 10 || c === 13 || c === 42 || c === 95;
 }
 
 /** HTTP authentication schemes whose credential follows the scheme name. */
@@ -485,6 +501,37 @@ function elementAssignment(doc: SecretDoc, idx: TextIndex, el: ElementParts): As
   return makeAssignment({ name: el.name, words: el.words, value: xmlValue, valueStart: xmlStart, valueEnd: xmlStart + xmlValue.length, quoted: true, prose: el.comment, syntax: 'element' }, context);
 }
 
+/**
+ * An unquoted value in code is an expression. Three kinds still hold a literal secret: the fallback of a lookup
+ * (`os.getenv("X", "…")`, `… or "…"`), an HTTP header written out (`Authorization: Bearer …` in a quasi-quote or
+ * heredoc), and a YAML-style line of an embedded document (`password: …` alone on its line inside a multi-line
+ * string), which is judged as prose.
+ */
+function codeValue(doc: SecretDoc, p: number, a: { name: string; words: readonly string[]; nameStart: number; trueLineStart: number; colon: boolean }, context: (valueEnd: number) => string): Assignment | undefined {
+  const text = doc.text;
+  const fallback = lookupDefault(doc, p, { name: a.name, words: a.words, prose: false }, context);
+  if (fallback !== undefined) return fallback;
+  const m = CODE_LITERAL_LINE.exec(text.slice(p, p + MAX_VALUE));
+  if (m === null) return undefined;
+  let value = m[1]!;
+  let valueStart = p;
+  let syntax: AssignmentSyntax = 'assign';
+  const scheme = /^(bearer|basic|token|ntlm|negotiate|digest) +(\S+)$/i.exec(value);
+  if (!a.colon) return undefined;
+  if (scheme !== null && a.words[a.words.length - 1] === 'authorization') {
+    valueStart = p + value.length - scheme[2]!.length;
+    value = scheme[2]!;
+    syntax = 'header';
+  } else {
+    // `name: value` must start its line (an embedded YAML document), not follow code.
+    if (value.includes(' ') || /\S/.test(text.slice(a.trueLineStart, a.nameStart))) return undefined;
+  }
+  return makeAssignment({ name: a.name, words: a.words, value, valueStart, valueEnd: valueStart + value.length, quoted: false, prose: syntax !== 'header', syntax }, context);
+}
+
+/** A value alone on the rest of its line: one token, or an authentication scheme and its token. */
+const CODE_LITERAL_LINE = /^((?:[A-Za-z]{4,9} +)?[^\s"'`,;(){}[\]]{1,256})[ \t]*(?=\r?\n|$)/;
+
 /** `x = os.getenv("NAME", "fallback")`, `x = os.environ.get("X") or "fallback"`: the literal a lookup falls back to. */
 function lookupDefault(doc: SecretDoc, p: number, a: { name: string; words: readonly string[]; prose: boolean }, context: (valueEnd: number) => string): Assignment | undefined {
   const text = doc.text;
@@ -525,13 +572,14 @@ const TRANSLATION_PATH = /(?:^|[/!])(?:locales?|i18n|l10n|lang|langs|languages|t
 /** True when a name is written like a variable (`DB_PASSWORD`, `spring.datasource.password`, `PSWD`), not a word in a sentence. */
 function isIdentifierName(rawName: string): boolean {
   const name = rawName.replace(/^-+/, '');
-  return /[_.]/.test(name) || /^[A-Z][A-Z0-9]{2,}$/.test(name) || /[a-z][A-Z]/.test(name);
+  return /[_.]/.test(name) || /^[A-Z][A-Z0-9]{3,}$/.test(name) || /[a-z][A-Z]/.test(name);
 }
 
 function isProse(doc: SecretDoc, f: ProseFacts): boolean {
   if (f.comment) return true;
   if (doc.path !== undefined && TRANSLATION_PATH.test(doc.path)) return true;
-  if (f.inString) return !(f.syntax === 'flag' || f.syntax === 'query' || f.syntax === 'header');
+  // In a string of code: a command line, a URL, a header or an embedded config line (`'USER=x\nPASS=…'`) is not prose.
+  if (f.inString) return !(f.syntax === 'flag' || f.syntax === 'query' || f.syntax === 'header' || (f.syntax === 'assign' && isIdentifierName(f.rawName) && /^[A-Z0-9_]+$/.test(f.rawName)));
   if (doc.kind !== 'text' || f.quoted || f.syntax === 'flag' || f.syntax === 'sql' || f.syntax === 'define' || f.syntax === 'header') return false;
   // Unquoted in a plain-text file: a config line (`DB_PASSWORD=…`, `PSWD:=…`) when the name is an identifier;
   // otherwise a field in a document (`Password: …`, `id:admin pw:…`).
@@ -669,4 +717,4 @@ function yamlParents(text: string, idx: TextIndex, lineStart: number, floor: num
 }
 
 /** The regular expressions this module runs, for the linear-time test. */
-export const ASSIGN_PATTERNS = [SQL_STATEMENT, SHELL_LINE, BASIC_AUTH_PAIR, MAGIC_LINE, COMMENT_START, DEFINE_LINE, SQL_PASSWORD_LINE, IDENTIFIED_BY, GO_VAR_LINE, GO_TYPE, ANNOTATION, PAIR_CALLEE, LOOKUP_DEFAULT, OR_DEFAULT, TRANSLATION_PATH];
+export const ASSIGN_PATTERNS = [CODE_LITERAL_LINE, SQL_STATEMENT, SHELL_LINE, BASIC_AUTH_PAIR, MAGIC_LINE, COMMENT_START, DEFINE_LINE, SQL_PASSWORD_LINE, IDENTIFIED_BY, GO_VAR_LINE, GO_TYPE, ANNOTATION, PAIR_CALLEE, LOOKUP_DEFAULT, OR_DEFAULT, TRANSLATION_PATH];

@@ -129,8 +129,9 @@ function pemBodyCandidates(raw: string): { candidates: string[]; legacyEncrypted
   for (const line of text.split(/\r?\n|\r/)) {
     if (/[A-Za-z-]+:[ \t]/.test(line)) continue; // header line (base64 has no `: `)
     whole.push(line.replace(/["'`,\s\\]/g, ''));
-    const runs = line.match(/[A-Za-z0-9+/=]{4,}/g);
-    if (runs !== null) lastRuns.push(runs[runs.length - 1]!);
+    // Runs of digits only are timestamps and counters of a log prefix, not base64.
+    const runs = line.match(/[A-Za-z0-9+/=]{4,}/g)?.filter((r) => !/^[0-9]+$/.test(r));
+    if (runs !== undefined && runs.length > 0) lastRuns.push(runs[runs.length - 1]!);
   }
   const a = whole.join('');
   const b = lastRuns.join('');

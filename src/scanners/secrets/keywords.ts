@@ -1,5 +1,5 @@
 /** Keywords that start the assignment detector (matched ignoring case): names holding secrets contain one. */
-export const ASSIGNMENT_KEYWORDS = ['pass', 'pwd', 'psw', 'pasw', 'pssw', 'secret', 'token', 'key', 'auth', 'cred', 'bearer', 'identified', 'verifier'] as const;
+export const ASSIGNMENT_KEYWORDS = ['pass', 'pwd', 'pw', 'psw', 'pasw', 'pssw', 'secret', 'token', 'key', 'auth', 'cred', 'bearer', 'identified', 'verifier'] as const;
 
 /** True when text[start, end) (a name, at most 128 characters) contains an assignment keyword. */
 export function holdsAssignmentKeyword(text: string, start: number, end: number): boolean {

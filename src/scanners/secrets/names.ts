@@ -120,6 +120,7 @@ const KEY_QUALIFIERS = new Set([
   'wallet',
   'partner',
   'merchant',
+  'tenant',
 ]);
 
 /**
@@ -199,7 +200,11 @@ const SECRET_ENDINGS: readonly [string, NameClass][] = [
  * Classifies a name by its words; undefined when the name does not hold a secret. `pass` counts only as
  * the last of several words (`db_pass`), `key` only after a qualifier (`api_key`, not `sort_key`).
  */
-export function classifyName(words: readonly string[]): NameClass | undefined {
+export function classifyName(allWords: readonly string[]): NameClass | undefined {
+  // Numbered names hold the same thing: `password1`, `password2`, `api_key_2`.
+  let end = allWords.length;
+  while (end > 1 && /^\d+$/.test(allWords[end - 1]!)) end--;
+  const words = end === allWords.length ? allWords : allWords.slice(0, end);
   const n = words.length;
   if (n === 0 || n > 10) return undefined;
   const last = words[n - 1]!;

@@ -138,6 +138,8 @@ const STAND_IN_WORDS = new Set([
   'baz', 'db', 'database', 'app', 'application', 'service', 'access', 'auth', 'here', 'goes', 'insert', 'put', 'real', 'not',
   'private', 'public', 'client', 'temp', 'tmp', 'string', 'abc', 'xyz', 'mysql', 'postgres', 'redis', 'mongo', 'guest', 'login',
   'new', 'old', 'very', 'strong', 'safe', 'secure', 'hidden', 'replace', 'todo', 'tbd', 'sk', 'pk',
+  'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten', 'first', 'second', 'third', 'again', 'other',
+  'another', 'wrong', 'bad', 'good', 'correct', 'incorrect', 'invalid', 'valid', 'right', 'same', 'different', 'some', 'any',
 ]);
 
 /** Read `s3cr3t`, `p@ssw0rd`, `adm1n` as words. */
@@ -162,7 +164,7 @@ function isStandInPhrase(value: string): boolean {
   const body = unLeet(value.replace(/[^A-Za-z]{1,6}$/, '').toLowerCase());
   const chunks = body.split(/[^a-z]+/).filter((c) => c !== '');
   const letters = chunks.reduce((n, c) => n + c.length, 0);
-  return letters >= 4 && chunks.every(segments);
+  return letters >= 3 && chunks.every(segments);
 }
 
 const TEMPLATE =

@@ -18,12 +18,14 @@ const NOT_A_SECRET = [
   /^[a-z][a-z0-9+.-]*:\/\//i, // URLs (credentials in URLs have their own rule)
   /^[^@\s]+@[^@\s]+\.[a-z]{2,}$/i, // e-mail addresses
   /(?:@|%40)[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.(?:com|org|net|io|ai|dev|cloud|internal|local)\b/i, // credential scopes naming an account (X-Goog-Credential)
-  /^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+(?:\(\))?$/, // dotted references: secrets.HF_TOKEN, cfg.api_key
+  /^[A-Za-z_][A-Za-z_]*[0-9]*(?:\.[A-Za-z_][A-Za-z_]*[0-9]*)+(?:\(\))?$/, // dotted references: secrets.HF_TOKEN, cfg.api_key, v1.key2
+  /^(?:\\[xX][0-9a-fA-F]{2}|\\u[0-9a-fA-F]{4}|\\[nrt0\\])+$/, // escape sequences only: "\xff", "\n"
+  /^@[./~]/, // read from a file: "@/dev/stdin", "@./secret.txt"
   /^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$/, // environment variable names: OPENAI_API_KEY
   /^(?:sha(?:1|256|384|512)|md5|blake2b?|sha3-\d+)[:-]/i, // digests
   // Password hashes, not passwords: crypt(3) and PHC strings ($2b$…, $6$…, $argon2id$…), LDAP {SSHA}, Django pbkdf2_sha256$…
   /^(?:\$(?:2[abxy]?|1|5|6|7|y|gy|apr1|md5|sha1|sha256|sha512|argon2(?:id|i|d)|pbkdf2(?:-sha(?:1|256|512))?|scrypt|bcrypt(?:-sha256)?)\$|\{(?:SSHA|SHA|SMD5|MD5|CRYPT|BCRYPT|PBKDF2|ARGON2|SSHA256|SSHA512|SHA256|SHA512)\}|(?:pbkdf2_sha(?:1|256)|bcrypt_sha256|bcrypt|argon2|scrypt)\$)/i,
-  /^(?:arn:aws|projects\/|vault:|secret:|ref\+|op:\/\/|akv:|gcp:|aws:|ssm:)/i, // secret-manager references
+  /^(?:arn:aws|projects\/|vault:|secret:|ref\+|op:\/\/|akv:|gcp:|aws:|ssm:|env:|file:|fd:)/i, // secret-manager, environment and file references
   /^(?:bearer|basic|token)$/i,
   /^\[[^\]]*\][*+?]?$|\\[dwsb]/, // regular-expression classes: [A-Za-z0-9_-], \d+
   /\|\||&&|=>|\bfunction\b|\breturn\b/, // code (minified scripts in notebook HTML outputs)
@@ -31,8 +33,8 @@ const NOT_A_SECRET = [
   /(?:^|[^A-Za-z])(?:test|tests|testing|fake|mock|mocked|dummy|stub|sample)(?:[^A-Za-z]|$)/i, // test fixtures: test-token-123, mock_key
 ];
 
-/** Lower-case words joined by `_` or `-`: an identifier (`my_db_password`, `prod-api-token`) when its words read as words. */
-const IDENTIFIER = /^[a-z]+(?:[_-][a-z]+)+$/;
+/** Lower-case words joined by `_` or `-`: an identifier (`my_db_password`, `prod-api-token`, `key_2`) when its words read as words. */
+const IDENTIFIER = /^[a-z][a-z0-9]*(?:[_-](?:[a-z][a-z0-9]*|[0-9]{1,4}))+$/;
 
 export function isNonSecretValue(value: string): boolean {
   for (const re of NOT_A_SECRET) if (re.test(value)) return true;
@@ -68,7 +70,7 @@ export type Strength = 'strong' | 'document';
 export function judgeValue(value: string, cls: NameClass, strength: Strength = 'strong'): Confidence | undefined {
   if (strength === 'document') return judgeDocumentValue(value, cls);
   const len = value.length;
-  if (cls === 'password' ? len < 4 || len > 200 : len < 8 || len > 1024) return undefined;
+  if (cls === 'password' ? len < 4 || len > 200 : len < 6 || len > 1024) return undefined;
   if (isPlaceholder(value) || isNonSecretValue(value)) return undefined;
   const classes = charClasses(value);
   const entropy = shannonEntropy(value);
@@ -78,7 +80,6 @@ export function judgeValue(value: string, cls: NameClass, strength: Strength = '
     if (len >= 8 && (classes.count >= 3 || (classes.count >= 2 && entropy >= 3))) return 'medium';
     return 'low';
   }
-  if (len < 8 || len > 1024) return undefined;
   const hex = isHex(value);
   if (hex ? entropy < (len < 16 ? 2.5 : 2.8) : entropy < (len < 12 ? 2.5 : 3.0)) return undefined;
   if (!classes.digit && !classes.symbol && !hex) {
@@ -87,6 +88,8 @@ export function judgeValue(value: string, cls: NameClass, strength: Strength = '
     if (isWordyText(value)) return len >= 24 && entropy >= 3.8 ? 'low' : undefined;
     return 'low';
   }
+  // Below eight characters only random letters pass (above); digits and symbols that short are versions, ids, codes.
+  if (len < 8) return undefined;
   if (len >= 16 && (hex ? entropy >= 3.2 : entropy >= 3.5)) return 'medium';
   return 'low';
 }
@@ -102,8 +105,8 @@ export function judgeDocumentValue(value: string, cls: NameClass): Confidence | 
   // Sentence ends and lists of options are prose: `required.`, `(optional)`, `a|b`.
   if (/^[([{].*[)\]}]$|[.,;:?)]$/.test(value)) return undefined;
   const len = value.length;
-  // In prose a slash joins alternatives or a user and a password (`admin/secret`, `master/…`): not one credential.
-  if (len < 24 && value.includes('/')) return undefined;
+  // In prose a slash or a colon joins alternatives or a user and a password (`admin/secret`, `master:…`): not one credential.
+  if (len < 24 && (value.includes('/') || value.includes(':'))) return undefined;
   // Lower-case words and numbers joined by separators are prose (`base64-encoded`, `utf-8`, `x86_64-linux`).
   if (/^[a-z0-9]+(?:[-_.][a-z0-9]+)+$/.test(value) && isWordyText(value)) return undefined;
   const c = charClasses(value);
@@ -111,7 +114,8 @@ export function judgeDocumentValue(value: string, cls: NameClass): Confidence | 
     if (len < 8 || len > 64 || !(c.lower || c.upper) || !(c.digit || c.symbol)) return undefined;
     return c.count >= 3 || (len >= 12 && shannonEntropy(value) >= 3.2) ? 'medium' : undefined;
   }
-  if (len < 12 || len > 1024 || !(c.digit || c.symbol)) return undefined;
+  // Tokens have digits among their letters; `scope:transfer.api.example.org:all` is a name.
+  if (len < 12 || len > 1024 || !c.digit || !(c.lower || c.upper)) return undefined;
   const entropy = shannonEntropy(value);
   if (c.count >= 3 && entropy >= 3.0) return 'medium';
   if (len >= 16 && (isHex(value) ? entropy >= 3.2 : entropy >= 3.5)) return 'medium';

@@ -62,7 +62,7 @@ function inSealedSecret(a: Assignment, doc: ScanDoc): boolean {
 
 /** A bare `key` holds a secret only when the value is random: mixed case and digits, 20 characters or more, high entropy. */
 function judgeBareKey(value: string): 'medium' | undefined {
-  if (value.length < 20 || value.length > 512 || isPlaceholder(value) || isNonSecretValue(value)) return undefined;
+  if (value.length < 20 || value.length > 512 || !/^[A-Za-z0-9+/=_-]+$/.test(value) || isPlaceholder(value) || isNonSecretValue(value)) return undefined;
   const c = charClasses(value);
   return c.lower && c.upper && c.digit && shannonEntropy(value) >= 3.8 ? 'medium' : undefined;
 }

@@ -7,6 +7,7 @@ import { tags } from './kit.js';
 
 const BEGIN = /-----BEGIN ((?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?)-----/y;
 const MAX_BODY = 65_536;
+const END_OTHER = /^-----END (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----/;
 
 const KINDS: Readonly<Record<string, string>> = {
   pkcs1: 'RSA',
@@ -35,10 +36,16 @@ function findPem(text: string, pos: number, findEnd: (from: number, marker: stri
   const m = BEGIN.exec(text);
   const label = m?.[1];
   if (!m || label === undefined) return;
-  const endMarker = `-----END ${label}-----`;
+  let endMarker = `-----END ${label}-----`;
   const bodyStart = pos + m[0].length;
-  const end = findEnd(bodyStart, endMarker);
-  if (end < 0) return;
+  let end = findEnd(bodyStart, endMarker);
+  if (end < 0) {
+    // A key pasted with another label's END line (`BEGIN PRIVATE KEY` … `END RSA PRIVATE KEY`).
+    end = findEnd(bodyStart, '-----END ');
+    const other = end < 0 ? null : END_OTHER.exec(text.slice(end, end + 64));
+    if (other === null) return;
+    endMarker = other[0];
+  }
   const body = text.slice(bodyStart, end);
   const check = checkPrivateKey(label, body);
   if (!check.valid) return;
@@ -179,7 +186,7 @@ export const privateKeyRule = defineSecretRule({
     rawDerDetector,
     base64PemDetector,
   ],
-  patterns: [BEGIN, BASE64_RUN],
+  patterns: [BEGIN, BASE64_RUN, END_OTHER],
   examples: () => {
     const f = new Fake(2626);
     return {
