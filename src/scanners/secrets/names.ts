@@ -57,6 +57,8 @@ const SECRET_WORDS: Readonly<Record<string, NameClass>> = {
   userpwd: 'password',
   // OAuth 1 `oauth_verifier` and PKCE `code_verifier` are secrets of the exchange they belong to.
   verifier: 'token',
+  // NATS NKeys (`nkey`, `nkey_seed`): the seed is the private key.
+  nkey: 'key',
 };
 
 /** Words before `key` that make it a secret key (`api_key`, `access_key`, `signing_key`). */
@@ -233,7 +235,7 @@ export function classifyName(allWords: readonly string[]): NameClass | undefined
   }
   if (found === undefined) return undefined;
   // A secret word must be the last word or be followed only by secret words (`secret_key`, `token_value`).
-  if (SECRET_WORDS[last] === undefined && endingClass(last) === undefined && misspeltPassword(last) === undefined && last !== 'key' && last !== 'pass' && last !== 'pw' && last !== 'value' && last !== 'string' && last !== 'str') {
+  if (SECRET_WORDS[last] === undefined && endingClass(last) === undefined && misspeltPassword(last) === undefined && last !== 'key' && last !== 'pass' && last !== 'pw' && last !== 'value' && last !== 'string' && last !== 'str' && last !== 'seed') {
     return undefined;
   }
   return found;

@@ -21,6 +21,7 @@ const NOT_A_SECRET = [
   /^[A-Za-z_][A-Za-z_]*[0-9]*(?:\.[A-Za-z_][A-Za-z_]*[0-9]*)+(?:\(\))?$/, // dotted references: secrets.HF_TOKEN, cfg.api_key, v1.key2
   /^(?:\\[xX][0-9a-fA-F]{2}|\\u[0-9a-fA-F]{4}|\\[nrt0\\])+$/, // escape sequences only: "\xff", "\n"
   /^@[./~]/, // read from a file: "@/dev/stdin", "@./secret.txt"
+  /^[UAONCX][A-Z2-7]{55}$/, // NATS public NKeys (seeds start with S)
   /^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$/, // environment variable names: OPENAI_API_KEY
   /^(?:sha(?:1|256|384|512)|md5|blake2b?|sha3-\d+)[:-]/i, // digests
   // Password hashes, not passwords: crypt(3) and PHC strings ($2b$…, $6$…, $argon2id$…), LDAP {SSHA}, Django pbkdf2_sha256$…
