@@ -217,7 +217,7 @@ export function findAssignment(doc: SecretDoc, hit: number, index?: TextIndex): 
     // SQL `IDENTIFIED [WITH plugin] BY 'value'`.
     IDENTIFIED_BY.lastIndex = right;
     const by = IDENTIFIED_BY.exec(text);
-    if (!by || !SQL_STATEMENT.test(linePrefix)) return undefined;
+    if (!by || !SQL_STATEMENT.test(text.slice(trueLineStart, Math.min(left, trueLineStart + 256)))) return undefined;
     valueAt = right + by[0].length;
     name = 'IDENTIFIED BY';
     words = ['password'];
@@ -276,12 +276,12 @@ export function findAssignment(doc: SecretDoc, hit: number, index?: TextIndex): 
       syntax = 'flag';
     } else if (doc.kind === 'netrc' || /^\s*(?:ENV|%env|%set_env)\s+$/i.test(linePrefix) || /\bmachine\s/.test(linePrefix)) {
       // .netrc and environment declarations
-    } else if (DEFINE_LINE.test(linePrefix)) {
+    } else if (DEFINE_LINE.test(linePrefix.slice(-24))) {
       syntax = 'define';
-    } else if (words.length === 1 && words[0] === 'password' && SQL_PASSWORD_LINE.test(linePrefix) && SQL_STATEMENT.test(linePrefix)) {
+    } else if (words.length === 1 && words[0] === 'password' && SQL_PASSWORD_LINE.test(linePrefix.slice(-64)) && SQL_STATEMENT.test(text.slice(trueLineStart, Math.min(left, trueLineStart + 256)))) {
       syntax = 'sql';
       sqlValue = true;
-    } else if (doc.kind === 'code' && GO_VAR_LINE.test(linePrefix)) {
+    } else if (doc.kind === 'code' && GO_VAR_LINE.test(linePrefix.slice(-16))) {
       const typed = GO_TYPE.exec(text.slice(p, p + 64));
       if (!typed) return undefined;
       p += typed[0].length;
@@ -360,7 +360,7 @@ export function findAssignment(doc: SecretDoc, hit: number, index?: TextIndex): 
     // string or a comment — or the expression is a lookup with a literal fallback.
     if (doc.kind === 'code' && !shellLine && !sqlValue) {
       inString = facts.doubleQuoted || facts.singleQuoted;
-      if (!inString && !comment) return codeValue(doc, p, { name, words, nameStart, trueLineStart, colon: c === 58 && c2 !== 61 }, context);
+      if (!inString && !comment) return codeValue(doc, p, { name, words, atLineStart: nameStart === left ? facts.atLineStart : idx.lineFacts(trueLineStart, nameStart).atLineStart, colon: c === 58 && c2 !== 61 }, context);
     } else if (doc.kind === 'text' && !comment && /^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*\(/.test(text.slice(p, p + 64))) {
       // Extension-less code (`PASSWORD = os.environ.get("P") or "…"`): the fallback literal of a lookup.
       return lookupDefault(doc, p, { name, words, prose: false }, context);
@@ -421,7 +421,7 @@ export function findAssignment(doc: SecretDoc, hit: number, index?: TextIndex): 
       value = value.slice(colon + 1);
     }
   }
-  if (value.length === 0) return undefined;
+  if (value.length === 0 || embedsAssignment(value)) return undefined;
   // SQL keywords after PASSWORD (`PASSWORD EXPIRE INTERVAL 90 DAY`, `PASSWORD HISTORY 1`) are clauses, not values.
   if (sqlValue && !quoted && /^[A-Z_]+$/.test(value)) return undefined;
   if (!quoted && syntax === 'assign' && (before === 63 /* ? */ || before === 38 /* & */ || before === 35 /* # */)) syntax = 'query';
@@ -430,6 +430,25 @@ export function findAssignment(doc: SecretDoc, hit: number, index?: TextIndex): 
   // A field of a document starts at a word boundary (`(pw:…`, `, PW:…`), not glued to other symbols (`M[@%]PW:…`).
   if (prose && !quoted && syntax !== 'query' && !isFieldBoundary(before)) return undefined;
   return makeAssignment({ name, words, value, valueStart, valueEnd, quoted, prose, syntax }, context);
+}
+
+/**
+ * True when a value holds an assignment of a secret-like name (`\npassword=`, `token=abc&key=`): it is a stretch
+ * of text between two quotes, not one value.
+ */
+function embedsAssignment(value: string): boolean {
+  let run = 0;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c !== 61 /* = */ || i === run || !holdsAssignmentKeyword(value, run, i)) {
+      if (!isNameChar(c)) run = i + 1;
+      continue;
+    }
+    // `…password=x` inside, or a value that ends in a bare name and `=` (`\npassword=`); not base64 padding.
+    if (isNameChar(value.charCodeAt(i + 1)) || (i === value.length - 1 && /^[A-Za-z_]+$/.test(value.slice(run, i)))) return true;
+    if (!isNameChar(c)) run = i + 1;
+  }
+  return false;
 }
 
 /** Characters after which a document field may start: the line start, blanks, brackets, separators, quotes, markup. */
@@ -507,24 +526,25 @@ function elementAssignment(doc: SecretDoc, idx: TextIndex, el: ElementParts): As
  * heredoc), and a YAML-style line of an embedded document (`password: …` alone on its line inside a multi-line
  * string), which is judged as prose.
  */
-function codeValue(doc: SecretDoc, p: number, a: { name: string; words: readonly string[]; nameStart: number; trueLineStart: number; colon: boolean }, context: (valueEnd: number) => string): Assignment | undefined {
+function codeValue(doc: SecretDoc, p: number, a: { name: string; words: readonly string[]; atLineStart: boolean; colon: boolean }, context: (valueEnd: number) => string): Assignment | undefined {
   const text = doc.text;
   const fallback = lookupDefault(doc, p, { name: a.name, words: a.words, prose: false }, context);
   if (fallback !== undefined) return fallback;
+  // Only `name: value` read like a literal in code, and a YAML-style one only at the start of its line.
+  if (!a.colon || (!a.atLineStart && a.words[a.words.length - 1] !== 'authorization')) return undefined;
   const m = CODE_LITERAL_LINE.exec(text.slice(p, p + MAX_VALUE));
   if (m === null) return undefined;
   let value = m[1]!;
   let valueStart = p;
   let syntax: AssignmentSyntax = 'assign';
   const scheme = /^(bearer|basic|token|ntlm|negotiate|digest) +(\S+)$/i.exec(value);
-  if (!a.colon) return undefined;
   if (scheme !== null && a.words[a.words.length - 1] === 'authorization') {
     valueStart = p + value.length - scheme[2]!.length;
     value = scheme[2]!;
     syntax = 'header';
   } else {
     // `name: value` must start its line (an embedded YAML document), not follow code.
-    if (value.includes(' ') || /\S/.test(text.slice(a.trueLineStart, a.nameStart))) return undefined;
+    if (value.includes(' ') || !a.atLineStart) return undefined;
   }
   return makeAssignment({ name: a.name, words: a.words, value, valueStart, valueEnd: valueStart + value.length, quoted: false, prose: syntax !== 'header', syntax }, context);
 }
@@ -538,14 +558,18 @@ function lookupDefault(doc: SecretDoc, p: number, a: { name: string; words: read
   const rest = text.slice(p, Math.min(text.length, p + 400));
   const nl = rest.indexOf('\n');
   const line = nl < 0 ? rest : rest.slice(0, nl);
-  const lookup = LOOKUP_DEFAULT.exec(line);
+  // Cheap tests before the expressions: a lookup has a call with a quoted argument; a fallback an `or`, `||` or `??`.
+  const call = line.indexOf('(');
+  const orAt = Math.max(line.indexOf(' or '), line.indexOf('||'), line.indexOf('??'));
+  if ((call < 0 || call > 80 || !/["']/.test(line)) && (orAt < 0 || orAt > 160)) return undefined;
+  const lookup = call >= 0 && call <= 80 ? LOOKUP_DEFAULT.exec(line) : null;
   let value: string | undefined;
   let at = 0;
   if (lookup) {
     value = lookup[3]!;
     // The value ends at the last quote of the match (only blanks and `)` follow it).
     at = lookup[0].lastIndexOf(lookup[2]!) - value.length;
-  } else {
+  } else if (orAt >= 0 && orAt <= 160) {
     const or = OR_DEFAULT.exec(line);
     if (or) {
       value = or[2]!;
@@ -667,23 +691,14 @@ function providerKeyName(words: readonly string[]): boolean {
  * that opens the enclosing `(` or `{`, YAML parent keys, the INI section, the .netrc machine, the file name.
  */
 function contextOf(doc: SecretDoc, idx: TextIndex, nameStart: number, lineStart: number, linePrefix: string): string {
-  const parts = [doc.baseName, linePrefix];
+  // The last 160 characters before the name say what it belongs to (`wandb.login(`, `machine api.wandb.ai`).
+  const parts = [doc.baseName, linePrefix.slice(-160)];
   const text = doc.text;
-  const floor = Math.max(0, nameStart - MAX_CONTEXT);
-  // Enclosing ( or {: walk back counting brackets.
-  let depth = 0;
-  for (let i = lineStart - 1; i >= floor; i--) {
-    const c = text.charCodeAt(i);
-    if (c === 41 || c === 125) depth++;
-    else if (c === 40 || c === 123) {
-      if (depth === 0) {
-        parts.push(text.slice(Math.max(floor, i - 64), i + 1));
-        break;
-      }
-      depth--;
-    }
-  }
-  if (doc.kind === 'yaml') parts.push(yamlParents(text, idx, lineStart, floor));
+  const floor = Math.max(0, lineStart - MAX_CONTEXT);
+  // The enclosing ( or {, before the part of the line read as the prefix.
+  const open = idx.enclosingOpen(trueLineStartOf(idx, lineStart), lineStart, MAX_CONTEXT);
+  if (open >= 0) parts.push(text.slice(Math.max(floor, open - 64), open + 1));
+  if (doc.kind === 'yaml') parts.push(idx.perLineValue('yaml', lineStart, () => yamlParents(text, lineStart, floor)));
   if (doc.kind === 'ini' || doc.kind === 'toml') {
     const section = idx.prevIndex('\n[', lineStart, floor);
     if (section >= 0) parts.push(text.slice(section + 1, section + 80).split('\n')[0]!);
@@ -694,8 +709,13 @@ function contextOf(doc: SecretDoc, idx: TextIndex, nameStart: number, lineStart:
   return parts.join(' ').toLowerCase();
 }
 
+/** The true start of the line holding `pos` (the cursor of the index is there already: no search). */
+function trueLineStartOf(idx: TextIndex, pos: number): number {
+  return idx.lineStart(pos, Number.MAX_SAFE_INTEGER);
+}
+
 /** Keys of YAML mappings that enclose the line at `lineStart` (less-indented lines above it). */
-function yamlParents(text: string, idx: TextIndex, lineStart: number, floor: number): string {
+function yamlParents(text: string, lineStart: number, floor: number): string {
   let indent = 0;
   while (text.charCodeAt(lineStart + indent) === SPACE) indent++;
   const keys: string[] = [];

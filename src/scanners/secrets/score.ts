@@ -21,6 +21,7 @@ const NOT_A_SECRET = [
   /^[A-Za-z_][A-Za-z_]*[0-9]*(?:\.[A-Za-z_][A-Za-z_]*[0-9]*)+(?:\(\))?$/, // dotted references: secrets.HF_TOKEN, cfg.api_key, v1.key2
   /^(?:\\[xX][0-9a-fA-F]{2}|\\u[0-9a-fA-F]{4}|\\[nrt0\\])+$/, // escape sequences only: "\xff", "\n"
   /^@[./~]/, // read from a file: "@/dev/stdin", "@./secret.txt"
+  /^[#@%&][a-z]{2,12}$/, // a directive or reference: #define, @user, %appdata
   /^[UAONCX][A-Z2-7]{55}$/, // NATS public NKeys (seeds start with S)
   /^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$/, // environment variable names: OPENAI_API_KEY
   /^(?:sha(?:1|256|384|512)|md5|blake2b?|sha3-\d+)[:-]/i, // digests
@@ -68,8 +69,22 @@ export type Strength = 'strong' | 'document';
  * short), tokens and keys from 8 when they do not read as words. In `document` surroundings the value must look
  * like a credential by itself (see `judgeDocumentValue`).
  */
+/** Verdicts by value, class and strength: several rules judge the same value of one assignment. */
+const VERDICTS = new Map<string, Confidence | null>();
+const VERDICT_LIMIT = 4096;
+
 export function judgeValue(value: string, cls: NameClass, strength: Strength = 'strong'): Confidence | undefined {
-  if (strength === 'document') return judgeDocumentValue(value, cls);
+  if (value.length > 1024) return undefined;
+  const key = `${cls}\0${strength}\0${value}`;
+  const known = VERDICTS.get(key);
+  if (known !== undefined) return known ?? undefined;
+  const verdict = strength === 'document' ? judgeDocumentValue(value, cls) : judgeStrongValue(value, cls);
+  if (VERDICTS.size >= VERDICT_LIMIT) VERDICTS.clear();
+  VERDICTS.set(key, verdict ?? null);
+  return verdict;
+}
+
+function judgeStrongValue(value: string, cls: NameClass): Confidence | undefined {
   const len = value.length;
   if (cls === 'password' ? len < 4 || len > 200 : len < 6 || len > 1024) return undefined;
   if (isPlaceholder(value) || isNonSecretValue(value)) return undefined;

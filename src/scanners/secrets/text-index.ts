@@ -28,12 +28,16 @@ export interface LineFacts {
   readonly doubleQuoted: boolean;
   readonly singleQuoted: boolean;
   readonly inlineComment: boolean;
+  /** Only blanks between the line start and the position. */
+  readonly atLineStart: boolean;
 }
 
 export class TextIndex {
   private readonly forward = new Map<string, ForwardMemo>();
   /** Quote parity and the first inline comment of the line being read, up to `at`. */
-  private readonly line = { start: -1, at: 0, dq: false, sq: false, commentEnd: -1 };
+  private readonly line = { start: -1, at: 0, dq: false, sq: false, commentEnd: -1, firstText: -1 };
+  /** One value per key for the line last asked about (context that every name on a line shares). */
+  private readonly perLine = new Map<string, { lineStart: number; value: string }>();
   private readonly backward = new Map<string, BackwardMemo>();
   /** Newlines around the line cursor: `prevNl` < cursor ≤ `nextNl` (text.length when none). */
   private prevNl = -1;
@@ -71,10 +75,12 @@ export class TextIndex {
       st.dq = false;
       st.sq = false;
       st.commentEnd = -1;
+      st.firstText = -1;
     }
     let i = st.at;
     for (; i < upTo; i++) {
       const c = text.charCodeAt(i);
+      if (st.firstText < 0 && c !== 32 && c !== 9) st.firstText = i;
       if (c === 92 /* \ */) {
         i++;
         continue;
@@ -89,7 +95,60 @@ export class TextIndex {
       }
     }
     st.at = Math.max(i, upTo);
-    return { doubleQuoted: st.dq, singleQuoted: st.sq, inlineComment: st.commentEnd >= 0 && st.commentEnd <= upTo };
+    return { doubleQuoted: st.dq, singleQuoted: st.sq, inlineComment: st.commentEnd >= 0 && st.commentEnd <= upTo, atLineStart: st.firstText < 0 || st.firstText >= upTo };
+  }
+
+  private readonly brackets = { lineStart: -1, at: 0, before: -1, stack: [] as number[] };
+
+  /**
+   * The innermost `(` or `{` still open at `pos` (on the line that starts at `lineStart`, or before it within `reach`
+   * characters), or -1. Brackets opened before the line are found once per line by walking back; along the line a
+   * stack is kept, so that positions that increase along one long line cost nothing more.
+   */
+  enclosingOpen(lineStart: number, pos: number, reach: number): number {
+    const text = this.text;
+    const st = this.brackets;
+    if (st.lineStart !== lineStart || pos < st.at) {
+      st.lineStart = lineStart;
+      st.at = lineStart;
+      st.stack.length = 0;
+      st.before = -1;
+      let depth = 0;
+      for (let i = lineStart - 1; i >= Math.max(0, lineStart - reach); i--) {
+        const c = text.charCodeAt(i);
+        if (c === 41 || c === 125) depth++;
+        else if (c === 40 || c === 123) {
+          if (depth === 0) {
+            st.before = i;
+            break;
+          }
+          depth--;
+        }
+      }
+    }
+    for (let i = st.at; i < pos; i++) {
+      const c = text.charCodeAt(i);
+      if (c === 40 || c === 123) {
+        st.stack.push(i);
+        // Bounded memory on hostile runs of brackets: the innermost ones are the ones asked about.
+        if (st.stack.length > 2048) st.stack.splice(0, 1024);
+      } else if (c === 41 || c === 125) {
+        if (st.stack.length > 0) st.stack.pop();
+        else st.before = -1;
+      }
+    }
+    st.at = Math.max(st.at, pos);
+    const open = st.stack.length > 0 ? st.stack[st.stack.length - 1]! : st.before;
+    return open >= pos - reach ? open : -1;
+  }
+
+  /** `compute()` once per line for `key`: names on one line share what is around the line (enclosing calls, YAML parents). */
+  perLineValue(key: string, lineStart: number, compute: () => string): string {
+    const known = this.perLine.get(key);
+    if (known !== undefined && known.lineStart === lineStart) return known.value;
+    const value = compute();
+    this.perLine.set(key, { lineStart, value });
+    return value;
   }
 
   /**

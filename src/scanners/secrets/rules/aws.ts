@@ -86,6 +86,10 @@ export const awsSecretAccessKeyRule = defineSecretRule({
       keywords: ['AKIA', 'ASIA'],
       find(doc, pos, _keyword, emit) {
         const text = doc.text;
+        // Only after a well-formed key id (not `AKIAAKIA…`): the pair search reads up to 200 characters.
+        KEY_ID.lastIndex = pos;
+        const id = KEY_ID.exec(text)?.[0];
+        if (id === undefined || isPlaceholder(id)) return;
         const from = pos + 20;
         const nl = indexWithin(text, '\n', from, 200);
         const to = nl < 0 ? Math.min(text.length, from + 200) : nl;

@@ -42,12 +42,17 @@ const BASIC_IN_CODE = /(?:b64encode|btoa|encodebytes|encodestring)\([ \t]*[bu]?(
 /** The first argument of ConvertTo-SecureString that is not a switch: the plain text. */
 const SECURE_STRING_ARG = /^[ \t]+(?:-(?!String\b)[A-Za-z]+[ \t]+)*(?:-String[ \t]+)?(?:-[A-Za-z]+[ \t]+)*(\\?["'])?([^\s"'\\|;)]{1,256})(?:\\?["'])?/i;
 
+/** Per document: how far `curl` command lines have been read, so that `curl curl curl …` is read once. */
+const curlReadUpTo = new WeakMap<ScanDoc, number>();
+
 export const COMMAND_DETECTORS: readonly KeywordDetector[] = [
   {
     keywords: ['curl '],
     ignoreCase: true,
     find(doc, pos, keyword, emit) {
+      if (pos < (curlReadUpTo.get(doc) ?? 0)) return;
       const line = restOfLine(doc, pos + keyword.length - 1);
+      curlReadUpTo.set(doc, pos + keyword.length - 1 + line.length);
       CURL_USER.lastIndex = 0;
       for (let m = CURL_USER.exec(line); m !== null; m = CURL_USER.exec(line)) {
         const value = m[3]!;

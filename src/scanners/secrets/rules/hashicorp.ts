@@ -10,6 +10,7 @@ import { providerAssignment, tags } from './kit.js';
 const VAULT = /hv([sbr])\.[A-Za-z0-9_-]{24,300}(?![A-Za-z0-9_.-])/y;
 const VAULT_LEGACY = /^s\.[A-Za-z0-9]{24}$/;
 const VAULT_KINDS: Readonly<Record<string, string>> = { s: 'service', b: 'batch', r: 'recovery' };
+const vaultLegacy = providerAssignment({ names: ['vault'], hints: ['vault'], value: VAULT_LEGACY, message: 'found', validate: (v) => charClasses(v.slice(2)).count >= 3 });
 
 export const vaultTokenRule = defineSecretRule({
   id: 'secrets/vault-token',
@@ -35,7 +36,7 @@ export const vaultTokenRule = defineSecretRule({
     }),
   ],
   assignment: (a, doc, mode) => {
-    const verdict = providerAssignment({ names: ['vault'], hints: ['vault'], value: VAULT_LEGACY, message: 'found', validate: (v) => charClasses(v.slice(2)).count >= 3 })(a, doc, mode);
+    const verdict = vaultLegacy(a, doc, mode);
     return verdict === undefined ? undefined : { ...verdict, data: { kind: 'service (legacy)' } };
   },
   patterns: [VAULT, VAULT_LEGACY],

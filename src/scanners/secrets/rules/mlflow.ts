@@ -1,4 +1,4 @@
-import { classifyName } from '../names.js';
+import { classifyName, mentions } from '../names.js';
 import { defineSecretRule } from '../define.js';
 import { Fake } from '../fake.js';
 import { judgeValue } from '../score.js';
@@ -39,6 +39,7 @@ export const mlflowCredentialsRule = defineSecretRule({
     },
   ],
   assignment: (a, _doc, mode) => {
+    if (mode === 'name' && !mentions(a.words, ['mlflow'])) return undefined;
     const cls = classifyName(a.words);
     if (cls !== 'password' && cls !== 'token') return undefined;
     const confidence = judgeValue(a.value, cls, a.prose ? 'document' : 'strong');

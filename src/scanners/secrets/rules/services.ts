@@ -28,6 +28,7 @@ const CLOUDFLARE = /(?:cfk|cfut|cfat)_[A-Za-z0-9]{40}[A-Za-z0-9]{6,10}(?![A-Za-z
 const CLOUDFLARE_ORIGIN_CA = /v1\.0-[a-f0-9]{24}-[a-f0-9]{146}(?![A-Za-z0-9_-])/y;
 const CLOUDFLARE_LEGACY = /^[A-Za-z0-9_-]{40}$/;
 const CLOUDFLARE_KINDS: Readonly<Record<string, string>> = { cfk: 'global API key', cfut: 'user API token', cfat: 'account API token' };
+const cloudflareLegacy = providerAssignment({ names: ['cloudflare', 'cf'], hints: ['cloudflare'], value: CLOUDFLARE_LEGACY, message: 'found', validate: (v) => mixed(v, 3) });
 
 export const cloudflareTokenRule = defineSecretRule({
   id: 'secrets/cloudflare-api-token',
@@ -54,7 +55,7 @@ export const cloudflareTokenRule = defineSecretRule({
     prefixToken({ keywords: ['v1.0-'], pattern: CLOUDFLARE_ORIGIN_CA, prefixLength: 5, message: 'found', validate: () => ({ data: { kind: 'Origin CA key' } }) }),
   ],
   assignment: (a, doc, mode) => {
-    const verdict = providerAssignment({ names: ['cloudflare', 'cf'], hints: ['cloudflare'], value: CLOUDFLARE_LEGACY, message: 'found', validate: (v) => mixed(v, 3) })(a, doc, mode);
+    const verdict = cloudflareLegacy(a, doc, mode);
     return verdict === undefined || !a.words.some((w) => w === 'token' || w === 'key') ? undefined : { ...verdict, data: { kind: 'API token' } };
   },
   patterns: [CLOUDFLARE, CLOUDFLARE_ORIGIN_CA, CLOUDFLARE_LEGACY],
@@ -254,6 +255,8 @@ export const grafanaTokenRule = defineSecretRule({
 
 const DATADOG_API = /^[a-f0-9]{32}$/;
 const DATADOG_APP = /^[a-f0-9]{40}$/;
+const datadogApi = providerAssignment({ names: ['datadog', 'dd'], hints: ['datadog'], value: DATADOG_API, message: 'api', validate: (v) => mixed(v) });
+const datadogApp = providerAssignment({ names: ['datadog', 'dd'], hints: ['datadog'], value: DATADOG_APP, message: 'app', validate: (v) => mixed(v) });
 
 export const datadogKeyRule = defineSecretRule({
   id: 'secrets/datadog-api-key',
@@ -269,14 +272,7 @@ export const datadogKeyRule = defineSecretRule({
   messages: { api: 'Datadog API key.', app: 'Datadog application key.' },
   family: 'services',
   priority: 3,
-  assignment: (a, doc, mode) => {
-    const names = ['datadog', 'dd'];
-    const hints = ['datadog'];
-    return (
-      providerAssignment({ names, hints, value: DATADOG_API, message: 'api', validate: (v) => mixed(v) })(a, doc, mode) ??
-      providerAssignment({ names, hints, value: DATADOG_APP, message: 'app', validate: (v) => mixed(v) })(a, doc, mode)
-    );
-  },
+  assignment: (a, doc, mode) => datadogApi(a, doc, mode) ?? datadogApp(a, doc, mode),
   patterns: [DATADOG_API, DATADOG_APP],
   examples: () => {
     const f = new Fake(6206);
@@ -366,6 +362,7 @@ export const sendgridKeyRule = defineSecretRule({
 });
 
 const TWILIO_TOKEN = /^[a-f0-9]{32}$/;
+const twilioToken = providerAssignment({ names: ['twilio'], hints: ['twilio'], value: TWILIO_TOKEN, message: 'found', validate: (v) => mixed(v) });
 
 export const twilioTokenRule = defineSecretRule({
   id: 'secrets/twilio-auth-token',
@@ -380,7 +377,7 @@ export const twilioTokenRule = defineSecretRule({
   messages: { found: 'Twilio auth token.' },
   family: 'services',
   priority: 3,
-  assignment: (a, doc, mode) => (a.words.includes('sid') ? undefined : providerAssignment({ names: ['twilio'], hints: ['twilio'], value: TWILIO_TOKEN, message: 'found', validate: (v) => mixed(v) })(a, doc, mode)),
+  assignment: (a, doc, mode) => (a.words.includes('sid') ? undefined : twilioToken(a, doc, mode)),
   patterns: [TWILIO_TOKEN],
   examples: () => {
     const f = new Fake(6209);
