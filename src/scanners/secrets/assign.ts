@@ -91,8 +91,8 @@ const IDENTIFIED_BY = /[ \t]+(?:WITH[ \t]+['"`]?[\w-]{1,64}['"`]?[ \t]+)?BY[ \t]
 /** Go's `var name type = value` (the type after the name). */
 const GO_VAR_LINE = /\b(?:var|const)[ \t]+$/;
 const GO_TYPE = /^[A-Za-z_][\w.*[\]]{0,40}[ \t]*=(?!=)/;
-/** Python annotation `name: str = "value"`, also in a default argument. */
-const ANNOTATION = /^[ \t]*[A-Za-z_][\w.[\], |]{0,40}?[ \t]*=(?!=)/;
+/** Python annotation `name: str = "value"`, `name: Optional[str] = …`, `name: str | None = …`, also in a default argument. */
+const ANNOTATION = /^[ \t]*[A-Za-z_][\w.]{0,30}(?:\[[\w., |]{0,40}\])?(?:[ \t]*\|[ \t]*[A-Za-z_][\w.]{0,30}(?:\[[\w., |]{0,40}\])?){0,3}[ \t]*=(?!=)/;
 /** Calls whose first two arguments are a name and its value. */
 const PAIR_CALLEE = /(?:getenv|get|setdefault|putenv|setenv|env|define|setProperty|setItem|setValue|setAttribute|put|putString|set|add|setSecret|setPassword|SetEnvironmentVariable|Setenv|setenv)\(\s*$/;
 /** First words of setter and builder calls: `setPassword("…")`, `withApiKey("…")`, `put_token("…")`. */

@@ -11,8 +11,9 @@ export function splitName(name: string): string[] {
   const words: string[] = [];
   for (const part of name.split(/[^A-Za-z0-9]+/)) {
     if (part === '') continue;
-    // camelCase and PascalCase boundaries; runs of capitals stay together (`APIKey` → API, Key).
-    const pieces = part.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2').split(' ');
+    // camelCase and PascalCase boundaries; runs of capitals stay together (`APIKey` → API, Key); trailing digits are
+    // a word of their own (`password1` → password, 1).
+    const pieces = part.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2').replace(/([A-Za-z])([0-9]+)$/, '$1 $2').split(' ');
     for (const piece of pieces) if (piece !== '') words.push(piece.toLowerCase());
   }
   return words;

@@ -162,7 +162,8 @@ export function isWordLike(run: string): boolean {
     }
     const next = run[i + 1];
     if (c === 'q' && next !== undefined && next !== 'u') return false;
-    consonantRun++;
+    // A doubled consonant counts once (`passphrase`, `jazzband`).
+    if (run[i - 1] !== c) consonantRun++;
     if (consonantRun === 4 && !LONG_RUNS.has(run.slice(i - 3, i + 1))) return false;
     if (consonantRun > 4) return false;
     if (next !== undefined && !VOWELS.includes(next) && !(CONSONANT_FOLLOWERS[c] ?? '').includes(next)) return false;
