@@ -217,7 +217,8 @@ export const documentPasswordRule = defineSecretRule({
   title: 'Password written in a document',
   description:
     'A password written out in plain text, Markdown or a notebook\'s Markdown cell as a field of its own line: `Password: …`, ' +
-    '`PW = …`, `- **DB password:** `…``, `Login: admin / Password: …`. Reported only when the value reads like a real password ' +
+    '`PW = …`, `- **DB password:** `…``, `Login: admin / Password: …`, and fields inside a line (`ID:admin PW:…`, ' +
+    '`user=svc,password=…`, `(pw:…)`). Reported only when the value reads like a real password ' +
     '(8 to 64 characters, letters with digits or symbols, several character classes, not a placeholder such as `<your-password>`, ' +
     '`********` or `changeme`, and alone on the rest of the line, so sentences such as "Password: use your SSO password." stay quiet). ' +
     'READMEs and runbooks also describe passwords, so this rule is low severity and low confidence.',
@@ -267,6 +268,8 @@ export const documentPasswordRule = defineSecretRule({
         { text: `wifi\nPW: ${f.alnum(10)}!4\n`, file: 'notes.txt' },
         { text: `- **DB password:** \`${f.alnum(8)}$3\`\n`, file: 'RUNBOOK.md' },
         { text: `Login: admin / Password: ${f.alnum(11)}9!\n`, file: 'handover.txt' },
+        { text: `staging: ID:mlops PW:${f.alnum(10)}#4\n`, file: 'access.txt' },
+        { text: `ssh ml@10.0.0.4 (pw:${f.alnum(9)}!2)\n`, file: 'notes' },
       ],
       negative: [
         { text: 'Password: use your SSO password. Token: see the wiki.\n', file: 'README.md' },
@@ -278,6 +281,9 @@ export const documentPasswordRule = defineSecretRule({
         { text: 'Password: see-the-vault\n', file: 'README.md' },
         { text: 'Reset your password: https://accounts.example.com/reset\n', file: 'README.md' },
         { text: `Password: ${f.alnum(9)}#${f.alnum(2)}\n`, file: 'config.yaml' },
+        { text: `Password:admin/${f.alnum(9)}#2\n`, file: 'notes.txt' },
+        { text: `user:${'Zq9'.repeat(3)}!x password:${'Zq9'.repeat(3)}!x\n`, file: 'notes.txt' },
+        { text: `M[@%]PW:${f.alnum(9)}#2\n`, file: 'blob.txt' },
       ],
     };
   },

@@ -165,7 +165,9 @@ export const privateKeyRule = defineSecretRule({
   description:
     'A PEM private key (PKCS#1 RSA, SEC1 EC, DSA, PKCS#8, encrypted PKCS#8, OpenSSH, PGP), also with escaped newlines inside JSON, ' +
     '`.env` values or notebook cells. The body is base64-decoded and its structure checked (DER framing, the OpenSSH magic and ' +
-    'cipher, the PGP secret-key packet), so truncated examples in documentation are not reported. Unencrypted keys are critical; ' +
+    'cipher, the PGP secret-key packet), so truncated examples in documentation are not reported. Also read: bodies with a log or ' +
+    'comment prefix on every line, doubly escaped JSON logs, PEM files encoded again in base64 (`LS0tLS1CRUdJTi…`) and unarmored ' +
+    'base64 DER keys (`MII…`) whose bytes are a PKCS#1, PKCS#8 or SEC1 private key. Unencrypted keys are critical; ' +
     'passphrase-protected keys are medium.',
   severity: 'critical',
   confidence: 'high',
