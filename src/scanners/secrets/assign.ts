@@ -134,22 +134,17 @@ export function findAssignment(doc: SecretDoc, hit: number, index?: TextIndex): 
   if (before === 123 /* { as in ${NAME} */) return undefined;
   // `$NAME` is a reference, except where it is assigned (PHP, PowerShell, Perl: `$password = "…"`).
   if (before === 36 /* $ */ && !assignsAt(text, right)) return undefined;
-  // The line before the name: its true start for anchored checks and quote/comment state (read incrementally along
-  // the line), at most 512 characters of it for everything else.
-  const trueLineStart = idx.lineStart(left, Number.MAX_SAFE_INTEGER);
-  const lineStart = Math.max(trueLineStart, left - MAX_PREFIX);
-  const linePrefix = text.slice(lineStart, left);
-  const facts = idx.lineFacts(trueLineStart, left);
-  const comment = COMMENT_START.test(text.slice(trueLineStart, Math.min(left, trueLineStart + 80))) || facts.inlineComment;
   // Words before the name make a phrase in documents and config keys (`Secret Key:`, `"Access Token": …`).
   let nameStart = left;
   let phrase = false;
   let rawName = text.slice(left, right);
   let info = nameInfo(rawName);
   const quoteAfter = isQuote(text.charCodeAt(right)) ? text.charCodeAt(right) : -1;
-  if (before === SPACE && (doc.kind !== 'code' || comment || quoteAfter >= 0)) {
-    const longer = phraseBefore(text, left, lineStart, quoteAfter);
-    if (longer !== undefined && (quoteAfter >= 0 || !info.candidate || info.bareKey)) {
+  // Only a qualifier can make a phrase of a name that is not secret on its own (`key`, `key2`): the other words of a
+  // phrase come before the name's words and leave their verdict as it was.
+  if (before === SPACE && (doc.kind !== 'code' || quoteAfter >= 0) && ((info.candidate && quoteAfter >= 0) || info.bareKey || numberedKey(info.words))) {
+    const longer = phraseBefore(text, left, quoteAfter);
+    if (longer !== undefined) {
       const phraseInfo = nameInfo(text.slice(longer.start, right));
       if (phraseInfo.candidate && !phraseInfo.bareKey) {
         nameStart = longer.start;
@@ -160,6 +155,16 @@ export function findAssignment(doc: SecretDoc, hit: number, index?: TextIndex): 
       }
     }
   }
+  // Most hits are names that hold no secret (`tokens`, `keyboard`, `author`): leave before reading the line, unless
+  // the name may still become one (a call `setPassword(`, openssl's `-passin`).
+  if (!info.candidate && !info.bareKey && text.charCodeAt(right) !== 40 /* ( */ && !(rawName.charCodeAt(0) === 45 && OPENSSL_PASS_FLAG.test(rawName))) return undefined;
+  // The line before the name: its true start for anchored checks and quote/comment state (read incrementally along
+  // the line), at most 512 characters of it for everything else.
+  const trueLineStart = idx.lineStart(left, Number.MAX_SAFE_INTEGER);
+  const lineStart = Math.max(trueLineStart, left - MAX_PREFIX);
+  const linePrefix = text.slice(lineStart, left);
+  const facts = idx.lineFacts(trueLineStart, left);
+  const comment = COMMENT_START.test(text.slice(trueLineStart, Math.min(left, trueLineStart + 80))) || facts.inlineComment;
   const flag = rawName.startsWith('-');
   const opensslPass = flag && OPENSSL_PASS_FLAG.test(rawName);
   const codeLike = doc.kind === 'code' || doc.kind === 'text';
@@ -467,26 +472,32 @@ function assignsAt(text: string, pos: number): boolean {
   return (c === 61 && c2 !== 61) || ((c === 46 || c === 43) && c2 === 61);
 }
 
+/** `key2`, `KEY_1`: a bare key with a number, which a qualifier before it makes secret (`API key2`). */
+function numberedKey(words: readonly string[]): boolean {
+  return words.length === 2 && words[0] === 'key' && /^\d+$/.test(words[1]!);
+}
+
 /**
  * Up to two words before a name that make a phrase with it (`Secret Key`, `User password`, `API Secret`, or a
  * quoted key `"Bitbucket Repository Access Token"`). Returns where the phrase starts and the character before it.
  */
-function phraseBefore(text: string, left: number, lineStart: number, quote: number): { start: number; before: number } | undefined {
+function phraseBefore(text: string, left: number, quote: number): { start: number; before: number } | undefined {
+  const floor = Math.max(0, left - 160);
   let start = left;
   let found: { start: number; before: number } | undefined;
   for (let words = 0; words < (quote >= 0 ? 6 : 2); words++) {
     if (text.charCodeAt(start - 1) !== SPACE) break;
     let s = start - 1;
-    while (s > lineStart && start - s < 24 && isLetter(text.charCodeAt(s - 1))) s--;
+    while (s > floor && start - s < 24 && isLetter(text.charCodeAt(s - 1))) s--;
     if (s === start - 1 || !isLetter(text.charCodeAt(s))) break;
-    const b = s > lineStart ? text.charCodeAt(s - 1) : -1;
+    const b = s > 0 ? text.charCodeAt(s - 1) : -1;
     start = s;
     if (quote >= 0) {
       if (b === quote) return { start, before: b };
       continue;
     }
     // The phrase starts a field: at the line start, after a space, a bracket or a separator.
-    if (b === -1 || b === SPACE || b === TAB || b === 40 || b === 44 || b === 47 || b === 59 || b === 124 || b === 62 || b === 42 || b === 45) found = { start, before: b };
+    if (b === -1 || b === NL || b === CR || b === SPACE || b === TAB || b === 40 || b === 44 || b === 47 || b === 59 || b === 124 || b === 62 || b === 42 || b === 45) found = { start, before: b };
   }
   return quote >= 0 ? undefined : found;
 }

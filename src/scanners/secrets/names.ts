@@ -6,17 +6,54 @@
 
 export type NameClass = 'password' | 'token' | 'key' | 'secret' | 'auth' | 'credential';
 
-/** Splits an identifier into lowercase words on separators and camelCase boundaries. */
+/**
+ * Splits an identifier into lowercase words on separators and camelCase boundaries: a word starts at a capital after
+ * a lowercase letter or digit (`clientSecret`), at the last capital of a run followed by a lowercase letter (`APIKey`
+ * → API, Key), and at trailing digits after a letter (`password1` → password, 1). One pass, no regular expressions:
+ * it runs on every name a keyword hits, random-looking ones included.
+ */
 export function splitName(name: string): string[] {
   const words: string[] = [];
-  for (const part of name.split(/[^A-Za-z0-9]+/)) {
-    if (part === '') continue;
-    // camelCase and PascalCase boundaries; runs of capitals stay together (`APIKey` → API, Key); trailing digits are
-    // a word of their own (`password1` → password, 1).
-    const pieces = part.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2').replace(/([A-Za-z])([0-9]+)$/, '$1 $2').split(' ');
-    for (const piece of pieces) if (piece !== '') words.push(piece.toLowerCase());
+  const n = name.length;
+  let i = 0;
+  while (i < n) {
+    while (i < n && charKind(name.charCodeAt(i)) === OTHER) i++;
+    if (i >= n) break;
+    let end = i;
+    while (end < n && charKind(name.charCodeAt(end)) !== OTHER) end++;
+    // Trailing digits of the part after a letter.
+    let digits = end;
+    while (digits > i && charKind(name.charCodeAt(digits - 1)) === DIGIT) digits--;
+    const digitWord = digits > i && digits < end ? digits : -1;
+    let wordStart = i;
+    for (let k = i + 1; k < end; k++) {
+      const prev = charKind(name.charCodeAt(k - 1));
+      const cur = charKind(name.charCodeAt(k));
+      const boundary =
+        (cur === UPPER && (prev === LOWER || prev === DIGIT)) ||
+        (cur === UPPER && prev === UPPER && k + 1 < end && charKind(name.charCodeAt(k + 1)) === LOWER) ||
+        k === digitWord;
+      if (boundary) {
+        words.push(name.slice(wordStart, k).toLowerCase());
+        wordStart = k;
+      }
+    }
+    words.push(name.slice(wordStart, end).toLowerCase());
+    i = end;
   }
   return words;
+}
+
+const OTHER = 0;
+const LOWER = 1;
+const UPPER = 2;
+const DIGIT = 3;
+
+function charKind(c: number): number {
+  if (c >= 97 && c <= 122) return LOWER;
+  if (c >= 65 && c <= 90) return UPPER;
+  if (c >= 48 && c <= 57) return DIGIT;
+  return OTHER;
 }
 
 /** Single words that name a secret on their own. */

@@ -44,6 +44,7 @@ import { slackTokenRule, slackWebhookRule } from './rules/slack.js';
 import { snowflakeCredentialsRule } from './rules/snowflake.js';
 import { stripeKeyRule } from './rules/stripe.js';
 import { wandbKeyRule } from './rules/wandb.js';
+import { buildAutomaton, type KeywordAutomaton } from './automaton.js';
 import { ASSIGNMENT_KEYWORDS } from './keywords.js';
 import type { KeywordDetector, SecretRule } from './types.js';
 
@@ -123,14 +124,12 @@ export interface KeywordEntry {
 }
 
 export interface KeywordIndex {
-  /** One alternation of every keyword, global and case-insensitive: the single prefilter pass. */
-  readonly pattern: RegExp;
+  /** Every keyword, case folded: the single prefilter pass (src/scanners/secrets/automaton.ts). */
+  readonly automaton: KeywordAutomaton;
   /** Entries by the lowercase first character of their keyword. */
   readonly byFirst: ReadonlyMap<string, readonly KeywordEntry[]>;
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+  /** The same, by character code (below 256). */
+  readonly byFirstCode: readonly (readonly KeywordEntry[] | undefined)[];
 }
 
 function buildKeywordIndex(rules: readonly SecretRule[]): KeywordIndex {
@@ -157,9 +156,10 @@ function buildKeywordIndex(rules: readonly SecretRule[]): KeywordIndex {
     list.push(e);
     byFirst.set(first, list);
   }
-  // Longest first, so that the alternation prefers `sk-ant-` over `sk-` (every entry is re-checked at a hit anyway).
-  const alternatives = [...new Set([...entries.values()].map((e) => e.lower))].sort((a, b) => b.length - a.length || (a < b ? -1 : 1));
-  return { pattern: new RegExp(alternatives.map(escapeRegExp).join('|'), 'gi'), byFirst };
+  const words = [...new Set([...entries.values()].map((e) => e.lower))].sort();
+  const byFirstCode: (KeywordEntry[] | undefined)[] = new Array<KeywordEntry[] | undefined>(256).fill(undefined);
+  for (const [first, list] of byFirst) byFirstCode[first.charCodeAt(0)] = list;
+  return { automaton: buildAutomaton(words), byFirst, byFirstCode };
 }
 
 export const KEYWORD_INDEX = buildKeywordIndex(SECRET_RULES);
