@@ -1,4 +1,5 @@
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { openRegularFile, type OpenRegularOptions } from './safe-fs.js';
 
 /**
  * Random-access, read-only bytes. Scanners read through this so that a 10 GB file costs only the
@@ -37,15 +38,15 @@ export class FileSource implements ByteSource {
     readonly size: number,
   ) {}
 
-  static async open(path: string): Promise<FileSource> {
-    const handle = await open(path, 'r');
-    try {
-      const stat = await handle.stat();
-      return new FileSource(handle, stat.size);
-    } catch (error) {
-      await handle.close();
-      throw error;
-    }
+  /**
+   * Opens a regular file without ever blocking on what is at the path: O_NONBLOCK, then the open
+   * descriptor is checked, so a FIFO or device (even one swapped in after a directory walk) is refused
+   * with SPECIAL_FILE instead of hanging the read. `noFollow` refuses a link as the last component
+   * (SYMLINK_REFUSED). A path that is not valid UTF-8 is given as its bytes.
+   */
+  static async open(path: string | Uint8Array, options: OpenRegularOptions = {}): Promise<FileSource> {
+    const { handle, size } = await openRegularFile(typeof path === 'string' ? path : Buffer.from(path.buffer, path.byteOffset, path.byteLength), options);
+    return new FileSource(handle, size);
   }
 
   async read(offset: number, length: number): Promise<Buffer> {

@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
-import { CustodyError, formatProblems, type Problem } from './errors.js';
+import { CustodyError, formatProblems, isCustodyError, type Problem } from './errors.js';
+import { readRegularFile } from './safe-fs.js';
 import { isSeverity, type Severity } from './severity.js';
 import { isRecord } from './json.js';
 
@@ -8,8 +8,9 @@ import { isRecord } from './json.js';
  * `.custody.yml`. Flow: load → parse → normalize → validate; every problem is collected and reported
  * at once. Config is data: nothing in it can cause code to load.
  *
- * Only the file named with `--config`, or `.custody.yml` in the working directory, is read; a config
- * file inside a scanned tree is never honoured, so an untrusted model repository cannot switch rules off.
+ * Only the file the user names (`--config FILE`) is read. Nothing is loaded from the working directory
+ * or from inside a scanned tree on its own: `cd repo && custody scan .` is the usual way to scan an
+ * untrusted repository, and its own `.custody.yml` could otherwise switch rules off.
  */
 export interface RuleSetting {
   enabled: boolean;
@@ -38,6 +39,10 @@ export interface ResolvedConfig {
     /** Extra globals to treat as safe: `module.name` or `module.*`. */
     allow: readonly string[];
   };
+  deps: {
+    /** An offline advisory database (OSV export directory or zip, or a PyPA advisory-database clone). */
+    advisories?: string;
+  };
   secrets: {
     /** Values matching any of these regular expressions are not reported. */
     allowValues: readonly string[];
@@ -61,12 +66,13 @@ export function defaultConfig(): ResolvedConfig {
     rules: new Map(),
     exclude: [],
     models: { allow: [] },
+    deps: {},
     secrets: { allowValues: [], allowPaths: [] },
     limits: { ...DEFAULT_LIMITS },
   };
 }
 
-const TOP_KEYS = new Set(['rules', 'exclude', 'models', 'secrets', 'limits']);
+const TOP_KEYS = new Set(['rules', 'exclude', 'models', 'deps', 'secrets', 'limits']);
 
 /** Parses and validates config text. `knownRuleIds`, when given, makes unknown rule ids problems. */
 export function parseConfig(text: string, source: string, knownRuleIds?: ReadonlySet<string>): ResolvedConfig {
@@ -124,6 +130,12 @@ export function parseConfig(text: string, source: string, knownRuleIds?: Readonl
     }
   }
 
+  const deps = section(raw, 'deps', ['advisories'], problems);
+  if (deps?.['advisories'] !== undefined) {
+    if (typeof deps['advisories'] === 'string' && deps['advisories'] !== '') config.deps = { advisories: deps['advisories'] };
+    else problems.push({ path: 'deps.advisories', message: `expected a path, found ${typeName(deps['advisories'])}` });
+  }
+
   const secrets = section(raw, 'secrets', ['allowValues', 'allowPaths'], problems);
   if (secrets) {
     const allowValues = stringList(secrets['allowValues'], 'secrets.allowValues', problems) ?? [];
@@ -151,15 +163,22 @@ export function parseConfig(text: string, source: string, knownRuleIds?: Readonl
   return config;
 }
 
+/** The largest configuration file read. */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+
+/**
+ * Reads a configuration file as a regular file of bounded size (a FIFO or device is refused, never
+ * waited on). Errors: CONFIG_NOT_FOUND, SPECIAL_FILE, INPUT_LIMIT, IO_ERROR, CONFIG_INVALID.
+ */
 export async function loadConfig(path: string, knownRuleIds?: ReadonlySet<string>): Promise<ResolvedConfig> {
-  let text: string;
+  let data: Buffer;
   try {
-    text = await readFile(path, 'utf8');
+    data = await readRegularFile(path, { maxBytes: MAX_CONFIG_BYTES });
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'CONFIG_NOT_FOUND' : 'IO_ERROR';
-    throw new CustodyError(code, `cannot read config file ${path}: ${(error as Error).message}`, { cause: error });
+    if (isCustodyError(error, 'PATH_NOT_FOUND')) throw new CustodyError('CONFIG_NOT_FOUND', `cannot read config file ${path}: ${error.message}`, { cause: error });
+    throw error;
   }
-  return parseConfig(text, path, knownRuleIds);
+  return parseConfig(data.toString('utf8'), path, knownRuleIds);
 }
 
 function section(raw: Record<string, unknown>, key: string, allowed: readonly string[], problems: Problem[]): Record<string, unknown> | undefined {

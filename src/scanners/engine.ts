@@ -1,17 +1,18 @@
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import type { Baseline } from '../core/baseline.js';
-import { defaultConfig, type ResolvedConfig } from '../core/config.js';
+import { defaultConfig, type Limits, type ResolvedConfig } from '../core/config.js';
 import { CustodyError } from '../core/errors.js';
 import { compareFindings, type Finding } from '../core/finding.js';
 import { SEVERITIES, type Severity } from '../core/severity.js';
 import type { Scanner } from '../core/scanner.js';
-import { walkFiles, type WalkedFile } from '../core/walk.js';
+import { walkTree, type WalkedFile, type WalkIssue } from '../core/walk.js';
 import { startWorker } from '../core/workers.js';
-import { scanErrorRule } from './core/rules.js';
+import { coreRules, linkOutsideRootRule, scanErrorRule, specialFileRule } from './core/rules.js';
 import { buildFinding, scanFile, type FileScanOptions } from './file-scan.js';
 import { scanHistory } from './history/index.js';
-import { SCANNERS, SCANNER_NAMES, SELECTABLE_SCANNERS, allRules } from './index.js';
+import { historyRules } from './history/rules.js';
+import { SCANNERS } from './index.js';
 
 export interface ScanProgress {
   filesDone: number;
@@ -34,6 +35,11 @@ export interface ScanOptions {
   /** Also scan every commit of each path's git history (each unique blob once). */
   history?: boolean;
   onProgress?: (progress: ScanProgress) => void;
+  /**
+   * URL of the ES module that exports the scanner list (`SCANNERS`); default DEFAULT_REGISTRY, Custody's
+   * own. The main thread and every worker load it, so a caller can run its own list of scanners.
+   */
+  registry?: string;
 }
 
 export interface ScanSummary {
@@ -44,47 +50,103 @@ export interface ScanSummary {
   baselined: number;
   durationMs: number;
   scanners: string[];
+  /** Files matched by an ignore file inside the scanned tree: scanned for high-risk content only. */
+  ignored?: number;
+  /** Entries found but not scanned (links leaving the tree, special files, unreadable paths): each is a finding. */
+  notScanned?: number;
+}
+
+/** A file the scan read: `full` with every selected scanner, `high-risk` only (an ignore file matched it). */
+export interface ScannedFile {
+  path: string;
+  /** Other paths that reach the same file (links, hard links, overlapping roots). */
+  alsoAt?: string[];
+  coverage: 'full' | 'high-risk';
 }
 
 export interface ScanResult {
   findings: Finding[];
   summary: ScanSummary;
+  /** Every file the scan read, in walk order. */
+  files?: ScannedFile[];
 }
 
-export function selectScanners(only: readonly string[] | undefined): Scanner[] {
-  if (!only || only.length === 0) return [...SCANNERS];
-  const unknown = only.filter((name) => !SCANNER_NAMES.includes(name) || SCANNERS.find((s) => s.name === name)?.alwaysOn === true);
+export function selectScanners(only: readonly string[] | undefined, available: readonly Scanner[] = SCANNERS): Scanner[] {
+  if (!only || only.length === 0) return [...available];
+  const names = available.map((s) => s.name);
+  const unknown = only.filter((name) => !names.includes(name) || available.find((s) => s.name === name)?.alwaysOn === true);
   if (unknown.length > 0) {
-    throw new CustodyError('USAGE', `unknown scanner ${unknown.join(', ')}; expected one of ${SELECTABLE_SCANNERS.join(', ')}`);
+    const selectable = available.filter((s) => s.alwaysOn !== true).map((s) => s.name);
+    throw new CustodyError('USAGE', `unknown scanner ${unknown.join(', ')}; expected one of ${selectable.join(', ')}`);
   }
-  return SCANNERS.filter((s) => s.alwaysOn === true || only.includes(s.name));
+  return available.filter((s) => s.alwaysOn === true || only.includes(s.name));
+}
+
+/** Custody's own scanner registry (src/scanners/index.ts): what every scan loads unless told otherwise. */
+export const DEFAULT_REGISTRY: string = new URL('./index.js', import.meta.url).href;
+
+/**
+ * Loads a scanner registry: an ES module exporting `SCANNERS`, the sorted list of scanners. The main
+ * thread and every worker load the same module by URL, so the list a scan runs is injected in one place.
+ */
+export async function loadRegistry(registry: string): Promise<readonly Scanner[]> {
+  let loaded: unknown;
+  try {
+    loaded = ((await import(registry)) as { SCANNERS?: unknown }).SCANNERS;
+  } catch (error) {
+    throw new CustodyError('WORKER_FAILED', `cannot load the scanner registry ${registry}: ${(error as Error).message}`, { cause: error });
+  }
+  if (!Array.isArray(loaded) || !loaded.every((s) => typeof (s as Scanner | undefined)?.name === 'string' && typeof (s as Scanner).scan === 'function')) {
+    throw new CustodyError('WORKER_FAILED', `the scanner registry ${registry} does not export SCANNERS, a list of scanners`);
+  }
+  return loaded as Scanner[];
+}
+
+/** Rule ids a scan with these scanners knows (for suppressions): the engine's, history's and theirs. */
+export function ruleIdsOf(scanners: readonly Scanner[]): Set<string> {
+  return new Set([...coreRules, ...historyRules, ...scanners.flatMap((s) => s.rules)].map((r) => r.id));
+}
+
+/** A walk entry that could not be scanned, as a finding. At a path an ignore file matches, a link or special file is low. */
+function issueFinding(issue: WalkIssue, config: ResolvedConfig): Finding {
+  const target = { path: issue.displayPath };
+  const lowered = issue.ignored ? { severity: 'low' as const } : {};
+  switch (issue.kind) {
+    case 'link-outside-root':
+      return buildFinding(linkOutsideRootRule, target, { message: 'outside', data: { target: issue.detail }, ...lowered }, config);
+    case 'special-file':
+      return buildFinding(specialFileRule, target, { message: 'special', data: { type: issue.detail }, ...lowered }, config);
+    case 'unreadable':
+      return buildFinding(scanErrorRule, target, { message: 'failed', data: { scanner: 'walk', reason: issue.detail } }, config);
+  }
 }
 
 /** Walks the paths and scans every file with the selected scanners. */
 export async function runScan(options: ScanOptions): Promise<ScanResult> {
   const started = Date.now();
   const config = options.config ?? defaultConfig();
-  const scanners = selectScanners(options.only);
-  const files: WalkedFile[] = [];
+  const registry = options.registry ?? DEFAULT_REGISTRY;
+  const available = await loadRegistry(registry);
+  const scanners = selectScanners(options.only, available);
   const walkOptions = { exclude: [...config.exclude, ...(options.exclude ?? [])], ...(options.gitignore === undefined ? {} : { gitignore: options.gitignore }) };
-  for await (const file of walkFiles(options.paths, walkOptions)) files.push(file);
+  const walk = await walkTree(options.paths, walkOptions);
+  const files = walk.files;
+  const walkFindings = walk.issues.map((issue) => issueFinding(issue, config)).filter((f) => config.rules.get(f.ruleId)?.enabled !== false);
 
   const bytesTotal = files.reduce((sum, f) => sum + f.size, 0);
-  const jobs = options.jobs ?? defaultJobs(files.length, bytesTotal);
-  const progress: ScanProgress = { filesDone: 0, filesTotal: files.length, bytesDone: 0, bytesTotal };
-  const onDone = (file: WalkedFile): void => {
-    progress.filesDone += 1;
-    progress.bytesDone += file.size;
-    options.onProgress?.(progress);
-  };
-
-  const names = scanners.map((s) => s.name);
-  const knownRuleIds = new Set(allRules().map((r) => r.id));
-  const scanning = jobs > 0 ? scanInWorkers(files, names, config, jobs, onDone) : scanInThread(files, { scanners, config, knownRuleIds }, onDone);
+  const knownRuleIds = ruleIdsOf(available);
+  const scanning = scanWalkedFiles(files, {
+    scanners,
+    config,
+    knownRuleIds,
+    registry,
+    jobs: options.jobs ?? defaultJobs(files.length, bytesTotal),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+  });
   // History reads blobs from git while the working tree is scanned (in workers when there are many files).
   const histories = options.history ? options.paths.map((path) => scanHistory({ repo: path, displayRoot: path, scanners, config, knownRuleIds, exclude: options.exclude })) : [];
   const [current, ...past] = await Promise.all([scanning, ...histories]);
-  let findings = mergeHistory(current ?? [], past.flat());
+  let findings = mergeHistory([...walkFindings, ...(current ?? [])], past.flat());
 
   let baselined = 0;
   if (options.baseline) {
@@ -96,9 +158,21 @@ export async function runScan(options: ScanOptions): Promise<ScanResult> {
   findings.sort(compareFindings);
   const bySeverity = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
   for (const f of findings) bySeverity[f.severity] += 1;
+  const ignored = files.filter((f) => f.ignored === true).length;
   return {
     findings,
-    summary: { files: files.length, bytes: bytesTotal, findings: findings.length, bySeverity, baselined, durationMs: Date.now() - started, scanners: names },
+    summary: {
+      files: files.length,
+      bytes: bytesTotal,
+      findings: findings.length,
+      bySeverity,
+      baselined,
+      durationMs: Date.now() - started,
+      scanners: scanners.map((s) => s.name),
+      ignored,
+      notScanned: walk.issues.length,
+    },
+    files: files.map((f) => ({ path: f.displayPath, ...(f.alsoAt === undefined ? {} : { alsoAt: f.alsoAt }), coverage: f.ignored === true ? 'high-risk' : 'full' })),
   };
 }
 
@@ -134,6 +208,20 @@ function defaultJobs(fileCount: number, bytes: number): number {
  */
 const FILES_IN_FLIGHT = 8;
 
+/** How long a worker may take to load its scanners before the scan fails with WORKER_FAILED. */
+const WORKER_START_TIMEOUT_MS = 120_000;
+
+/** How long to wait for a terminated worker to stop before leaving it behind (unreferenced). */
+const TERMINATE_GRACE_MS = 2_000;
+
+/**
+ * The hard limit for one file in a worker thread, counted from when it is handed to a started worker:
+ * twice the cooperative per-file budget plus one second. Past it the worker is terminated.
+ */
+export function hardTimeoutMs(limits: Pick<Limits, 'fileTimeoutMs'>): number {
+  return limits.fileTimeoutMs * 2 + 1_000;
+}
+
 /** Runs `work` on every item with at most `width` at a time. */
 async function forEachConcurrently<T>(items: readonly T[], width: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
@@ -143,7 +231,26 @@ async function forEachConcurrently<T>(items: readonly T[], width: number, work: 
   await Promise.all(Array.from({ length: Math.min(width, items.length) }, lane));
 }
 
-async function scanInThread(files: readonly WalkedFile[], options: FileScanOptions, onDone: (f: WalkedFile) => void): Promise<Finding[]> {
+export interface ScanFilesOptions extends FileScanOptions {
+  /** The registry the scanners come from (loaded again by each worker). */
+  registry: string;
+  /** Worker threads; 0 scans in this thread. */
+  jobs: number;
+  onProgress?: (progress: ScanProgress) => void;
+}
+
+/**
+ * Scans walked files, in this thread or spread over worker threads. Never throws for a file: each one
+ * ends in its findings or in a `core/scan-error` finding.
+ */
+export async function scanWalkedFiles(files: readonly WalkedFile[], options: ScanFilesOptions): Promise<Finding[]> {
+  const progress: ScanProgress = { filesDone: 0, filesTotal: files.length, bytesDone: 0, bytesTotal: files.reduce((sum, f) => sum + f.size, 0) };
+  const onDone = (file: WalkedFile): void => {
+    progress.filesDone += 1;
+    progress.bytesDone += file.size;
+    options.onProgress?.(progress);
+  };
+  if (options.jobs > 0) return scanInWorkers(files, options, onDone);
   const findings: Finding[] = [];
   await forEachConcurrently(files, FILES_IN_FLIGHT, async (file) => {
     findings.push(...(await scanFile(file, options)));
@@ -154,87 +261,156 @@ async function scanInThread(files: readonly WalkedFile[], options: FileScanOptio
 
 /** What crosses the thread boundary: config with its Map as entries. */
 export interface WorkerInit {
+  registry: string;
   scanners: string[];
   config: Omit<ResolvedConfig, 'rules'> & { rules: [string, { enabled: boolean; severity?: Severity }][] };
 }
 
 export type WorkerRequest = { id: number; file: WalkedFile };
-export type WorkerResponse = { id: number; findings: Finding[] } | { id: number; error: string };
+export type WorkerResponse = { type: 'ready' } | { type: 'fatal'; error: string } | { type: 'result'; id: number; findings: Finding[] } | { type: 'result'; id: number; error: string };
+
+type Outcome = { findings: Finding[] } | { error: string } | { timedOut: true; alone: boolean } | { killed: string };
 
 /**
- * Spreads files over worker threads, largest first, with a few files in flight per worker. A worker
- * that does not answer for a file within twice the per-file timeout is terminated: that file is
- * reported as not scanned, the other files it had in flight go back in the queue, and a fresh worker
- * takes over — one hostile file can never hang the scan.
+ * One worker thread and the files in flight in it. A file without an answer within the hard timeout
+ * terminates the worker; every other file in flight is answered `killed` (it may be innocent). The
+ * worker is never awaited past TERMINATE_GRACE_MS: one stuck in a system call is left behind, unreferenced.
  */
-async function scanInWorkers(files: readonly WalkedFile[], scanners: string[], config: ResolvedConfig, jobs: number, onDone: (f: WalkedFile) => void): Promise<Finding[]> {
-  const init: WorkerInit = { scanners, config: { ...config, rules: [...config.rules.entries()] } };
+class WorkerSession {
+  dead = false;
+  private started = false;
+  private nextId = 0;
+  private readonly pending = new Map<number, { resolve: (outcome: Outcome) => void; timer: NodeJS.Timeout }>();
+
+  private constructor(
+    private readonly worker: Worker,
+    private readonly hardTimeout: number,
+  ) {}
+
+  /** Starts a worker and waits until it has loaded its scanners (start-up never counts against a file). */
+  static start(init: WorkerInit, hardTimeout: number): Promise<WorkerSession> {
+    const worker = startWorker(import.meta.url, 'worker', { workerData: init });
+    const session = new WorkerSession(worker, hardTimeout);
+    return new Promise((resolve, reject) => {
+      const fail = (reason: string): void => {
+        clearTimeout(timer);
+        session.kill(reason);
+        reject(new CustodyError('WORKER_FAILED', `a scan worker did not start: ${reason}`));
+      };
+      const timer = setTimeout(() => fail(`no answer within ${WORKER_START_TIMEOUT_MS} ms`), WORKER_START_TIMEOUT_MS);
+      worker.on('message', (msg: WorkerResponse) => {
+        if (session.started) session.onMessage(msg);
+        else if (msg.type === 'fatal') fail(msg.error);
+        else if (msg.type === 'ready') {
+          clearTimeout(timer);
+          session.started = true;
+          resolve(session);
+        }
+      });
+      worker.on('error', (error: Error) => (session.started ? session.kill(`the worker failed: ${error.message}`) : fail(error.message)));
+      worker.on('exit', (code: number) => (session.started ? session.kill(`the worker exited with code ${code}`) : fail(`the worker exited with code ${code}`)));
+    });
+  }
+
+  send(file: WalkedFile): Promise<Outcome> {
+    if (this.dead) return Promise.resolve({ killed: 'worker stopped' });
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        const alone = this.pending.size === 1;
+        this.pending.delete(id);
+        resolve({ timedOut: true, alone });
+        this.kill(`terminated: another file in flight took longer than ${this.hardTimeout} ms`);
+      }, this.hardTimeout);
+      this.pending.set(id, { resolve, timer });
+      this.worker.postMessage({ id, file } satisfies WorkerRequest);
+    });
+  }
+
+  private onMessage(msg: WorkerResponse): void {
+    if (msg.type !== 'result') return;
+    const entry = this.pending.get(msg.id);
+    if (!entry) return;
+    clearTimeout(entry.timer);
+    this.pending.delete(msg.id);
+    entry.resolve('findings' in msg ? { findings: msg.findings } : { error: msg.error });
+  }
+
+  /** Stops the worker; files still in flight are answered `killed`. */
+  kill(reason: string): void {
+    if (this.dead) return;
+    this.dead = true;
+    for (const { resolve, timer } of this.pending.values()) {
+      clearTimeout(timer);
+      resolve({ killed: reason });
+    }
+    this.pending.clear();
+    const worker = this.worker;
+    // A worker blocked in a system call cannot stop; it is left behind so it keeps nothing waiting.
+    const grace = setTimeout(() => worker.unref(), TERMINATE_GRACE_MS);
+    grace.unref();
+    worker.terminate().then(
+      () => clearTimeout(grace),
+      () => clearTimeout(grace),
+    );
+  }
+}
+
+/**
+ * Spreads files over worker threads, largest first, with a few files in flight per worker. A file
+ * without an answer within the hard timeout (hardTimeoutMs) terminates its worker. A file that was
+ * alone in its worker is then reported as not scanned (`core/scan-error`); when several were in flight,
+ * none can be blamed yet, so each is scanned again alone in a fresh worker, where a second timeout (or
+ * crash) is conclusive. One hostile file can never hang the scan or take innocent files down with it.
+ */
+async function scanInWorkers(files: readonly WalkedFile[], options: ScanFilesOptions, onDone: (f: WalkedFile) => void): Promise<Finding[]> {
+  const { config } = options;
+  const init: WorkerInit = { registry: options.registry, scanners: options.scanners.map((s) => s.name), config: { ...config, rules: [...config.rules.entries()] } };
   const queue = [...files].sort((a, b) => b.size - a.size);
   const findings: Finding[] = [];
-  let nextId = 0;
-  const hardTimeout = config.limits.fileTimeoutMs * 2 + 5_000;
-  const notScanned = (file: WalkedFile, reason: string): Finding => buildFinding(scanErrorRule, { path: file.displayPath }, { message: 'failed', data: { scanner: 'worker', reason } }, config);
+  const hardTimeout = hardTimeoutMs(config.limits);
+  const notScanned = (file: WalkedFile, reason: string): Finding =>
+    buildFinding(scanErrorRule, { path: file.displayPath, ...(file.alsoAt === undefined ? {} : { properties: { alsoAt: file.alsoAt } }) }, { message: 'failed', data: { scanner: 'worker', reason } }, config);
+  const settle = (file: WalkedFile, outcome: Outcome): void => {
+    if ('findings' in outcome) findings.push(...outcome.findings);
+    else if ('error' in outcome) findings.push(notScanned(file, outcome.error));
+    else if ('timedOut' in outcome) findings.push(notScanned(file, `no answer within ${hardTimeout} ms (twice limits.fileTimeoutMs plus 1 s); the worker was terminated`));
+    else findings.push(notScanned(file, outcome.killed));
+    onDone(file);
+  };
 
-  type Outcome = { findings: Finding[] } | { error: string } | { crashed: string; guilty: boolean };
-  const send = (worker: Worker, file: WalkedFile): Promise<Outcome> =>
-    new Promise((resolve) => {
-      const id = nextId++;
-      const cleanup = (): void => {
-        clearTimeout(timer);
-        worker.off('message', onMessage);
-        worker.off('error', onError);
-        worker.off('exit', onExit);
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        resolve({ crashed: `no answer within ${hardTimeout} ms`, guilty: true });
-      }, hardTimeout);
-      const onMessage = (msg: WorkerResponse): void => {
-        if (msg.id !== id) return;
-        cleanup();
-        resolve('findings' in msg ? { findings: msg.findings } : { error: msg.error });
-      };
-      const onError = (error: Error): void => {
-        cleanup();
-        resolve({ crashed: error.message, guilty: true });
-      };
-      const onExit = (code: number): void => {
-        cleanup();
-        resolve({ crashed: `worker exited with code ${code}`, guilty: false });
-      };
-      worker.on('message', onMessage);
-      worker.on('error', onError);
-      worker.on('exit', onExit);
-      worker.postMessage({ id, file } satisfies WorkerRequest);
-    });
-
-  const runWorker = async (): Promise<void> => {
-    let worker: Worker | undefined;
-    const lane = async (): Promise<void> => {
-      for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
-        worker ??= startWorker(import.meta.url, 'worker', { workerData: init });
-        const current = worker;
-        const outcome = await send(current, file);
-        if ('findings' in outcome) findings.push(...outcome.findings);
-        else if ('error' in outcome) findings.push(notScanned(file, outcome.error));
-        else if (!outcome.guilty && worker !== current) {
-          // Another file of this worker made it stop; this one was innocent: scan it again.
-          queue.push(file);
-          continue;
-        } else {
-          findings.push(notScanned(file, outcome.crashed));
-          if (worker === current) worker = undefined;
-          await current.terminate();
-        }
-        onDone(file);
-      }
+  const slot = async (): Promise<void> => {
+    const suspects: WalkedFile[] = [];
+    let session: WorkerSession | undefined;
+    const live = async (): Promise<WorkerSession> => {
+      if (session === undefined || session.dead) session = await WorkerSession.start(init, hardTimeout);
+      return session;
     };
     try {
-      await Promise.all(Array.from({ length: FILES_IN_FLIGHT }, lane));
+      for (;;) {
+        const suspect = suspects.shift();
+        if (suspect !== undefined) {
+          // Alone in its worker: whatever happens now is this file's doing.
+          settle(suspect, await (await live()).send(suspect));
+          continue;
+        }
+        if (queue.length === 0) break;
+        const current = await live();
+        const lane = async (): Promise<void> => {
+          while (!current.dead) {
+            const file = queue.shift();
+            if (file === undefined) return;
+            const outcome = await current.send(file);
+            if ('killed' in outcome || ('timedOut' in outcome && !outcome.alone)) suspects.push(file);
+            else settle(file, outcome);
+          }
+        };
+        await Promise.all(Array.from({ length: FILES_IN_FLIGHT }, lane));
+      }
     } finally {
-      await worker?.terminate();
+      session?.kill('scan finished');
     }
   };
-  await Promise.all(Array.from({ length: jobs }, runWorker));
+  await Promise.all(Array.from({ length: Math.max(1, options.jobs) }, slot));
   return findings;
 }

@@ -4,9 +4,10 @@ import { computeFingerprint, type Finding, type Location } from '../core/finding
 import { clip, redactSecret, secretTag } from '../core/redact.js';
 import { formatMessage, type AnyRule, type Report, type ReportInput } from '../core/rule.js';
 import { HEAD_BYTES, type ScanContext, type ScanTarget, type Scanner } from '../core/scanner.js';
-import { severityRank, type Severity } from '../core/severity.js';
+import { atLeast, severityRank, type Severity } from '../core/severity.js';
 import type { WalkedFile } from '../core/walk.js';
 import { findingsCappedRule, invalidSuppressionRule, nestingLimitRule, scanErrorRule } from './core/rules.js';
+import { redactFindingText } from './redact-text.js';
 
 /** Builds a Finding from a rule and a report: applies overrides, redacts secrets, fingerprints. */
 export function buildFinding(rule: AnyRule, target: Pick<ScanTarget, 'path' | 'member' | 'properties'>, input: ReportInput<string>, config: ResolvedConfig): Finding {
@@ -40,9 +41,12 @@ export function buildFinding(rule: AnyRule, target: Pick<ScanTarget, 'path' | 'm
     fingerprint: '',
     tags: rule.tags,
   };
-  if (evidence !== undefined) finding.evidence = clip(evidence, 300);
+  if (evidence !== undefined) finding.evidence = evidence;
   const properties = target.properties === undefined ? input.properties : { ...target.properties, ...input.properties };
   if (properties !== undefined) finding.properties = properties;
+  // Text built from the input (message, evidence, properties) is redacted whatever rule built it; evidence is clipped after, so no secret is cut unrecognisably.
+  redactFindingText(finding);
+  if (finding.evidence !== undefined) finding.evidence = clip(finding.evidence, 300);
   finding.fingerprint = computeFingerprint(rule.id, location, key ?? evidence ?? finding.message);
   return finding;
 }
@@ -53,16 +57,39 @@ export interface FileScanOptions {
   knownRuleIds: ReadonlySet<string>;
 }
 
-/** Scans one file on disk with every selected scanner. Never throws: failures become findings. */
+/**
+ * The scanners that still read a file matched by an ignore file inside the scanned tree: formats that
+ * run code when loaded (models) and the containers that carry them. Ignore files come from the tree,
+ * so they may lower noise but never hide code execution.
+ */
+export const HIGH_RISK_SCANNERS: readonly string[] = ['containers', 'models'];
+
+/** The lowest severity still reported for a file matched by an ignore file inside the scanned tree. */
+export const IGNORED_FILE_MIN_SEVERITY: Severity = 'high';
+
+/**
+ * Scans one file on disk with every selected scanner. Never throws: failures become findings.
+ * The file is opened without blocking and without following a link as its last component (a walked
+ * link is opened at its resolved target), so a FIFO, device or link swapped in after the walk is a
+ * `core/scan-error` finding, not a hang. A file the walk marked `ignored` is scanned by the high-risk
+ * scanners only, and only findings at or above IGNORED_FILE_MIN_SEVERITY are kept.
+ */
 export async function scanFile(file: WalkedFile, options: FileScanOptions): Promise<Finding[]> {
   let source: FileSource;
   try {
-    source = await FileSource.open(file.absPath);
+    source = await FileSource.open(file.openPath ?? file.absPath, { noFollow: true });
   } catch (error) {
-    return [buildFinding(scanErrorRule, { path: file.displayPath }, { message: 'failed', data: { scanner: 'file', reason: describe(error) } }, options.config)];
+    // The code (SPECIAL_FILE, SYMLINK_REFUSED, …) is kept as a property for tools reading the report.
+    const code = (error as { code?: unknown }).code;
+    const properties = { ...(typeof code === 'string' ? { errorCode: code } : {}), ...(file.alsoAt === undefined ? {} : { alsoAt: file.alsoAt }) };
+    return [buildFinding(scanErrorRule, { path: file.displayPath, properties }, { message: 'failed', data: { scanner: 'file', reason: describe(error) } }, options.config)];
   }
+  const ignored = file.ignored === true;
+  const scanners = ignored ? options.scanners.filter((s) => s.alwaysOn === true || HIGH_RISK_SCANNERS.includes(s.name)) : options.scanners;
+  const properties = file.alsoAt === undefined ? undefined : { alsoAt: file.alsoAt };
   try {
-    return await scanBlob(file.displayPath, source, options, file.absPath);
+    const findings = await scanBlob(file.displayPath, source, { ...options, scanners }, file.undecodable ? undefined : file.absPath, properties);
+    return ignored ? findings.filter((f) => atLeast(f.severity, IGNORED_FILE_MIN_SEVERITY)) : findings;
   } finally {
     await source.close();
   }
@@ -72,16 +99,17 @@ export async function scanFile(file: WalkedFile, options: FileScanOptions): Prom
  * `scanSource` plus inline suppressions: what `custody scan` applies to a file on disk, for bytes from
  * anywhere (a git blob, a notebook being cleaned). Never throws: failures become findings.
  */
-export async function scanBlob(path: string, source: ByteSource, options: FileScanOptions, absPath?: string): Promise<Finding[]> {
-  const findings = await scanSource(path, source, options, absPath);
+export async function scanBlob(path: string, source: ByteSource, options: FileScanOptions, absPath?: string, properties?: Readonly<Record<string, unknown>>): Promise<Finding[]> {
+  const findings = await scanSource(path, source, options, absPath, properties);
   return applySuppressions(path, source, findings, options);
 }
 
 /**
  * Scans bytes that are not (or not only) a file on disk — a git blob, an image layer member — as if
- * they were a file at `path`. Never throws: failures become findings.
+ * they were a file at `path`. Never throws: failures become findings. `properties` are added to every
+ * finding (e.g. the other paths that reach the same file).
  */
-export async function scanSource(path: string, source: ByteSource, options: FileScanOptions, absPath?: string): Promise<Finding[]> {
+export async function scanSource(path: string, source: ByteSource, options: FileScanOptions, absPath?: string, properties?: Readonly<Record<string, unknown>>): Promise<Finding[]> {
   const findings: Finding[] = [];
   const { config, scanners } = options;
   // Findings listed per rule are bounded; the rest are counted, keeping their highest severity.
@@ -109,32 +137,37 @@ export async function scanSource(path: string, source: ByteSource, options: File
       if (config.rules.get(rule.id)?.enabled === false) return () => undefined;
       return (input) => add(rule, target, input as ReportInput<string>);
     },
+    // Containers (src/scanners/containers/) hand each member here once; every scanner sees it, the
+    // containers scanner included, so containers nest — up to limits.maxNesting, past which the member
+    // is reported and not read.
     scanMember: async (parent, member, memberSource, properties) => {
+      const path = parent.member === undefined ? member : `${parent.member}!${member}`;
+      const depth = parent.depth + 1;
+      if (depth > config.limits.maxNesting) {
+        context.reporter(nestingLimitRule, parent)({ message: 'tooDeep', member, data: { member: path, limit: config.limits.maxNesting } });
+        return;
+      }
       const inherited = properties === undefined ? parent.properties : { ...parent.properties, ...properties };
       const target: ScanTarget = {
         path: parent.path,
-        member: parent.member === undefined ? member : `${parent.member}!${member}`,
+        member: path,
         source: memberSource,
         head: await memberSource.read(0, HEAD_BYTES),
-        depth: parent.depth + 1,
+        depth,
         ...(inherited === undefined ? {} : { properties: inherited }),
       };
-      if (target.depth > config.limits.maxNesting) {
-        context.reporter(nestingLimitRule, parent)({ message: 'tooDeep', member, data: { member: target.member ?? member, limit: config.limits.maxNesting } });
-        return;
-      }
       await runScanners(target, scanners, context);
     },
   };
   try {
     const head = await source.read(0, HEAD_BYTES);
-    const target: ScanTarget = absPath === undefined ? { path, source, head, depth: 0 } : { path, source, head, depth: 0, absPath };
+    const target: ScanTarget = { path, source, head, depth: 0, ...(absPath === undefined ? {} : { absPath }), ...(properties === undefined ? {} : { properties }) };
     await runScanners(target, scanners, context);
   } catch (error) {
-    findings.push(buildFinding(scanErrorRule, { path }, { message: 'failed', data: { scanner: 'file', reason: describe(error) } }, config));
+    findings.push(buildFinding(scanErrorRule, { path, ...(properties === undefined ? {} : { properties }) }, { message: 'failed', data: { scanner: 'file', reason: describe(error) } }, config));
   }
   for (const [rule, { count, severity }] of capped) {
-    findings.push(buildFinding(findingsCappedRule, { path }, { message: 'capped', severity, key: rule, data: { count, rule, limit: config.limits.maxFindingsPerRule } }, config));
+    findings.push(buildFinding(findingsCappedRule, { path, ...(properties === undefined ? {} : { properties }) }, { message: 'capped', severity, key: rule, data: { count, rule, limit: config.limits.maxFindingsPerRule } }, config));
   }
   return findings;
 }

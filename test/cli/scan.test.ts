@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { after, describe, it } from 'node:test';
 import AjvModule from 'ajv-draft-04';
 import type { CliIo } from '../../src/cli/command.js';
+import { findUncoveredFiles } from '../../src/cli/commands/attest.js';
 import { runCli } from '../../src/cli/main.js';
 
 const require = createRequire(import.meta.url);
@@ -126,16 +128,55 @@ describe('custody CLI', () => {
     assert.equal((await cli(['scan', evil, '--baseline', baseline])).code, 1);
   });
 
-  it('reads .custody.yml from the working directory to change severities', async () => {
+  it('reads configuration only from --config, never on its own from the working directory', async () => {
     const evil = project({ 'evil.pkl': EVIL_PICKLE });
-    const cwd = mkdtempSync(join(dir, 'cwd-'));
     const ids = (JSON.parse((await cli(['scan', evil, '--format', 'json'])).stdout) as { findings: { ruleId: string }[] }).findings.map((f) => f.ruleId);
-    writeFileSync(join(cwd, '.custody.yml'), `rules:\n${[...new Set(ids)].map((id) => `  ${id}: low\n`).join('')}`);
-    assert.equal((await cli(['scan', evil], cwd)).code, 0);
-    writeFileSync(join(cwd, '.custody.yml'), 'rules:\n  not/a-rule: off\n');
-    const invalid = await cli(['scan', evil], cwd);
+    const offEverything = `rules:\n${[...new Set(ids)].map((id) => `  ${id}: off\n`).join('')}`;
+    // The usual CI step, `cd repo && custody scan .`: the repository's own .custody.yml must not switch rules off.
+    writeFileSync(join(evil, '.custody.yml'), offEverything);
+    const inRepo = await cli(['scan', evil], evil);
+    assert.equal(inRepo.code, 1, inRepo.stdout);
+    assert.match(inRepo.stdout, /CRITICAL/);
+    assert.match(inRepo.stderr, /\.custody\.yml in the working directory is not read; pass --config/);
+    // Named, it is used (the user vouches for it).
+    assert.equal((await cli(['scan', evil, '--config', '.custody.yml', '--exclude', '.custody.yml'], evil)).code, 0);
+    writeFileSync(join(evil, 'invalid.yml'), 'rules:\n  not/a-rule: off\n');
+    const invalid = await cli(['scan', evil, '--config', join(evil, 'invalid.yml')]);
     assert.equal(invalid.code, 2);
     assert.match(invalid.stderr, /CONFIG_INVALID/);
+  });
+
+  it('refuses a --config that is a FIFO instead of waiting on it', async () => {
+    const root = project({ 'a.txt': '' });
+    execFileSync('mkfifo', [join(root, 'config.yml')]);
+    assert.match((await cli(['scan', root, '--config', join(root, 'config.yml')])).stderr, /error SPECIAL_FILE/);
+  });
+
+  it('scans what a .gitignore in the tree hides for high-risk content, and --no-gitignore scans it in full', async () => {
+    const root = project({ '.gitignore': '*\n', 'models/evil.bin': EVIL_PICKLE, 'notes.txt': 'password = "correct-horse-battery-staple-42"\n' });
+    const ignored = await cli(['scan', root, '--format', 'json']);
+    assert.equal(ignored.code, 1, ignored.stdout);
+    const report = JSON.parse(ignored.stdout) as { findings: { ruleId: string; severity: string; location: { path: string } }[]; summary: { files: number; ignored: number } };
+    assert.ok(report.findings.some((f) => f.severity === 'critical' && f.location.path.endsWith('models/evil.bin')));
+    assert.ok(report.findings.every((f) => f.severity === 'critical' || f.severity === 'high'), 'ignored files report high and critical findings only');
+    assert.ok(!report.findings.some((f) => f.ruleId.startsWith('secrets/')), 'the secrets scanner does not read ignored files');
+    assert.deepEqual([report.summary.files, report.summary.ignored], [3, 3]);
+    const full = JSON.parse((await cli(['scan', root, '--format', 'json', '--no-gitignore'])).stdout) as { summary: { ignored: number } };
+    assert.equal(full.summary.ignored, 0);
+  });
+
+  it('scans a link named on the command line and a Hugging Face cache snapshot', async () => {
+    const root = project({ 'real/evil.pkl': EVIL_PICKLE, 'models--org--m/blobs/0123abcd': EVIL_PICKLE });
+    symlinkSync(join(root, 'real', 'evil.pkl'), join(root, 'named.pkl'));
+    mkdirSync(join(root, 'models--org--m', 'snapshots', 'rev'), { recursive: true });
+    symlinkSync('../../blobs/0123abcd', join(root, 'models--org--m', 'snapshots', 'rev', 'pytorch_model.bin'));
+    for (const path of [join(root, 'named.pkl'), join(root, 'models--org--m', 'snapshots', 'rev')]) {
+      const run = await cli(['scan', path, '--format', 'json']);
+      assert.equal(run.code, 1, `${path}: ${run.stdout}`);
+      const report = JSON.parse(run.stdout) as { findings: { severity: string }[]; summary: { files: number } };
+      assert.equal(report.summary.files, 1);
+      assert.ok(report.findings.some((f) => f.severity === 'critical'));
+    }
   });
 
   it('finds the same things with and without worker threads', async () => {
@@ -164,5 +205,47 @@ describe('custody CLI', () => {
     assert.equal(code, 0);
     const rules = JSON.parse(stdout) as { id: string }[];
     assert.ok(rules.some((r) => r.id === 'core/scan-error'));
+  });
+});
+
+describe('custody attest scan', () => {
+  function predicateOf(bundleText: string): { result: string; failedTests: string[]; configuration: { annotations: { files: number | null } }[] } {
+    const bundle = JSON.parse(bundleText) as { dsseEnvelope: { payload: string } };
+    return (JSON.parse(Buffer.from(bundle.dsseEnvelope.payload, 'base64').toString()) as { predicate: ReturnType<typeof predicateOf> }).predicate;
+  }
+
+  it('never signs a pass over files an ignore file in the subject hides', async () => {
+    const root = project({ 'model/.gitignore': '*\n', 'model/weights.bin': EVIL_PICKLE, 'model/config.json': '{"a": 1}' });
+    assert.equal((await cli(['keygen', '--out', 'k'], root)).code, 0);
+    const run = await cli(['attest', 'scan', 'model', '--key', 'k.pem'], root);
+    assert.equal(run.code, 0, run.stderr);
+    const predicate = predicateOf(run.stdout);
+    assert.equal(predicate.result, 'FAILED');
+    assert.ok(predicate.failedTests.some((t) => t.startsWith('models/pickle-')), predicate.failedTests.join(', '));
+    assert.equal(predicate.configuration[0]?.annotations.files, 2, 'every file of the subject was scanned');
+  });
+
+  it('does not pass a saved report that covers fewer files than the subject, or part of it only for high risks', async () => {
+    const root = project({ 'model/a.json': '{}', 'model/b.json': '{}', 'model/c.json': '{}' });
+    assert.equal((await cli(['keygen', '--out', 'k'], root)).code, 0);
+    const attest = async (summary: object): Promise<string> => {
+      writeFileSync(join(root, 'report.json'), JSON.stringify({ findings: [], summary }));
+      const run = await cli(['attest', 'scan', 'model', '--report', 'report.json', '--key', 'k.pem', '--fail-on', 'none'], root);
+      assert.equal(run.code, 0, run.stderr);
+      return predicateOf(run.stdout).result;
+    };
+    assert.equal(await attest({ files: 3, ignored: 0, scanners: ['models'] }), 'PASSED');
+    assert.equal(await attest({ files: 0, scanners: ['models'] }), 'WARNED');
+    assert.equal(await attest({ files: 3, ignored: 2, scanners: ['models'] }), 'WARNED');
+    assert.equal(await attest({ scanners: ['models'] }), 'WARNED');
+  });
+
+  it('finds the files of a subject that a scan did not read in full', () => {
+    const scanned = [
+      { path: '/m/a.bin', coverage: 'full' as const, alsoAt: ['/m/link.bin'] },
+      { path: '/m/b.bin', coverage: 'high-risk' as const },
+    ];
+    assert.deepEqual(findUncoveredFiles(['/m/a.bin', '/m/link.bin', '/m/b.bin', '/m/c.bin'], scanned), ['/m/b.bin', '/m/c.bin']);
+    assert.deepEqual(findUncoveredFiles(['/m/a.bin'], scanned), []);
   });
 });

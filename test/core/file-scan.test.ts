@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -112,6 +113,58 @@ describe('scanFile', () => {
     await assert.rejects(readBaseline(path), { code: 'BASELINE_INVALID' });
     writeFileSync(path, 'nope');
     await assert.rejects(readBaseline(path), { code: 'BASELINE_INVALID' });
+  });
+});
+
+describe('scanFile on a tree that changes or hides things', () => {
+  /** Stand-ins for the real scanners, by name: each reports one high and one low finding per file. */
+  const rule = (id: `${string}/${string}`) => defineRule<'seen', void>({ id, title: 't', description: 'Test rule.', severity: 'high', confidence: 'high', tags: ['cwe:1'], remediation: 'r', messages: { seen: 'seen' }, check: () => undefined });
+  const named = (name: string): Scanner => {
+    const r = rule(`${name}/seen`);
+    return {
+      name,
+      description: name,
+      rules: [r],
+      scan(target, context) {
+        const report = context.reporter(r, target);
+        report({ message: 'seen', key: 'high' });
+        report({ message: 'seen', key: 'low', severity: 'low' });
+        return Promise.resolve();
+      },
+    };
+  };
+  const scanners = [named('containers'), named('models'), named('secrets')];
+  const byName = { scanners, config: defaultConfig(), knownRuleIds: known };
+
+  it('refuses a file swapped for a FIFO after the walk, without waiting for a writer', async () => {
+    const walked = file('swapped.pkl', 'x');
+    rmSync(walked.absPath);
+    execFileSync('mkfifo', [walked.absPath]);
+    const findings = await scanFile(walked, options);
+    assert.deepEqual(findings.map((f) => [f.ruleId, f.properties?.['errorCode']]), [['core/scan-error', 'SPECIAL_FILE']]);
+  });
+
+  it('refuses a file swapped for a link after the walk, and opens a walked link at its resolved target', async () => {
+    const walked = file('relinked.env', 'TOKEN=abcdefgh12345678\n');
+    const elsewhere = file('elsewhere.env', 'TOKEN=zzzzzzzz12345678\n');
+    renameSync(walked.absPath, `${walked.absPath}.old`);
+    symlinkSync(elsewhere.absPath, walked.absPath);
+    assert.deepEqual((await scanFile(walked, options)).map((f) => [f.ruleId, f.properties?.['errorCode']]), [['core/scan-error', 'SYMLINK_REFUSED']]);
+    const viaLink = await scanFile({ displayPath: 'proj/link.env', absPath: walked.absPath, openPath: elsewhere.absPath, size: 24 }, options);
+    assert.deepEqual(viaLink.map((f) => [f.ruleId, f.location.path]), [['test/token', 'proj/link.env']]);
+  });
+
+  it('scans a file an ignore file matched with the high-risk scanners only, and keeps high findings only', async () => {
+    const full = await scanFile(file('k.bin', 'x'), byName);
+    assert.deepEqual(full.map((f) => `${f.ruleId} ${f.severity}`).sort(), ['containers/seen high', 'containers/seen low', 'models/seen high', 'models/seen low', 'secrets/seen high', 'secrets/seen low']);
+    const ignored = await scanFile({ ...file('l.bin', 'x'), ignored: true }, byName);
+    assert.deepEqual(ignored.map((f) => `${f.ruleId} ${f.severity}`).sort(), ['containers/seen high', 'models/seen high']);
+  });
+
+  it('notes the other paths of the same file on every finding', async () => {
+    const findings = await scanFile({ ...file('m.bin', 'x'), alsoAt: ['proj/link.bin'] }, byName);
+    assert.ok(findings.length > 0);
+    for (const f of findings) assert.deepEqual(f.properties?.['alsoAt'], ['proj/link.bin']);
   });
 });
 

@@ -8,6 +8,7 @@ import {
   collectTrainingProvenance,
   createKeySigner,
   digestArtifact,
+  enumerateArtifact,
   serializeBundle,
   signStatement,
   SLSA_PROVENANCE_V1,
@@ -17,7 +18,9 @@ import {
   type Signer,
   type Statement,
 } from '../../integrity/index.js';
-import { runScan } from '../../scanners/engine.js';
+import { toPosix } from '../../core/walk.js';
+import { scanErrorRule } from '../../scanners/core/rules.js';
+import { runScan, type ScannedFile } from '../../scanners/engine.js';
 import { allRules } from '../../scanners/index.js';
 import { EXIT, parseCommandArgs, type CliIo, type Command } from '../command.js';
 import { readVersion } from '../version.js';
@@ -25,6 +28,7 @@ import { parseJobs, writeOutputFile } from './hash.js';
 import { readSigningKey } from './sign.js';
 import { readVerificationKeys, reportFailure } from './verify.js';
 import { isRecord } from '../../core/json.js';
+import { escapeForTerminal as e } from '../../core/terminal.js';
 
 const USAGE = `Usage: custody attest <provenance | scan | verify> [options]
 
@@ -46,7 +50,10 @@ custody attest provenance --model PATH --builder-id URI --key PRIVATE.pem [optio
 
 custody attest scan PATH... --key PRIVATE.pem [options]
   Scans PATH (or reads a saved \`custody scan --format json\` report) and wraps the result as an
-  in-toto test-result attestation whose subjects are the scanned paths.
+  in-toto test-result attestation whose subjects are the scanned paths. Every file of a subject is
+  scanned with every scanner (ignore files do not apply); a file of the subject that was not scanned
+  (or a saved report that does not cover the subject) is a core/scan-error, so the result is never
+  PASSED over files that were not scanned.
     --report FILE           Wrap this JSON report instead of scanning
     --fail-on SEVERITY      Findings at or above fail the test (default: high; none: never)
     --only LIST             Scanners to run (as for custody scan)
@@ -60,7 +67,7 @@ Common options:
   --key FILE                Private key to sign with (provenance, scan) or public key to verify with
   --passphrase-env VAR      Read the private key's passphrase from environment variable VAR
   --output FILE             Where to write the bundle (default: standard output)
-  --jobs N                  Hashing worker threads
+  --jobs N                  Threads hashing at once, this one included
   -h, --help                Show this help
 
 Exit codes: 0 done or verified; 1 verification failed (SIGNATURE_INVALID, KEY_UNTRUSTED,
@@ -98,7 +105,7 @@ async function emitBundle(command: string, io: CliIo, statement: Statement, sign
   const text = serializeBundle(await signStatement(statement, signer));
   if (output !== undefined) {
     await writeOutputFile(command, io, output, text);
-    io.stderr.write(`custody ${command}: wrote ${statement.predicateType} attestation for ${statement.subject.map((s) => s.name ?? '?').join(', ')} to ${output}\n`);
+    io.stderr.write(`custody ${command}: wrote ${statement.predicateType} attestation for ${statement.subject.map((s) => e(s.name ?? '?')).join(', ')} to ${e(output)}\n`);
   } else io.stdout.write(text);
 }
 
@@ -184,6 +191,31 @@ function toScanResult(command: string, report: unknown, file: string): ScanResul
   };
 }
 
+/**
+ * Files of the subject that a scan did not read with every scanner. The subject is what the attestation
+ * names; a pass must cover all of it.
+ */
+export function findUncoveredFiles(subjectFiles: readonly string[], scanned: readonly ScannedFile[]): string[] {
+  const covered = new Set<string>();
+  for (const file of scanned) {
+    if (file.coverage !== 'full') continue;
+    covered.add(file.path);
+    for (const other of file.alsoAt ?? []) covered.add(other);
+  }
+  return subjectFiles.filter((path) => !covered.has(toPosix(path)));
+}
+
+/** Why a saved report cannot vouch for every file of the subject (empty when it can, as far as it says). */
+export function findReportGaps(summary: Record<string, unknown>, subjectFileCount: number): string[] {
+  const gaps: string[] = [];
+  const files = summary['files'];
+  if (typeof files !== 'number') gaps.push('the report does not say how many files were scanned');
+  else if (files < subjectFileCount) gaps.push(`the report covers ${files} file(s); the subject holds ${subjectFileCount}`);
+  const ignored = summary['ignored'];
+  if (typeof ignored === 'number' && ignored > 0) gaps.push(`${ignored} file(s) were scanned for high-risk content only (matched by ignore files)`);
+  return gaps;
+}
+
 async function runScanAttestation(args: string[], io: CliIo): Promise<number> {
   const command = 'attest scan';
   const { values, positionals } = parseCommandArgs(command, args, {
@@ -202,14 +234,30 @@ async function runScanAttestation(args: string[], io: CliIo): Promise<number> {
   const jobs = parseJobs(command, values.jobs);
   const paths = positionals.map((p) => resolve(io.cwd, p));
 
+  // The files the subjects name (the same enumeration as their digests): these, and only these, are scanned.
+  const subjectFiles: string[] = [];
+  for (const path of paths) subjectFiles.push(...(await enumerateArtifact(path)).files.map((f) => f.absPath));
+
   let result: ScanResultLike;
-  if (values.report !== undefined) result = toScanResult(command, await readJsonFile(command, io, values.report, 'report'), values.report);
-  else {
-    result = await runScan({
-      paths,
+  let gaps: string[];
+  if (values.report !== undefined) {
+    const report = await readJsonFile(command, io, values.report, 'report');
+    result = toScanResult(command, report, values.report);
+    gaps = findReportGaps((report as { summary: Record<string, unknown> }).summary, subjectFiles.length);
+  } else {
+    const scan = await runScan({
+      paths: subjectFiles,
       ...(values.only === undefined ? {} : { only: values.only.split(',').map((s) => s.trim()).filter(Boolean) }),
       config: defaultConfig(),
+      gitignore: false,
     });
+    result = scan;
+    gaps = findUncoveredFiles(subjectFiles, scan.files ?? []).map((path) => `${path} was not scanned`);
+  }
+  if (gaps.length > 0) {
+    // Never a pass over what was not scanned: each gap fails (or, with --fail-on none, warns) core/scan-error.
+    result = { ...result, findings: [...result.findings, ...gaps.map(() => ({ ruleId: scanErrorRule.id, severity: scanErrorRule.severity }))] };
+    io.stderr.write(`custody ${command}: the scan does not cover the whole subject, so it is recorded as ${scanErrorRule.id}:\n${gaps.slice(0, 20).map((g) => `  ${g}\n`).join('')}${gaps.length > 20 ? `  … and ${gaps.length - 20} more\n` : ''}`);
   }
   const scanners = new Set(result.summary.scanners ?? []);
   const subjects = [];
@@ -264,7 +312,7 @@ async function runVerify(args: string[], io: CliIo): Promise<number> {
     io.stdout.write(`${JSON.stringify({ verified: true, predicateType: proof.predicateType, signer: proof.signer, subjects: proof.subjects, matched: proof.matched, verifiedAt: proof.verifiedAt, predicate: proof.statement.predicate }, null, 2)}\n`);
   } else {
     io.stdout.write(
-      `verified ${proof.predicateType} attestation\n  signer ${proof.signer.method} ${proof.signer.algorithm} ${proof.signer.keyHint}\n${proof.matched.map((m) => `  ${m.path} = subject "${m.subject}" sha256:${m.digest.sha256}\n`).join('')}`,
+      `verified ${proof.predicateType} attestation\n  signer ${proof.signer.method} ${proof.signer.algorithm} ${e(proof.signer.keyHint)}\n${proof.matched.map((m) => `  ${e(m.path)} = subject "${e(m.subject)}" sha256:${e(m.digest.sha256)}\n`).join('')}`,
     );
   }
   return EXIT.ok;

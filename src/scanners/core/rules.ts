@@ -60,4 +60,34 @@ export const findingsCappedRule = defineRule<'capped', void>({
   check: () => undefined,
 });
 
-export const coreRules = [findingsCappedRule, invalidSuppressionRule, nestingLimitRule, scanErrorRule] as const;
+export const linkOutsideRootRule = defineRule<'outside', void>({
+  id: 'core/link-outside-root',
+  title: 'Symbolic link leads outside the scanned tree',
+  description:
+    'A symbolic link inside the scanned tree points to a place outside every scanned path (and outside a Hugging Face ' +
+    "cache repository's own blobs). Custody does not follow it, so whatever a loader would read through it was not " +
+    'scanned; such a link can also make a tool that serves or packs the tree read files of the machine it runs on.',
+  severity: 'high',
+  confidence: 'high',
+  tags: ['cwe:59'],
+  remediation: 'Replace the link with the file it points to, or scan the target too (name it on the command line).',
+  messages: { outside: 'Symbolic link to {{target}} leads outside the scanned tree; it was not followed and its target was not scanned.' },
+  check: () => undefined,
+});
+
+export const specialFileRule = defineRule<'special', void>({
+  id: 'core/special-file',
+  title: 'FIFO, socket or device where a file was expected',
+  description:
+    'A path to scan is a FIFO, socket or device rather than a regular file. Its content is not read (reading it could ' +
+    'block forever or never end), so it is reported rather than passed: a loader that opens it reads whatever the other ' +
+    'end provides.',
+  severity: 'high',
+  confidence: 'high',
+  tags: ['cwe:703'],
+  remediation: 'Remove it from the tree, or copy what it should hold into a regular file and scan that.',
+  messages: { special: 'This path is {{type}}, not a regular file; it was not read.' },
+  check: () => undefined,
+});
+
+export const coreRules = [findingsCappedRule, invalidSuppressionRule, linkOutsideRootRule, nestingLimitRule, scanErrorRule, specialFileRule] as const;

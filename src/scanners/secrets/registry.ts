@@ -21,6 +21,7 @@ import { azureSasTokenRule, azureStorageKeyRule } from './rules/azure.js';
 import { cohereKeyRule } from './rules/cohere.js';
 import { cometKeyRule } from './rules/comet.js';
 import { connectionUriRule } from './rules/connection-uri.js';
+import { custodyTokenRule } from './rules/custody.js';
 import { databricksTokenRule } from './rules/databricks.js';
 import { gcpApiKeyRule, gcpServiceAccountKeyRule, googleOauthClientSecretRule } from './rules/gcp.js';
 import { documentPasswordRule, genericSecretRule, ownedPrefixes } from './rules/generic.js';
@@ -61,6 +62,7 @@ export const SECRET_RULES: readonly SecretRule[] = [
   cohereKeyRule,
   cometKeyRule,
   connectionUriRule,
+  custodyTokenRule,
   databricksTokenRule,
   datadogKeyRule,
   deepseekKeyRule,
