@@ -39,6 +39,9 @@ describe('contexts where a credential is reported', () => {
     ['gpg --passphrase', `gpg --batch --passphrase ${pw()} -d model.gpg`, 'restore.sh'],
     ['openssl -passout pass:', `openssl genrsa -aes256 -passout pass:${pw()} -out k.pem`, 'Dockerfile'],
     ['ConvertTo-SecureString', `$s = ConvertTo-SecureString -String "${pw()}" -AsPlainText -Force`, 'deploy.ps1'],
+    ['ConvertTo-SecureString, quoted, without -AsPlainText', `ConvertTo-SecureString "${pw()}"`, 'notes.txt'],
+    ['ConvertTo-SecureString after switches', `ConvertTo-SecureString -String -Force ${pw()}`, 'notes.txt'],
+    ['ConvertTo-SecureString continued on the next line', `$s = ConvertTo-SecureString ${pw()} \`\n  -AsPlainText -Force`, 'deploy.ps1'],
     ['sshpass -p', `sshpass -p '${pw()}' ssh ml@gpu`, 'run.sh'],
     ['base64 basic credentials in code', `h = base64.b64encode(b"svc:${pw()}")`, 'client.py'],
     // SQL
@@ -116,6 +119,13 @@ describe('look-alikes that are not credentials', () => {
     ['builder with the user first', 'self.tc.auth_password("commie", "cat")', 'test_client.py'],
     ['PowerShell cmdlet', '$pw = Read-Host -AsSecureString', 'deploy.ps1'],
     ['directive as a value', '#define password #define', 'x'],
+    ['cmdlet named in a comment', '/** The first argument of ConvertTo-SecureString that is not a switch. */', 'command-line.ts'],
+    ['encrypted standard string (DPAPI)', `$s = ConvertTo-SecureString "01000000d08c9ddf0115d1118c7a00c04fc297eb${f.hex(120)}"`, 'deploy.ps1'],
+    ['encrypted standard string (key-based)', `$s = ConvertTo-SecureString -String "76492d1116743f0423413b16050a5345${f.hex(96)}" -Key $key`, 'deploy.ps1'],
+    ['cmdlet named in prose', 'Pipe the value to ConvertTo-SecureString instead of typing it.', 'README.md'],
+    ['word escaped in a string literal', String.raw`const labels = { "password": "Contrase\u00f1a", "token": "Jet\u00f3n" };`, 'labels.js'],
+    ['relative path to a key file', "logVerifierKey: 'keys/log.vkey',", 'start.ts'],
+    ['relative path in a config', `api_token_file = "secrets/${f.alnum(6).toLowerCase()}/token.txt"`, 'settings.py'],
   ];
   for (const [what, text, file] of cases) {
     test(what, async () => {

@@ -15,6 +15,7 @@ const NOT_A_SECRET = [
   /^(?:true|false|yes|no|on|off|null|none|nil|undefined|nan|required|optional|env|string|secret|str|int|pass|passed|fail|failed|skip|skipped|unknown|auto|manual|hidden|masked|prompt|ask|input|interactive|random|generate|generated|unset|notset|disabled|enabled|blank|local|remote|file|bytes|object|any|text|varchar|char|password|token|bool|boolean|integer|number|float)$/i,
   /^(?:\/|\.\.?\/|~\/|[A-Za-z]:\\|\\\\)/, // paths
   /^[\w.-]+\.(?:json|ya?ml|txt|pem|key|crt|cer|der|p12|pfx|env|ini|cfg|conf|toml|csv|pkl|pt|bin|gpg|asc|enc|age|jks|keystore|py|sh|js|ts|md|log)$/i,
+  /^(?:[\w-]+\/)+[\w.-]*[A-Za-z0-9]\.[a-z][a-z0-9]{0,5}$/, // relative paths to a file: keys/log.vkey, certs/server.crt
   /^[a-z][a-z0-9+.-]*:\/\//i, // URLs (credentials in URLs have their own rule)
   /^[^@\s]+@[^@\s]+\.[a-z]{2,}$/i, // e-mail addresses
   /(?:@|%40)[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.(?:com|org|net|io|ai|dev|cloud|internal|local)\b/i, // credential scopes naming an account (X-Goog-Credential)
@@ -41,7 +42,16 @@ const IDENTIFIER = /^[a-z][a-z0-9]*(?:[_-](?:[a-z][a-z0-9]*|[0-9]{1,4}))+$/;
 export function isNonSecretValue(value: string): boolean {
   for (const re of NOT_A_SECRET) if (re.test(value)) return true;
   if (IDENTIFIER.test(value) && isWordyText(value)) return true;
-  return isNaturalLanguage(value);
+  return isNaturalLanguage(decodeUnicodeEscapes(value));
+}
+
+/** `\u00f1` and `\u{1F511}` escapes of a string literal decoded, so that an escaped word reads as the word (`Contrase\u00f1a`). */
+function decodeUnicodeEscapes(value: string): string {
+  if (!value.includes('\\u')) return value;
+  return value.replace(/\\u(?:([0-9a-fA-F]{4})|\{([0-9a-fA-F]{1,6})\})/g, (whole, four: string | undefined, braced: string | undefined) => {
+    const code = parseInt(four ?? braced ?? '', 16);
+    return code <= 0x10ffff ? String.fromCodePoint(code) : whole;
+  });
 }
 
 /**

@@ -42,6 +42,12 @@ const BASIC_IN_CODE = /(?:b64encode|btoa|encodebytes|encodestring)\([ \t]*[bu]?(
 /** The first argument of ConvertTo-SecureString that is not a switch: the plain text. */
 const SECURE_STRING_ARG = /^[ \t]+(?:-(?!String\b)[A-Za-z]+[ \t]+)*(?:-String[ \t]+)?(?:-[A-Za-z]+[ \t]+)*(\\?["'])?([^\s"'\\|;)]{1,256})(?:\\?["'])?/i;
 
+/** The switch that makes ConvertTo-SecureString take plain text (`-AsPlainText`, or an unambiguous prefix of it). */
+const AS_PLAIN_TEXT = /(?:^|\s)-AsP(?:l(?:a(?:i(?:n(?:T(?:e(?:x(?:t)?)?)?)?)?)?)?)?(?=[\s:`]|$)/i;
+
+/** An encrypted standard string: DPAPI (`01000000d08c9ddf…`) or key-based (`76492d1116743f04…`) hex ciphertext. */
+const ENCRYPTED_STANDARD_STRING = /^(?:01000000d08c9ddf|76492d1116743f04)[0-9a-f]|^[0-9a-f]{64,}$/i;
+
 /** Per document: how far `curl` command lines have been read, so that `curl curl curl …` is read once. */
 const curlReadUpTo = new WeakMap<ScanDoc, number>();
 
@@ -68,6 +74,14 @@ export const COMMAND_DETECTORS: readonly KeywordDetector[] = [
       const m = SECURE_STRING_ARG.exec(line);
       const value = m?.[2];
       if (!m || value === undefined || value.startsWith('$') || value.startsWith('-')) return;
+      // The output of ConvertFrom-SecureString (hex ciphertext) is what the cmdlet reads without -AsPlainText.
+      if (ENCRYPTED_STANDARD_STRING.test(value)) return;
+      // A command names its argument: quoted, after a switch, or with -AsPlainText on this line or, after a backtick
+      // continuation, the next. A bare word right after the cmdlet's name is prose (`ConvertTo-SecureString that …`).
+      if (m[1] === undefined && !/^[ \t]+-/.test(m[0])) {
+        const more = line.trimEnd().endsWith('`') ? restOfLine(doc, pos + keyword.length + line.length + 1) : '';
+        if (!AS_PLAIN_TEXT.test(line) && !AS_PLAIN_TEXT.test(more)) return;
+      }
       emitPassword(emit, pos + keyword.length + m[0].lastIndexOf(value), value, 'ConvertTo-SecureString');
     },
   },
@@ -103,4 +117,4 @@ export const COMMAND_DETECTORS: readonly KeywordDetector[] = [
   },
 ];
 
-export const COMMAND_PATTERNS = [CURL_USER, SSHPASS, LOGIN_PASSWORD, BASIC_IN_CODE, SECURE_STRING_ARG];
+export const COMMAND_PATTERNS = [CURL_USER, SSHPASS, LOGIN_PASSWORD, BASIC_IN_CODE, SECURE_STRING_ARG, AS_PLAIN_TEXT, ENCRYPTED_STANDARD_STRING];
