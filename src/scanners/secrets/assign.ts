@@ -175,7 +175,9 @@ export function findAssignment(doc: SecretDoc, hit: number, index?: TextIndex): 
   if (!opensslPass && !phrase && text.charCodeAt(right) === 40 /* ( */ && codeLike) {
     const callee = rawName.slice(rawName.lastIndexOf('.') + 1);
     const calleeWords = splitName(callee);
-    if (calleeWords.length >= 2 && SETTER_PREFIXES.has(calleeWords[0]!) && classifyName(calleeWords.slice(1)) !== undefined) {
+    // `SetKey("…")` names a bare key: the value must then be random (judged as a bare key by the generic rule).
+    const subject = calleeWords.slice(1);
+    if (calleeWords.length >= 2 && SETTER_PREFIXES.has(calleeWords[0]!) && (classifyName(subject) !== undefined || (subject.length === 1 && subject[0] === 'key'))) {
       words = calleeWords.slice(1);
       call = true;
     } else if (callee !== rawName && classifyName(calleeWords) !== undefined) {

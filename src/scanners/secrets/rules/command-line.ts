@@ -48,8 +48,28 @@ const AS_PLAIN_TEXT = /(?:^|\s)-AsP(?:l(?:a(?:i(?:n(?:T(?:e(?:x(?:t)?)?)?)?)?)?)
 /** An encrypted standard string: DPAPI (`01000000d08c9ddf…`) or key-based (`76492d1116743f04…`) hex ciphertext. */
 const ENCRYPTED_STANDARD_STRING = /^(?:01000000d08c9ddf|76492d1116743f04)[0-9a-f]|^[0-9a-f]{64,}$/i;
 
+/**
+ * The MySQL and MariaDB clients take the password glued to `-p` (`mysql -u root -pS3cret db`); `-p` alone prompts, and
+ * the next word is then the database, so only the glued form is read. The command ends at a shell separator.
+ */
+const MYSQL_CLIENT = /^(?:mysql(?:dump|admin|import|show|check|binlog|pump|slap)?|mariadb(?:-dump|-admin|-import|-show|-check)?)[ \t]/;
+const MYSQL_GLUED_PASSWORD = /(?:^|[ \t])-p(?:(["'])([^"'\s]{1,256})\1|([^\s"'$`;|&<>()-][^\s"'`;|&<>()]{0,255}))(?=[\s;|&)]|$)/;
+
 /** Per document: how far `curl` command lines have been read, so that `curl curl curl …` is read once. */
 const curlReadUpTo = new WeakMap<ScanDoc, number>();
+
+/** Where the first command of a shell line ends: at `;`, `|`, `&` or a backtick, outside quotes. */
+function commandEnd(line: string): number {
+  let quote = 0;
+  for (let i = 0; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if (quote !== 0) {
+      if (c === quote) quote = 0;
+    } else if (c === 34 || c === 39) quote = c;
+    else if (c === 59 || c === 124 || c === 38 || c === 96) return i;
+  }
+  return line.length;
+}
 
 export const COMMAND_DETECTORS: readonly KeywordDetector[] = [
   {
@@ -86,6 +106,22 @@ export const COMMAND_DETECTORS: readonly KeywordDetector[] = [
     },
   },
   {
+    keywords: ['mysql', 'mariadb'],
+    find(doc, pos, _keyword, emit) {
+      const before = pos > 0 ? doc.text.charCodeAt(pos - 1) : -1;
+      // A command word: not part of a longer name (`pymysql`, `my_mysql`, `mysql.connector`).
+      if (before !== -1 && !(before === 32 || before === 9 || before === 10 || before === 13 || before === 47 || before === 96 || before === 34 || before === 39 || before === 40 || before === 59 || before === 124 || before === 38 || before === 36 || before === 91)) return;
+      const line = restOfLine(doc, pos);
+      const tool = MYSQL_CLIENT.exec(line);
+      if (!tool) return;
+      const command = line.slice(0, commandEnd(line));
+      const m = MYSQL_GLUED_PASSWORD.exec(command.slice(tool[0].length - 1));
+      if (!m) return;
+      const value = m[2] ?? m[3]!;
+      emitPassword(emit, pos + tool[0].length - 1 + m.index + m[0].lastIndexOf(value), value, `${tool[0].trim()} -p`);
+    },
+  },
+  {
     keywords: ['sshpass'],
     find(doc, pos, _keyword, emit) {
       const m = SSHPASS.exec(restOfLine(doc, pos));
@@ -117,4 +153,4 @@ export const COMMAND_DETECTORS: readonly KeywordDetector[] = [
   },
 ];
 
-export const COMMAND_PATTERNS = [CURL_USER, SSHPASS, LOGIN_PASSWORD, BASIC_IN_CODE, SECURE_STRING_ARG, AS_PLAIN_TEXT, ENCRYPTED_STANDARD_STRING];
+export const COMMAND_PATTERNS = [CURL_USER, SSHPASS, LOGIN_PASSWORD, BASIC_IN_CODE, SECURE_STRING_ARG, AS_PLAIN_TEXT, ENCRYPTED_STANDARD_STRING, MYSQL_CLIENT, MYSQL_GLUED_PASSWORD];

@@ -87,7 +87,7 @@ export const genericSecretRule = defineSecretRule({
     'A literal value assigned to a secret-like name (`password`, `db_pass`, `api_key`, `client_secret`, `auth_token`, `SECRET_KEY`) ' +
     'in code, notebooks, `.env`, YAML, JSON, INI/TOML, XML, shell, Dockerfiles, CI files and logs, when no provider rule claims it: ' +
     'assignments and fields, command-line flags (`--password …`, `gpg --passphrase …`, `openssl -passin pass:…`, `curl -u user:…`, ' +
-    '`ConvertTo-SecureString …`), setter and option calls (`setPassword("…")`, `curl_easy_setopt(c, CURLOPT_PASSWORD, "…")`), ' +
+    '`ConvertTo-SecureString …`, `mysql -p…`), setter and option calls (`setPassword("…")`, `curl_easy_setopt(c, CURLOPT_PASSWORD, "…")`), ' +
     'lookup fallbacks (`getenv("X", "…")`), comparisons, SQL (`IDENTIFIED BY \'…\'`, `WITH PASSWORD \'…\'`), `#define`, XML elements ' +
     'and HTTP basic credentials built in code. Names are judged by their words (`api_key_path`, `pad_token` and `max_tokens` are not ' +
     'secrets) and values by context (a literal, not an environment lookup, function call or reference such as `${{ secrets.X }}` or ' +
