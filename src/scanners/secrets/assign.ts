@@ -1,5 +1,6 @@
 import { holdsAssignmentKeyword } from './keywords.js';
 import { classifyName, splitName } from './names.js';
+import { hasBacktickStrings, hasEscapedBackticks, RawStringIndex } from './raw-strings.js';
 import { TextIndex } from './text-index.js';
 import type { Assignment, AssignmentSyntax, SecretDoc } from './types.js';
 
@@ -191,6 +192,7 @@ export function findAssignment(doc: SecretDoc, hit: number, index?: TextIndex): 
   const lineText = text.slice(trueLineStart, left);
   const shellLine = doc.kind === 'shell' || doc.kind === 'dockerfile' || doc.kind === 'env' || (doc.kind === 'code' ? MAGIC_LINE.test(lineText) : SHELL_LINE.test(lineText));
   let inString = false;
+  let rawConfig = false;
   let syntax: AssignmentSyntax = 'assign';
 
   // 2. A quoted name closes with the same quote (`"api_key": …`, `environ['TOKEN'] = …`).
@@ -367,7 +369,9 @@ export function findAssignment(doc: SecretDoc, hit: number, index?: TextIndex): 
     // string or a comment — or the expression is a lookup with a literal fallback.
     if (doc.kind === 'code' && !shellLine && !sqlValue) {
       inString = facts.doubleQuoted || facts.singleQuoted;
-      if (!inString && !comment) return codeValue(doc, p, { name, words, atLineStart: nameStart === left ? facts.atLineStart : idx.lineFacts(trueLineStart, nameStart).atLineStart, colon: c === 58 && c2 !== 61 }, context);
+      // A configuration file kept in a multi-line raw string (Go, JavaScript): `{user: svc, password: s3cret}`.
+      if (!inString && !comment && (c === 58 || c === 61) && c2 !== 61 && inRawStringBlock(doc, idx, left, trueLineStart)) rawConfig = true;
+      else if (!inString && !comment) return codeValue(doc, p, { name, words, atLineStart: nameStart === left ? facts.atLineStart : idx.lineFacts(trueLineStart, nameStart).atLineStart, colon: c === 58 && c2 !== 61 }, context);
     } else if (doc.kind === 'text' && !comment && /^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*\(/.test(text.slice(p, p + 64))) {
       // Extension-less code (`PASSWORD = os.environ.get("P") or "…"`): the fallback literal of a lookup.
       return lookupDefault(doc, p, { name, words, prose: false }, context);
@@ -433,7 +437,13 @@ export function findAssignment(doc: SecretDoc, hit: number, index?: TextIndex): 
   if (sqlValue && !quoted && /^[A-Z_]+$/.test(value)) return undefined;
   if (!quoted && syntax === 'assign' && (before === 63 /* ? */ || before === 38 /* & */ || before === 35 /* # */)) syntax = 'query';
   if (flag && syntax === 'assign') syntax = 'flag';
-  const prose = isProse(doc, { comment, inString, quoted, syntax, rawName, phrase, value });
+  // A field of an embedded configuration ends its line or its item (`password: s3cret}`, `…, token: x,`); words after
+  // it make a sentence of help text in the string (`password: it uses tokens`), judged as prose.
+  if (rawConfig && !/^[ \t]*(?:[\r\n,;}\]]|$)/.test(text.slice(valueEnd, valueEnd + 64))) {
+    rawConfig = false;
+    inString = true;
+  }
+  const prose = !rawConfig && isProse(doc, { comment, inString, quoted, syntax, rawName, phrase, value });
   // A field of a document starts at a word boundary (`(pw:…`, `, PW:…`), not glued to other symbols (`M[@%]PW:…`).
   if (prose && !quoted && syntax !== 'query' && !isFieldBoundary(before)) return undefined;
   return makeAssignment({ name, words, value, valueStart, valueEnd, quoted, prose, syntax }, context);
@@ -531,6 +541,19 @@ function elementAssignment(doc: SecretDoc, idx: TextIndex, el: ElementParts): As
   const xmlStart = text.indexOf(xmlValue, open + 1);
   const context = lazyContext(doc, idx, el.nameStart, el.lineStart, el.linePrefix);
   return makeAssignment({ name: el.name, words: el.words, value: xmlValue, valueStart: xmlStart, valueEnd: xmlStart + xmlValue.length, quoted: true, prose: el.comment, syntax: 'element' }, context);
+}
+
+/** Per document: where its multi-line raw strings are (read only for languages that have them). */
+const RAW_STRINGS = new WeakMap<TextIndex, RawStringIndex>();
+
+function inRawStringBlock(doc: SecretDoc, idx: TextIndex, pos: number, lineStart: number): boolean {
+  if (!hasBacktickStrings(doc.baseName)) return false;
+  let raw = RAW_STRINGS.get(idx);
+  if (raw === undefined) {
+    raw = new RawStringIndex(doc.text, hasEscapedBackticks(doc.baseName));
+    RAW_STRINGS.set(idx, raw);
+  }
+  return raw.inMultilineBacktick(pos, lineStart);
 }
 
 /**
