@@ -74,6 +74,7 @@ describe('contexts where a credential is reported', () => {
     // names
     ['refresh_token', `"refresh_token": "${tok()}"`, 'fixture.json'],
     ['oauth_verifier in a URL string', `u = "https://x/cb?oauth_token=abc&oauth_verifier=${tok()}&s=1"`, 'flow.py'],
+    ['percent-encoded query parameter (a URL inside a URL)', `next = "https://x/login?r=%2Fcb%3Fts%3D1395782596%26access_token%3D${tok()}%26v%3D3"`, 'flow.js'],
     ['numbered name', `{"password1": "${pw()}"}`, 'form.json'],
     ['bare pass', `{ user: "admin", pass: "${pw()}" }`, 'server.conf'],
     ['misspelt password', `if passworsd == "${pw()}":`, 'legacy'],
@@ -128,6 +129,8 @@ describe('look-alikes that are not credentials', () => {
     ['-p of another command after a pipe', `mysql -u root features | archive-tool -p${f.alnum(6).toLowerCase()}`, 'backup.sh'],
     ['mysql inside a longer name', `pymysql -p${pw()}`, 'notes.txt'],
     ['SetKey with a word', 'cache.SetKey("user_profile_settings");', 'Cache.cs'],
+    ['percent-encoded template reference', 'next=https%3A%2F%2Fx%2Fcb%3Ftoken%3D%24%7BTOKEN%7D%26v%3D1', 'log.txt'],
+    ['percent-encoded parameter that names no secret', `q=%3Fmax_tokens%3D${f.hex(16)}%26`, 'log.txt'],
     ['cmdlet named in a comment', '/** The first argument of ConvertTo-SecureString that is not a switch. */', 'command-line.ts'],
     ['encrypted standard string (DPAPI)', `$s = ConvertTo-SecureString "01000000d08c9ddf0115d1118c7a00c04fc297eb${f.hex(120)}"`, 'deploy.ps1'],
     ['encrypted standard string (key-based)', `$s = ConvertTo-SecureString -String "76492d1116743f0423413b16050a5345${f.hex(96)}" -Key $key`, 'deploy.ps1'],

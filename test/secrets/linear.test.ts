@@ -76,6 +76,8 @@ test('mixed adversarial documents (URIs, PEM markers, assignments) finish', { ti
     'api_key = "' + 'x\\"'.repeat(N / 3),
     'password: ' + '\\"'.repeat(N / 2),
     'sig='.repeat(N / 4),
+    '%26token%3D'.repeat(N / 11),
+    '%26token%3D' + 'a%2F'.repeat(N / 4),
     '?sv=1&se=2&sig=' + '%2B'.repeat(N / 3),
     'wandb login --x ' + '-y '.repeat(N / 3),
     'cohere.Client("' + 'a'.repeat(N),

@@ -133,6 +133,8 @@ export function findAssignment(doc: SecretDoc, hit: number, index?: TextIndex): 
   }
   if (right <= left) return undefined;
   if (before === 123 /* { as in ${NAME} */) return undefined;
+  // A parameter of a percent-encoded query (`…%26token%3Dvalue%26…`, a URL inside a URL): read on its own.
+  if (before === 37 /* % */ && right - left > 2) return encodedParameter(doc, idx, left, right);
   // `$NAME` is a reference, except where it is assigned (PHP, PowerShell, Perl: `$password = "…"`).
   if (before === 36 /* $ */ && !assignsAt(text, right)) return undefined;
   // Words before the name make a phrase in documents and config keys (`Secret Key:`, `"Access Token": …`).
@@ -541,6 +543,27 @@ function elementAssignment(doc: SecretDoc, idx: TextIndex, el: ElementParts): As
   const xmlStart = text.indexOf(xmlValue, open + 1);
   const context = lazyContext(doc, idx, el.nameStart, el.lineStart, el.linePrefix);
   return makeAssignment({ name: el.name, words: el.words, value: xmlValue, valueStart: xmlStart, valueEnd: xmlStart + xmlValue.length, quoted: true, prose: el.comment, syntax: 'element' }, context);
+}
+
+/** `%26name%3Dvalue` (also after `%3F` or `%23`): the separator's hex digits start the name the scan found. */
+const ENCODED_SEPARATOR = /^(?:26|3[fF]|23)$/;
+const ENCODED_VALUE = /^[A-Za-z0-9._~-]{1,256}(?:%2[BbFf][A-Za-z0-9._~-]{1,256}){0,8}/;
+
+function encodedParameter(doc: SecretDoc, idx: TextIndex, left: number, right: number): Assignment | undefined {
+  const text = doc.text;
+  if (!ENCODED_SEPARATOR.test(text.slice(left, left + 2))) return undefined;
+  const info = nameInfo(text.slice(left + 2, right));
+  if (!info.candidate || text.charCodeAt(right) !== 37 || text.slice(right + 1, right + 3).toUpperCase() !== '3D') return undefined;
+  const valueStart = right + 3;
+  const m = ENCODED_VALUE.exec(text.slice(valueStart, valueStart + 1024));
+  if (m === null) return undefined;
+  // The value ends at the next encoded separator or a character a URL does not hold.
+  const after = text.charCodeAt(valueStart + m[0].length);
+  if (!(Number.isNaN(after) || after === 37 || endsUnquoted(after))) return undefined;
+  const trueLineStart = idx.lineStart(left, Number.MAX_SAFE_INTEGER);
+  const lineStart = Math.max(trueLineStart, left - MAX_PREFIX);
+  const context = lazyContext(doc, idx, left + 2, lineStart, text.slice(lineStart, left));
+  return makeAssignment({ name: info.name, words: info.words, value: m[0], valueStart, valueEnd: valueStart + m[0].length, quoted: false, prose: false, syntax: 'query' }, context);
 }
 
 /** Per document: where its multi-line raw strings are (read only for languages that have them). */
