@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // `npm start`: runs the registry on 127.0.0.1 with a fresh demo data directory (examples/.demo-registry/),
 // pushes the example project's model (signed with a demo key) and its dataset, waits for the server's
-// own scan (the example's malicious pickles show up in it), prints the URL and how to log in, and
-// serves until Ctrl-C. Needs `npm run build` and `node scripts/make-example.mjs` first (npm start runs both).
+// own scan (the example's malicious pickles show up in it), then shows promotion gates at work: the
+// example model is refused staging by the default policy (its scan), a small clean model reaches
+// staging and is refused production until a second person approves it — each requirement printed
+// with its verdict and why. Prints the URL and how to log in, and serves until Ctrl-C. Needs `npm run build` and `node scripts/make-example.mjs` first (npm start runs both).
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,11 +36,43 @@ writeFileSync(join(keyDir, 'demo.pub.pem'), pair.publicKeyPem);
 await client.json('POST', '/v1/projects/demo/keys', { body: { pem: pair.publicKeyPem } });
 await client.json('POST', '/v1/accounts', { body: { name: 'trainer', kind: 'service' } });
 await client.json('PUT', '/v1/projects/demo/members/trainer', { body: { role: 'trainer', models: ['classifier'] } });
+// Console sign-ins for the demo (people: a contributor who promotes, an approver who approves).
+const DEMO_PASSWORD = 'custody-demo-password';
+for (const [name, role] of [['alice', 'contributor'], ['bob', 'approver']]) {
+  await client.json('POST', '/v1/accounts', { body: { name, kind: 'user', password: DEMO_PASSWORD } });
+  await client.json('PUT', `/v1/projects/demo/members/${name}`, { body: { role } });
+}
 
 const model = await pushArtifact(client, { project: 'demo', kind: 'model', name: 'classifier', path: join(PROJECT, 'models'), key: loadPrivateKey(pair.privateKeyPem) });
 const dataset = await pushArtifact(client, { project: 'demo', kind: 'dataset', name: 'training', path: join(PROJECT, 'data'), key: loadPrivateKey(pair.privateKeyPem) });
+// A small clean model: signed by the trusted key, nothing for the scan to find.
+const cleanDir = join(DATA, 'clean-model');
+mkdirSync(cleanDir, { recursive: true });
+writeFileSync(join(cleanDir, 'weights.bin'), Buffer.from(Array.from({ length: 256 }, (_, i) => i)));
+writeFileSync(join(cleanDir, 'config.json'), '{"layers": 2, "hidden": 16}\n');
+const clean = await pushArtifact(client, { project: 'demo', kind: 'model', name: 'ranker', path: cleanDir, key: loadPrivateKey(pair.privateKeyPem) });
 await server.opened.registry.idle();
 const shown = await client.json('GET', `/v1/projects/demo/models/classifier/versions/${model.version}`);
+
+/** Asks for a promotion; a refusal (POLICY_UNMET, logged in the audit) is an answer here, not a failure. */
+async function promote(name, versionId, to) {
+  try {
+    await client.json('POST', `/v1/projects/demo/models/${name}/versions/${versionId}/promotions`, { body: { to } });
+    return 'promoted';
+  } catch (error) {
+    if (error?.code !== 'POLICY_UNMET') throw error;
+    return 'refused (POLICY_UNMET)';
+  }
+}
+async function verdicts(name, versionId, to) {
+  const result = await client.json('POST', `/v1/projects/demo/models/${name}/versions/${versionId}/policy-test`, { body: { to } });
+  return result.evaluations.flatMap((e) => e.requirements.map((r) => `      ${r.passed ? 'passed' : 'FAILED'}  ${r.id}: ${r.reason}`));
+}
+const classifierStaging = await verdicts('classifier', model.version, 'staging');
+const classifierOutcome = await promote('classifier', model.version, 'staging');
+const rankerStagingOutcome = await promote('ranker', clean.version, 'staging');
+const rankerProduction = await verdicts('ranker', clean.version, 'production');
+const rankerProductionOutcome = await promote('ranker', clean.version, 'production');
 
 const lines = [
   '',
@@ -52,11 +86,25 @@ const lines = [
   `  the server's own scan of the model: ${shown.scan.result} — ${shown.scan.findings.filter((f) => f.severity === 'critical').length} critical finding(s):`,
   ...shown.scan.findings.filter((f) => f.severity === 'critical').map((f) => `    ${f.ruleId}  ${f.path}${f.member ? `!${f.member}` : ''}`),
   '',
+  'Promotion gates (the default policy: staging needs a trusted signature and no critical or high',
+  'finding in the server\'s scan; production adds one approval by someone who is neither the',
+  'uploader, a signer nor the requester — see docs/governance.md):',
+  `  demo/classifier → staging: ${classifierOutcome}`,
+  ...classifierStaging,
+  `  demo/ranker@${clean.version.slice(0, 12)}… → staging: ${rankerStagingOutcome}`,
+  `  demo/ranker → production: ${rankerProductionOutcome}`,
+  ...rankerProduction,
+  '',
+  `Web console: ${server.url}/console/  — sign in as alice (contributor: promotes) or bob (approver: approves),`,
+  `  password "${DEMO_PASSWORD}" (demo only); server admins sign in with the admin token file's token.`,
+  '',
   'Log in from another terminal:',
   `  export CUSTODY_URL=${server.url} CUSTODY_TOKEN="$(cat ${tokenPath})"`,
   `  npx custody models show demo/classifier@${model.version}`,
   `  npx custody pull demo/classifier@${model.version} --output /tmp/classifier`,
   '  npx custody audit query --account admin',
+  `  npx custody policy test demo/ranker@${clean.version} --to production`,
+  `  npx custody lineage demo/ranker@${clean.version}`,
   '',
   'Ctrl-C stops the server. `npm run example` scans the example project instead.',
   '',

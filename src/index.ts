@@ -27,3 +27,8 @@ export { openDataDir, startServer, type OpenedRegistry, type RunningServer, type
 export { pullArtifact, pushArtifact, type PullOptions, type PullResult, type PushOptions, type PushResult } from './client/artifacts.js';
 export { RegistryClient } from './client/http.js';
 export { checkLog, type LogCheck } from './client/log-check.js';
+// Governance: policies, evaluation attestations, VSAs, and the deploy-time pull of a stage (docs/governance.md).
+export { DEFAULT_POLICY, parsePolicy, validatePolicy, type Policy, type Requirements } from './registry/policy.js';
+export { buildEvaluationStatement, EVALUATION_PREDICATE_TYPE, type EvaluationPredicate } from './registry/evaluation.js';
+export { signVsa, verifyVsa, VSA_PREDICATE_TYPE, type VerifiedVsa, type VsaExpectations } from './integrity/vsa.js';
+export { pullStage, type StagePullOptions, type StagePullResult } from './client/governance.js';

@@ -37,6 +37,9 @@ export interface RemoteVersion {
   bytes: number;
   signed: boolean;
   scan: { status: string; result: string | null; bySeverity: Record<string, number> | null; findings: { ruleId: string; severity: string; message: string; path: string; member?: string }[] };
+  stage?: string;
+  aliases?: string[];
+  forced?: boolean;
 }
 
 export interface RemoteVersionDetail extends RemoteVersion {

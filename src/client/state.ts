@@ -17,6 +17,8 @@ export interface ServerState {
   checkpoint?: { size: number; root: string; note: string };
   /** Project name → SPKI PEM keys pinned for pull verification. */
   projectKeys?: Record<string, string[]>;
+  /** The registry's VSA key (SPKI PEM), pinned on first use, that promotions are verified with. */
+  vsaKey?: string;
 }
 
 export interface ClientState {

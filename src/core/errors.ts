@@ -47,6 +47,10 @@ export const ERROR_CODES = {
   UPLOAD_INCOMPLETE: 'An upload was committed before every file of its manifest arrived, or a file upload was cut short.',
   STORE_CORRUPT: 'Stored data no longer matches its digest: the data directory was changed outside the registry.',
   REMOTE_ERROR: 'The registry could not be reached, or answered with something that is not the registry API.',
+  // governance (promotion gates, approvals, workload identity)
+  POLICY_INVALID: 'A promotion policy document is not valid (YAML, fields, thresholds); every problem is listed.',
+  POLICY_UNMET: 'A version does not meet the policy of the stage or alias it was to be promoted to; every requirement is listed with its verdict.',
+  OIDC_REFUSED: 'An OIDC ID token was refused: malformed, unaccepted algorithm, unknown key, bad signature, wrong issuer or audience, expired or not yet valid, claims outside the rule, or replayed.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -9,7 +9,7 @@ import { isAnonymous } from './authz.js';
  */
 export interface AuditEvent {
   /** Filled by authorization (or by the server for requests no route handled). */
-  action?: Action | 'unrouted' | 'integrity.failure';
+  action?: Action | 'unrouted' | 'integrity.failure' | 'version.displaced';
   decision?: 'allow' | 'deny';
   reason?: string;
   project?: string;
@@ -26,6 +26,8 @@ export interface AuditEvent {
   role?: string;
   uploadId?: string;
   error?: string;
+  /** Structured facts of governance actions: targets, outcomes, policy versions, signed decisions, OIDC claims. */
+  detail?: Record<string, unknown>;
 }
 
 export interface AuditEntry {
@@ -40,8 +42,9 @@ export interface AuditEntry {
   action: string;
   decision: 'allow' | 'deny' | 'none';
   reason?: string;
-  target?: Omit<AuditEvent, 'action' | 'decision' | 'reason' | 'error'>;
+  target?: Omit<AuditEvent, 'action' | 'decision' | 'reason' | 'error' | 'detail'>;
   error?: string;
+  detail?: Record<string, unknown>;
 }
 
 /** The slice of the audit log the registry writes to. */
@@ -75,5 +78,6 @@ export function buildAuditEntry(input: { time: Date; requestId: string; caller: 
     ...(input.event.reason === undefined ? {} : { reason: input.event.reason }),
     ...(Object.keys(target).length === 0 ? {} : { target }),
     ...(input.event.error === undefined ? {} : { error: input.event.error }),
+    ...(input.event.detail === undefined ? {} : { detail: input.event.detail }),
   };
 }

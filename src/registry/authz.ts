@@ -25,13 +25,18 @@ export const ACTIONS = {
   'server.health': 'public',
   'server.openapi': 'public',
   'session.login': 'public',
+  'session.oidc': 'public',
   'session.whoami': 'authenticated',
+  'server.keys': 'authenticated',
   'audit.checkpoint': 'authenticated',
   'project.list': 'authenticated',
   'project.create': 'server',
   'account.create': 'server',
   'account.list': 'server',
   'audit.read': 'server',
+  'account.disable': 'server',
+  'token.report': 'server',
+  'version.force': 'server',
   'project.read': 'project',
   'project.grant': 'project',
   'project.trust-key': 'project',
@@ -40,6 +45,12 @@ export const ACTIONS = {
   'version.push': 'project',
   'version.attach': 'project',
   'version.archive': 'project',
+  'version.promote': 'project',
+  'version.approve': 'project',
+  'policy.read': 'project',
+  'policy.update': 'project',
+  'policy.approve': 'project',
+  'project.trust-issuer': 'project',
   'token.create': 'token',
   'token.list': 'token',
   'token.revoke': 'token',
@@ -61,21 +72,29 @@ export function isRole(value: unknown): value is Role {
   return typeof value === 'string' && (ROLES as readonly string[]).includes(value);
 }
 
-const VIEWER: readonly Action[] = ['project.read', 'artifact.read', 'artifact.download'];
-const CONTRIBUTOR: readonly Action[] = [...VIEWER, 'version.push', 'version.attach'];
+const VIEWER: readonly Action[] = ['project.read', 'artifact.read', 'artifact.download', 'policy.read'];
+const CONTRIBUTOR: readonly Action[] = [...VIEWER, 'version.push', 'version.attach', 'version.promote'];
 
 /**
  * What each project role may do. A trainer is a service role: it pushes candidate model versions
  * (optionally only named models) and attaches their attestations — it cannot read, archive or
- * administer anything. Approvers read today; approving and promoting arrive with part 2.
+ * administer anything. Approvers review: they approve or reject promotions and policy changes, and may
+ * request promotions (the policy gates decide). Contributors may request promotions too; whether one
+ * happens is the policy's decision, never the role's.
  */
 export const ROLE_ACTIONS: Readonly<Record<Role, readonly Action[]>> = {
   viewer: VIEWER,
   contributor: CONTRIBUTOR,
   trainer: ['version.push', 'version.attach'],
-  approver: VIEWER,
-  admin: [...CONTRIBUTOR, 'version.archive', 'project.grant', 'project.trust-key'],
+  approver: [...VIEWER, 'version.promote', 'version.approve', 'policy.approve'],
+  admin: [...CONTRIBUTOR, 'version.archive', 'version.approve', 'project.grant', 'project.trust-key', 'project.trust-issuer', 'policy.update', 'policy.approve'],
 };
+
+/**
+ * Actions only a person may take (a user account, never a service account): a decision that the
+ * two-person rule counts must come from a human.
+ */
+export const HUMAN_ACTIONS: readonly Action[] = ['version.approve', 'policy.approve'];
 
 export interface Grant {
   role: Role;
@@ -108,6 +127,11 @@ export interface Target {
   account?: { name: string; kind: 'user' | 'service' };
   /** token.create: the scope and expiry asked for; token.revoke/list: the token's project. */
   scope?: { project: string | null; actions: readonly Action[] | null; expiresAt?: number };
+  /**
+   * Separation of duties: accounts that may not take this action on this target, and why (the
+   * uploader, a signer or the proposer of what is being approved). Checked for every caller.
+   */
+  excluded?: readonly { account: string; why: string }[];
 }
 
 export type Decision =
@@ -126,6 +150,9 @@ export function authorize(caller: Caller, action: Action, target: Target = {}): 
 
   const { account, token } = caller;
   if (token.actions !== null && !token.actions.includes(action)) return forbid(action, `the token is limited to ${token.actions.join(', ') || 'no action'}`);
+  if (HUMAN_ACTIONS.includes(action) && account.kind !== 'user') return forbid(action, `${action} is for people: service accounts cannot take it`);
+  const excluded = target.excluded?.find((e) => e.account === account.name);
+  if (excluded) return forbid(action, `${account.name} is ${excluded.why} and cannot take ${action} on it (two-person rule)`);
 
   switch (scope) {
     case 'server':

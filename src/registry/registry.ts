@@ -11,7 +11,11 @@ import { parseStatement } from '../integrity/statement.js';
 import type { BlobStore } from '../store/blobs.js';
 import type { AccountRecord, AttachmentInput, AttachmentRecord, MetadataStore, StoredFile, TokenRecord, VersionRecord } from '../store/metadata.js';
 import type { AuditEvent } from './audit.js';
-import { authorize, isAction, isAnonymous, isRole, SCOPABLE_ACTIONS, type Action, type Caller, type Grant, type Principal, type Role, type Target } from './authz.js';
+import { authorize, isAction, isAnonymous, isRole, ROLE_ACTIONS, SCOPABLE_ACTIONS, type Action, type Caller, type Grant, type Principal, type Role, type Target } from './authz.js';
+import { Governance } from './governance.js';
+import { buildTokenReport, type TokenReport } from './hygiene.js';
+import { edgesFromAttachment, impactOf, lineageOf, type EdgeKind, type Graph, type ImpactResult } from './lineage.js';
+import { checkOidcUrl, decodeIdToken, JwksCache, parseJwks, refuse, verifyIdToken, type VerifiedIdToken } from './oidc.js';
 import { manifestJson, parseVersionManifest, type VersionManifest } from './manifest.js';
 import { requireFileName, requireSimpleName, type ArtifactKind } from './names.js';
 import { checkPasswordPolicy, hashPassword, verifyPassword } from './passwords.js';
@@ -63,6 +67,10 @@ export interface RegistryDeps {
   /** Records events outside a request (a blob found corrupt while it was being served). */
   recordIntegrityFailure?: (event: AuditEvent) => void;
   now?: () => number;
+  /** Signs VSAs and approvals (default: the attestation key). */
+  vsaKey?: PrivateKeyInfo;
+  /** Where OIDC issuers' keys come from (default: HTTPS only, cached). */
+  jwks?: JwksCache;
 }
 
 export interface TokenView {
@@ -80,7 +88,7 @@ export interface TokenView {
 
 export interface AttachmentView {
   id: number;
-  kind: 'signature' | 'attestation' | 'scan';
+  kind: 'signature' | 'attestation' | 'scan' | 'vsa';
   predicateType: string;
   verified: boolean;
   keyHint: string | null;
@@ -109,6 +117,12 @@ export interface VersionView {
   bytes: number;
   signed: boolean;
   scan: ScanView;
+  /** candidate | staging | production | archived */
+  stage: string;
+  /** Aliases pointing at this version. */
+  aliases: string[];
+  /** The version reached its stage through break-glass, not through its policy. */
+  forced: boolean;
 }
 
 export interface VersionDetail extends VersionView {
@@ -145,13 +159,26 @@ export class Registry {
   readonly settings: RegistrySettings;
   private readonly now: () => number;
   private scanQueue: Promise<void> = Promise.resolve();
+  private usageQueue: Promise<void> = Promise.resolve();
   private readonly lastTouched = new Map<string, number>();
+  private readonly usageSeen = new Map<string, number>();
+  readonly governance: Governance;
+  readonly jwks: JwksCache;
 
   constructor(private readonly deps: RegistryDeps) {
     this.store = deps.store;
     this.blobs = deps.blobs;
     this.settings = deps.settings;
     this.now = deps.now ?? Date.now;
+    this.jwks = deps.jwks ?? new JwksCache();
+    this.governance = new Governance({
+      store: deps.store,
+      check: (ctx, action, target) => this.check(ctx, action, target),
+      vsaKey: deps.vsaKey ?? deps.attestationKey,
+      attestationKey: deps.attestationKey,
+      toolVersion: deps.toolVersion,
+      now: this.now,
+    });
   }
 
   // ------------------------------------------------------------------------------------------------
@@ -207,6 +234,7 @@ export class Registry {
     if (record.revokedAt !== null) return { anonymous: 'revoked token' };
     const now = this.now();
     if (record.expiresAt <= now) return { anonymous: 'expired token' };
+    if (record.accountDisabledAt !== null && record.accountDisabledAt !== undefined) return { anonymous: 'disabled account' };
     const grants = new Map<string, Grant>();
     for (const g of await this.store.grantsOf(record.accountId)) if (isRole(g.role)) grants.set(g.project, { role: g.role, models: g.models });
     const last = this.lastTouched.get(record.id) ?? record.lastUsedAt ?? 0;
@@ -235,7 +263,19 @@ export class Registry {
     if (!decision.allow) {
       throw new CustodyError(decision.code, decision.status === 401 ? `authentication required (${decision.reason})` : `not allowed: ${decision.reason}`, { details: { action } });
     }
-    return isAnonymous(ctx.caller) ? undefined : ctx.caller;
+    if (isAnonymous(ctx.caller)) return undefined;
+    this.noteUsage(ctx.caller, target.project ?? '', action);
+    return ctx.caller;
+  }
+
+  /** Records that an account used a right (throttled: once per key per 10 minutes), for the hygiene report. */
+  private noteUsage(p: Principal, project: string, action: Action): void {
+    const key = `${p.account.id}\n${project}\n${action}`;
+    const now = this.now();
+    if (now - (this.usageSeen.get(key) ?? 0) < 600_000) return;
+    if (this.usageSeen.size > 100_000) this.usageSeen.clear();
+    this.usageSeen.set(key, now);
+    this.usageQueue = this.usageQueue.then(() => this.store.recordUsage(p.account.id, project, action, now)).catch(() => undefined);
   }
 
   private principal(ctx: RequestContext): Principal {
@@ -382,12 +422,12 @@ export class Registry {
     return project;
   }
 
-  async showProject(ctx: RequestContext, name: string): Promise<{ name: string; createdAt: string; createdBy: string; members: { account: string; kind: string; role: string; models: string[] | null }[]; keys: { hint: string; keyType: string; pem: string; addedAt: string; addedBy: string }[] }> {
+  async showProject(ctx: RequestContext, name: string): Promise<{ name: string; createdAt: string; createdBy: string; members: { account: string; kind: string; role: string; models: string[] | null }[]; keys: { hint: string; keyType: string; pem: string; addedAt: string; addedBy: string; owner: string | null }[] }> {
     this.check(ctx, 'project.read', { project: name });
     const project = await this.store.findProject(name);
     if (!project) throw new CustodyError('NOT_FOUND', `no project named ${name}`);
     const members = (await this.store.listGrants(project.id)).map((g) => ({ account: g.account, kind: g.accountKind, role: g.role, models: g.models }));
-    const keys = (await this.store.listTrustedKeys(project.id)).map((k) => ({ hint: k.hint, keyType: k.keyType, pem: k.pem, addedAt: new Date(k.addedAt).toISOString(), addedBy: k.addedBy }));
+    const keys = (await this.store.listTrustedKeys(project.id)).map((k) => ({ hint: k.hint, keyType: k.keyType, pem: k.pem, addedAt: new Date(k.addedAt).toISOString(), addedBy: k.addedBy, owner: k.owner }));
     return { name: project.name, createdAt: new Date(project.createdAt).toISOString(), createdBy: project.createdBy, members, keys };
   }
 
@@ -412,13 +452,14 @@ export class Registry {
     return { project: project.name, account: account.name, role: input.role, models };
   }
 
-  async trustKey(ctx: RequestContext, projectName: string, pem: string): Promise<{ project: string; hint: string; keyType: string; added: boolean }> {
+  async trustKey(ctx: RequestContext, projectName: string, pem: string, owner?: string): Promise<{ project: string; hint: string; keyType: string; added: boolean; owner: string | null }> {
     const actor = this.check(ctx, 'project.trust-key', { project: projectName });
     const project = await this.requireProject(projectName);
+    if (owner !== undefined && !(await this.store.findAccount(owner))) throw new CustodyError('NOT_FOUND', `no account named ${owner} (the key's owner)`);
     const key = loadPublicKey(pem, 'the key');
     const spki = key.key.export({ type: 'spki', format: 'pem' }).toString();
-    const added = await this.store.addTrustedKey({ projectId: project.id, hint: key.hint, keyType: key.type, pem: spki, addedBy: actor?.account.name ?? '?' });
-    return { project: project.name, hint: key.hint, keyType: key.type, added };
+    const added = await this.store.addTrustedKey({ projectId: project.id, hint: key.hint, keyType: key.type, pem: spki, addedBy: actor?.account.name ?? '?', owner: owner ?? null });
+    return { project: project.name, hint: key.hint, keyType: key.type, added, owner: owner ?? null };
   }
 
   private async trustedKeys(projectId: number): Promise<PublicKeyInfo[]> {
@@ -446,8 +487,9 @@ export class Registry {
   async listVersions(ctx: RequestContext, project: string, kind: ArtifactKind, name: string): Promise<VersionView[]> {
     this.check(ctx, 'artifact.read', { project, artifact: { kind, name } });
     const artifact = await this.requireArtifact(project, kind, name);
+    const aliases = await this.store.listAliases(artifact.id);
     const out: VersionView[] = [];
-    for (const v of await this.store.listVersions(artifact.id)) out.push(this.versionView(v, await this.store.listAttachments(v.id)));
+    for (const v of await this.store.listVersions(artifact.id)) out.push(this.versionView(v, await this.store.listAttachments(v.id), aliases.filter((a) => a.versionId === v.id).map((a) => a.name)));
     return out;
   }
 
@@ -467,8 +509,9 @@ export class Registry {
     const manifest = JSON.parse(version.manifest) as ReturnType<typeof manifestJson>;
     const signature = attachments.find((a) => a.kind === 'signature');
     const scan = attachments.filter((a) => a.kind === 'scan').pop();
+    const aliases = (await this.store.listAliases(version.artifactId)).filter((a) => a.versionId === version.id).map((a) => a.name);
     return {
-      ...this.versionView(version, attachments),
+      ...this.versionView(version, attachments, aliases),
       manifest,
       fileList: await this.store.versionFiles(version.id),
       attachments: attachments.map(attachmentView),
@@ -480,7 +523,7 @@ export class Registry {
     };
   }
 
-  private versionView(v: VersionRecord, attachments: readonly AttachmentRecord[]): VersionView {
+  private versionView(v: VersionRecord, attachments: readonly AttachmentRecord[], aliases: readonly string[] = []): VersionView {
     const scan = attachments.filter((a) => a.kind === 'scan').pop();
     const scanResult = scan ? (JSON.parse(scan.result) as { result?: string; bySeverity?: Record<string, number>; findings?: StoredFinding[] }) : undefined;
     return {
@@ -496,6 +539,9 @@ export class Registry {
       bytes: v.bytes,
       signed: attachments.some((a) => a.kind === 'signature' && a.verified),
       scan: { status: v.scanStatus, result: scanResult?.result ?? null, bySeverity: scanResult?.bySeverity ?? null, findings: scanResult?.findings ?? [] },
+      stage: v.stage,
+      aliases: [...aliases],
+      forced: v.forced,
     };
   }
 
@@ -619,6 +665,12 @@ export class Registry {
       attachments,
     });
     Object.assign(ctx.event, { project, kind, artifact: name });
+    const principal = this.principal(ctx);
+    await this.store.addLineageEdges([
+      { versionId: version.id, kind: 'account', ref: principal.account.name, label: 'pushed by', verified: true },
+      { versionId: version.id, kind: 'token', ref: principal.token.id, label: 'pushed with', verified: true },
+      ...attachments.flatMap((a) => edgesFromAttachment(version.id, a)),
+    ]);
     if (this.settings.scan) this.queueScan(version);
     else await this.store.setScanStatus(version.id, 'skipped');
     const fresh = (await this.store.findVersion(version.artifactId, version.digest)) ?? version;
@@ -632,7 +684,160 @@ export class Registry {
     const version = await this.requireVersion(project, kind, name, digest);
     const keys = await this.trustedKeys((await this.requireProject(project)).id);
     const attachment = await verifyAttestationBundle(parsed, keys, version.digest, p?.account.name ?? '?');
-    return attachmentView(await this.store.addAttachment(version.id, attachment));
+    const stored = await this.store.addAttachment(version.id, attachment);
+    const edges = edgesFromAttachment(version.id, attachment);
+    if (edges.length > 0 && p) edges.push({ versionId: version.id, kind: 'token', ref: p.token.id, label: 'attested with', verified: true });
+    await this.store.addLineageEdges(edges);
+    return attachmentView(stored);
+  }
+
+  /** The public keys the registry signs with (VSAs and approvals; scan attestations). */
+  signingKeys(): { vsa: { pem: string; hint: string }; attestation: { pem: string; hint: string } } {
+    const pem = (k: PublicKeyInfo): string => k.key.export({ type: 'spki', format: 'pem' }).toString();
+    const vsa = this.governance.vsaPublicKey;
+    const att = this.deps.attestationKey.publicKey;
+    return { vsa: { pem: pem(vsa), hint: vsa.hint }, attestation: { pem: pem(att), hint: att.hint } };
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // accounts: disabling; credential hygiene
+
+  async disableAccount(ctx: RequestContext, name: string): Promise<{ name: string; disabledAt: string }> {
+    const actor = this.check(ctx, 'account.disable', { account: { name, kind: 'user' } });
+    ctx.event.subject = name;
+    const account = await this.store.findAccount(name);
+    if (!account) throw new CustodyError('NOT_FOUND', `no account named ${name}`);
+    if (actor && account.id === actor.account.id) throw new CustodyError('CONFLICT', 'you cannot disable your own account');
+    await this.store.disableAccount(account.id, this.now());
+    const updated = (await this.store.findAccount(name)) ?? account;
+    return { name, disabledAt: new Date(updated.disabledAt ?? this.now()).toISOString() };
+  }
+
+  async tokenReport(ctx: RequestContext, options: { unusedDays?: number; maxLifetimeDays?: number } = {}): Promise<TokenReport> {
+    this.check(ctx, 'token.report');
+    const accounts = await this.store.listAccounts();
+    const grants = [];
+    for (const project of await this.store.listProjects()) grants.push(...(await this.store.listGrants(project.id)));
+    await this.usageQueue;
+    return buildTokenReport({ tokens: await this.store.listTokens(null), accounts, grants, usage: await this.store.listUsage() }, { now: this.now(), unusedDays: options.unusedDays ?? 30, maxLifetimeDays: options.maxLifetimeDays ?? 7 });
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // workload identity: OIDC trust and token exchange
+
+  async trustIssuer(ctx: RequestContext, input: { project: string; issuer: string; audience: string; account: string; role: Role; claims: Record<string, string[]>; jwks?: string; ttlSeconds?: number }): Promise<{ id: number; project: string; issuer: string; audience: string; account: string; role: string; claims: Record<string, string[]>; pinned: boolean; ttlSeconds: number }> {
+    const actor = this.check(ctx, 'project.trust-issuer', { project: input.project });
+    Object.assign(ctx.event, { subject: input.account, role: input.role });
+    const project = await this.requireProject(input.project);
+    checkOidcUrl(input.issuer, this.jwks.allowInsecureLoopback);
+    if (!isRole(input.role) || input.role === 'admin') throw new CustodyError('REQUEST_INVALID', 'an exchanged token acts in a non-admin role: viewer, contributor, trainer or approver');
+    const claims = Object.entries(input.claims);
+    if (claims.length === 0) throw new CustodyError('REQUEST_INVALID', 'name at least one claim the ID token must carry (e.g. repository, ref, sub): an issuer alone trusts every one of its users');
+    for (const [name, values] of claims) {
+      if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(name) || ['iss', 'aud', 'exp', 'nbf', 'iat', 'jti'].includes(name)) throw new CustodyError('REQUEST_INVALID', `claim ${name.slice(0, 64)} cannot be a rule (reserved or malformed name)`);
+      if (values.length === 0 || values.some((v) => v === '' || v.includes('*'))) throw new CustodyError('REQUEST_INVALID', `claim ${name} needs exact values (no wildcards)`);
+    }
+    if (input.jwks !== undefined) parseJwks(input.jwks);
+    const account = await this.store.findAccount(input.account);
+    if (!account || account.kind !== 'service') throw new CustodyError('REQUEST_INVALID', `${input.account} is not a service account; exchanged tokens act as a service account`);
+    const ttl = Math.min(input.ttlSeconds ?? 900, 900);
+    const record = await this.store.addOidcIssuer({ projectId: project.id, issuer: input.issuer, audience: input.audience, accountId: account.id, role: input.role, claims: input.claims, jwks: input.jwks ?? null, ttlSeconds: ttl, createdBy: actor?.account.name ?? '?', at: this.now() });
+    ctx.event.detail = { issuer: record.issuer, audience: record.audience, claims: record.claims, pinned: record.jwks !== null };
+    return { id: record.id, project: record.project, issuer: record.issuer, audience: record.audience, account: record.account, role: record.role, claims: record.claims, pinned: record.jwks !== null, ttlSeconds: record.ttlSeconds };
+  }
+
+  async listIssuers(ctx: RequestContext, projectName: string): Promise<{ id: number; issuer: string; audience: string; account: string; role: string; claims: Record<string, string[]>; pinned: boolean; ttlSeconds: number }[]> {
+    this.check(ctx, 'project.read', { project: projectName });
+    const project = await this.requireProject(projectName);
+    return (await this.store.listOidcIssuers(project.id)).map((r) => ({ id: r.id, issuer: r.issuer, audience: r.audience, account: r.account, role: r.role, claims: r.claims, pinned: r.jwks !== null, ttlSeconds: r.ttlSeconds }));
+  }
+
+  /**
+   * Exchanges an OIDC ID token for a registry token of the rule's service account, scoped to the
+   * project and the rule's role, living at most 15 minutes. Every exchange — and every refusal — is
+   * audited with the claims used.
+   */
+  async exchangeOidc(ctx: RequestContext, input: { project: string; token: string; account?: string }): Promise<{ token: string } & TokenView> {
+    this.check(ctx, 'session.oidc');
+    Object.assign(ctx.event, { project: input.project });
+    const project = await this.store.findProject(input.project);
+    let decoded;
+    try {
+      decoded = decodeIdToken(input.token);
+    } catch (error) {
+      Object.assign(ctx.event, { decision: 'deny', reason: (error as Error).message.slice(0, 300) });
+      throw error;
+    }
+    const iss = typeof decoded.claims['iss'] === 'string' ? decoded.claims['iss'] : '';
+    const rules = project ? (await this.store.listOidcIssuers(project.id)).filter((r) => r.issuer === iss && (input.account === undefined || r.account === input.account)) : [];
+    let verified: VerifiedIdToken | undefined;
+    let rule = rules[0];
+    let failure: unknown = refuse('no-rule', `project ${input.project} trusts no rule for issuer ${JSON.stringify(iss.slice(0, 200))}`);
+    for (const candidate of rules) {
+      try {
+        const pinned = candidate.jwks === null ? undefined : parseJwks(candidate.jwks);
+        verified = await verifyIdToken(input.token, candidate, (refresh) => (pinned ? Promise.resolve(pinned) : this.jwks.keys(candidate.issuer, refresh)), this.now());
+        rule = candidate;
+        break;
+      } catch (error) {
+        failure = error;
+      }
+    }
+    if (!verified || !rule) {
+      Object.assign(ctx.event, { decision: 'deny', reason: (failure as Error).message.slice(0, 300), detail: { issuer: iss.slice(0, 200), check: (failure as CustodyError).details?.['check'] ?? 'unknown' } });
+      throw failure;
+    }
+    ctx.event.detail = { issuer: rule.issuer, rule: rule.id, claims: verified.used };
+    if (!(await this.store.rememberOidcToken(verified.replayKey, verified.expiresAt + 120_000, this.now()))) {
+      Object.assign(ctx.event, { decision: 'deny', reason: 'replayed ID token' });
+      throw refuse('replay', 'this ID token was exchanged before');
+    }
+    const account = await this.store.findAccount(rule.account);
+    if (!account || account.disabledAt !== null) {
+      Object.assign(ctx.event, { decision: 'deny', reason: 'the rule\'s account is disabled or gone' });
+      throw new CustodyError('FORBIDDEN', `service account ${rule.account} is disabled or gone`);
+    }
+    const actions = ROLE_ACTIONS[rule.role as Role].filter((a) => SCOPABLE_ACTIONS.includes(a));
+    const issued = await this.issueToken(account, { project: rule.project, actions: [...actions], ttlSeconds: Math.min(rule.ttlSeconds, 900), description: `oidc ${rule.issuer} ${verified.used['sub'] ?? ''}`.slice(0, 200), createdBy: `oidc:${rule.issuer}`.slice(0, 200) });
+    Object.assign(ctx.event, { decision: 'allow', reason: `ID token of ${rule.issuer} matched rule ${rule.id}`, subject: account.name, tokenId: issued.view.id, role: rule.role });
+    return { token: issued.token, ...issued.view };
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // lineage and blast radius
+
+  private readableBy(p: Principal): (project: string) => boolean {
+    const cache = new Map<string, boolean>();
+    return (project) => {
+      let ok = cache.get(project);
+      if (ok === undefined) {
+        ok = authorize(p, 'artifact.read', { project }).allow;
+        cache.set(project, ok);
+      }
+      return ok;
+    };
+  }
+
+  async lineage(ctx: RequestContext, project: string, kind: ArtifactKind, name: string, digest: string): Promise<Graph> {
+    const p = this.check(ctx, 'artifact.read', { project, artifact: { kind, name } });
+    ctx.event.version = digest;
+    const version = await this.requireVersion(project, kind, name, digest);
+    return lineageOf(this.store, version, p ? this.readableBy(p) : () => false);
+  }
+
+  /** Everything downstream of a dataset version (`dataset` with project/name/digest), a key hint, a builder id or a token id. */
+  async impact(ctx: RequestContext, input: { kind: EdgeKind; ref: string; project?: string; name?: string }): Promise<ImpactResult> {
+    const p = this.principal(ctx);
+    if (input.kind === 'dataset' || input.kind === 'model') {
+      if (input.project === undefined || input.name === undefined) throw new CustodyError('REQUEST_INVALID', `impact of a ${input.kind} names it as project, name and version`);
+      this.check(ctx, 'artifact.read', { project: input.project, artifact: { kind: input.kind, name: input.name } });
+      const seed = await this.requireVersion(input.project, input.kind, input.name, input.ref);
+      ctx.event.version = input.ref;
+      return impactOf(this.store, { kind: input.kind, ref: seed.digest, seed }, this.readableBy(p));
+    }
+    this.check(ctx, input.project === undefined ? 'project.list' : 'artifact.read', input.project === undefined ? {} : { project: input.project });
+    const readable = this.readableBy(p);
+    return impactOf(this.store, { kind: input.kind, ref: input.ref }, input.project === undefined ? readable : (x) => x === input.project && readable(x));
   }
 
   // ------------------------------------------------------------------------------------------------
@@ -645,10 +850,13 @@ export class Registry {
   /** Resolves when every queued scan has finished (tests, shutdown, the demo). */
   async idle(): Promise<void> {
     let current: Promise<void>;
+    let usage: Promise<void>;
     do {
       current = this.scanQueue;
+      usage = this.usageQueue;
       await current;
-    } while (current !== this.scanQueue);
+      await usage;
+    } while (current !== this.scanQueue || usage !== this.usageQueue);
   }
 
   private async runScanFor(version: VersionRecord): Promise<void> {
@@ -665,7 +873,7 @@ export class Registry {
   }
 }
 
-function tokenView(t: TokenRecord): TokenView {
+export function tokenView(t: TokenRecord): TokenView {
   return {
     id: t.id,
     account: t.account,

@@ -1,15 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import { registerConsole } from '../console/app.js';
 import { CustodyError } from '../core/errors.js';
 import { buildAuditEntry, type AuditEvent } from '../registry/audit.js';
 import { isAction, isAnonymous } from '../registry/authz.js';
 import type { Registry, RequestContext } from '../registry/registry.js';
+import type { MetadataStore } from '../store/metadata.js';
 import type { AuditService } from './audit-service.js';
 import { toErrorResponse } from './errors.js';
 import { buildOpenApi, type RouteInfo } from './openapi.js';
 import { RateLimiter, type RateLimit } from './rate-limit.js';
 import { registerArtifactRoutes } from './routes/artifacts.js';
 import { registerAuditRoutes } from './routes/audit.js';
+import { registerGovernanceRoutes } from './routes/governance.js';
 import { registerIdentityRoutes } from './routes/identity.js';
 import { registerProjectRoutes } from './routes/projects.js';
 
@@ -66,6 +69,10 @@ export interface AppOptions {
   rateLimits?: RateLimits;
   /** The Custody version, for the OpenAPI document. */
   version: string;
+  /** The web console under /console (docs/console.md); `false` leaves it out. */
+  console?: false | { secureCookies?: boolean };
+  /** The metadata store, for the console's paged reads. */
+  store?: MetadataStore;
 }
 
 export interface AppLimiters {
@@ -120,6 +127,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.decorateRequest('ctx', null as unknown as RequestContext);
   app.addHook('onRoute', (route) => {
     if (route.method === 'HEAD' || (Array.isArray(route.method) && route.method.includes('HEAD'))) return;
+    if (route.config?.console !== undefined) return; // the web console's pages are not API routes
     routes.push({ method: String(route.method), url: route.url, ...(route.schema ? { schema: route.schema as NonNullable<RouteInfo['schema']> } : {}), config: (route.config ?? {}) as RouteInfo['config'] });
   });
 
@@ -193,6 +201,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerProjectRoutes(app, context);
   registerArtifactRoutes(app, context);
   registerAuditRoutes(app, context);
+  registerGovernanceRoutes(app, context);
+  if (options.console !== false) await registerConsole(app, { ...context, hide, secureCookies: options.console?.secureCookies === true, ...(options.store ? { store: options.store } : {}) });
   await app.ready();
   return app;
 }

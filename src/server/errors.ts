@@ -13,6 +13,7 @@ export const HTTP_STATUS: Readonly<Partial<Record<ErrorCode, number>>> = {
   NAME_INVALID: 400,
   PARSE_ERROR: 400,
   UNAUTHENTICATED: 401,
+  OIDC_REFUSED: 401,
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   CONFLICT: 409,
@@ -26,6 +27,8 @@ export const HTTP_STATUS: Readonly<Partial<Record<ErrorCode, number>>> = {
   KEY_INVALID: 422,
   KEY_UNTRUSTED: 422,
   SIGNATURE_INVALID: 422,
+  POLICY_INVALID: 422,
+  POLICY_UNMET: 422,
   RATE_LIMITED: 429,
   STORE_CORRUPT: 500,
   IO_ERROR: 500,
@@ -37,7 +40,7 @@ export function statusOf(code: ErrorCode): number {
 }
 
 /** Details that may be shown to a client (they never hold paths, secrets or internals). */
-const SAFE_DETAILS = ['problems', 'missing', 'version', 'action', 'file', 'retryAfterSeconds'] as const;
+const SAFE_DETAILS = ['problems', 'missing', 'version', 'action', 'file', 'retryAfterSeconds', 'evaluation', 'check'] as const;
 
 export interface ErrorBody {
   error: { code: string; message: string; requestId: string; details?: Record<string, unknown> };

@@ -73,7 +73,7 @@ const findingSchema = {
 
 export const versionViewSchema = {
   type: 'object',
-  required: ['project', 'kind', 'name', 'version', 'status', 'createdAt', 'createdBy', 'archivedAt', 'files', 'bytes', 'signed', 'scan'],
+  required: ['project', 'kind', 'name', 'version', 'status', 'createdAt', 'createdBy', 'archivedAt', 'files', 'bytes', 'signed', 'scan', 'stage', 'aliases', 'forced'],
   properties: {
     project: { type: 'string' },
     kind: { type: 'string', enum: ['model', 'dataset'] },
@@ -96,6 +96,9 @@ export const versionViewSchema = {
         findings: { type: 'array', items: findingSchema },
       },
     },
+    stage: { type: 'string', enum: ['candidate', 'staging', 'production', 'archived'] },
+    aliases: { type: 'array', items: { type: 'string' } },
+    forced: { type: 'boolean', description: 'The version reached its stage by break-glass, without meeting its policy.' },
   },
 } as const;
 
@@ -104,7 +107,7 @@ export const attachmentViewSchema = {
   required: ['id', 'kind', 'predicateType', 'verified', 'keyHint', 'error', 'createdAt', 'createdBy'],
   properties: {
     id: { type: 'integer' },
-    kind: { type: 'string', enum: ['signature', 'attestation', 'scan'] },
+    kind: { type: 'string', enum: ['signature', 'attestation', 'scan', 'vsa'] },
     predicateType: { type: 'string' },
     verified: { type: 'boolean' },
     keyHint: { type: ['string', 'null'] },

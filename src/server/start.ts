@@ -8,6 +8,7 @@ import { generateKeyPair, loadPrivateKey, type PrivateKeyInfo } from '../integri
 import { DEFAULT_SETTINGS, Registry, type RegistrySettings } from '../registry/registry.js';
 import type { AuditEvent } from '../registry/audit.js';
 import { buildAuditEntry } from '../registry/audit.js';
+import { JwksCache, type JwksOptions } from '../registry/oidc.js';
 import { LocalBlobStore } from '../store/blobs.js';
 import type { MetadataStore } from '../store/metadata.js';
 import { KyselyMetadataStore, openSqlite } from '../store/kysely-store.js';
@@ -20,6 +21,7 @@ import { openAuditLog, type ClosableAuditService } from './audit-log.js';
  *   registry.db (+ -wal, -shm)   metadata and the audit log (tables prefixed audit_), SQLite in WAL mode
  *   blobs/sha256/ab/cd/<digest>  file contents by SHA-256; blobs/staging/ holds uploads in flight
  *   keys/attestation.pem         Ed25519 key signing the server's scan attestations (0600)
+ *   keys/vsa.pem                 P-256 key signing promotion VSAs and approvals (0600)
  *   keys/log.pem, keys/log.name  Ed25519 key and name signing audit checkpoints (0600)
  *   keys/log.vkey                the checkpoint verifier key to hand to clients
  *   initial-admin-token          written once, on first start (0600)
@@ -30,6 +32,7 @@ export const DATA_DIR_FILES = {
   database: 'registry.db',
   blobs: 'blobs',
   attestationKey: 'keys/attestation.pem',
+  vsaKey: 'keys/vsa.pem',
   logKey: 'keys/log.pem',
   logName: 'keys/log.name',
   logVerifierKey: 'keys/log.vkey',
@@ -48,6 +51,8 @@ export interface OpenOptions {
   lock?: boolean;
   /** fsync every database commit (audit appends survive a power loss; costs throughput). */
   durableLog?: boolean;
+  /** How OIDC issuers' keys are fetched (plain HTTP to loopback only for tests: allowInsecureLoopback). */
+  jwks?: JwksOptions;
 }
 
 export interface OpenedRegistry {
@@ -114,6 +119,7 @@ export async function openDataDir(options: OpenOptions): Promise<OpenedRegistry>
   try {
     if (options.lock !== false) await rm(join(dir, DATA_DIR_FILES.scratch), { recursive: true, force: true });
     const attestationKey: PrivateKeyInfo = loadPrivateKey(await readOrCreateKey(join(dir, DATA_DIR_FILES.attestationKey), () => generateKeyPair('ed25519').privateKeyPem), { source: 'attestation key' });
+    const vsaKey: PrivateKeyInfo = loadPrivateKey(await readOrCreateKey(join(dir, DATA_DIR_FILES.vsaKey), () => generateKeyPair('p256').privateKeyPem), { source: 'VSA key' });
     const handle = openSqlite(join(dir, DATA_DIR_FILES.database));
     const store = await KyselyMetadataStore.openSqlite(handle);
     const audit = await openAuditLog(handle, dir, { durable: options.durableLog === true });
@@ -131,6 +137,8 @@ export async function openDataDir(options: OpenOptions): Promise<OpenedRegistry>
       scratchDir: join(dir, DATA_DIR_FILES.scratch),
       toolVersion: options.version,
       recordIntegrityFailure,
+      vsaKey,
+      jwks: new JwksCache(options.jwks ?? {}),
     });
     if (options.lock !== false) await registry.recover();
     let initialTokenPath: string | undefined;
@@ -163,6 +171,8 @@ export interface ServeOptions extends OpenOptions {
   port: number;
   rateLimits?: RateLimits;
   logger?: FastifyServerOptions['logger'];
+  /** Console cookies are Secure even over plain HTTP (TLS ends at a proxy in front). */
+  secureCookies?: boolean;
 }
 
 export interface RunningServer {
@@ -181,6 +191,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       audit: opened.audit,
       hide: [options.dataDir],
       version: options.version,
+      store: opened.store,
+      console: { secureCookies: options.secureCookies === true },
       ...(options.logger === undefined ? {} : { logger: options.logger }),
       ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
     });

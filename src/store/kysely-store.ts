@@ -4,6 +4,15 @@ import { Migrator } from 'kysely/migration';
 import { CustodyError } from '../core/errors.js';
 import type {
   AccountRecord,
+  AliasRecord,
+  ApprovalRecord,
+  LineageEdge,
+  NewPromotion,
+  OidcIssuerRecord,
+  PolicyDecisionRecord,
+  PolicyRecord,
+  PromotionRecord,
+  UsageRecord,
   ArtifactKindName,
   ArtifactRecord,
   AttachmentInput,
@@ -16,10 +25,11 @@ import type {
   TokenRecord,
   TrustedKeyRecord,
   UploadRecord,
+  VersionPlace,
   VersionRecord,
 } from './metadata.js';
 import { migrationProvider } from './migrations.js';
-import type { AccountsTable, AttachmentsTable, Database, TokensTable, VersionsTable } from './schema.js';
+import type { AccountsTable, ApprovalsTable, AttachmentsTable, Database, OidcIssuersTable, PoliciesTable, PromotionsTable, TokensTable, VersionsTable } from './schema.js';
 
 type SqliteHandle = BetterSqlite3.Database;
 
@@ -61,6 +71,7 @@ const toAccount = (row: Selectable<AccountsTable>): AccountRecord => ({
   passwordHash: row.password_hash,
   createdAt: row.created_at,
   createdBy: row.created_by,
+  disabledAt: row.disabled_at === null ? null : Number(row.disabled_at),
 });
 
 const parseList = (text: string | null): string[] | null => (text === null ? null : (JSON.parse(text) as string[]));
@@ -118,6 +129,10 @@ export class KyselyMetadataStore implements MetadataStore {
 
   async setPassword(accountId: number, passwordHash: string): Promise<void> {
     await this.db.updateTable('accounts').set({ password_hash: passwordHash }).where('id', '=', accountId).execute();
+  }
+
+  async disableAccount(accountId: number, at: number): Promise<void> {
+    await this.db.updateTable('accounts').set({ disabled_at: at }).where('id', '=', accountId).where('disabled_at', 'is', null).execute();
   }
 
   async countAccounts(): Promise<number> {
@@ -185,11 +200,12 @@ export class KyselyMetadataStore implements MetadataStore {
       .innerJoin('accounts', 'accounts.id', 'tokens.account_id')
       .leftJoin('projects', 'projects.id', 'tokens.project_id')
       .selectAll('tokens')
-      .select(['accounts.name as account_name', 'accounts.kind as account_kind', 'accounts.server_admin as account_server_admin', 'projects.name as project_name']);
+      .select(['accounts.name as account_name', 'accounts.kind as account_kind', 'accounts.server_admin as account_server_admin', 'accounts.disabled_at as account_disabled_at', 'projects.name as project_name']);
   }
 
-  private static toToken(row: Selectable<TokensTable> & { account_name: string; account_kind: 'user' | 'service'; account_server_admin: number; project_name: string | null }): TokenRecord {
+  private static toToken(row: Selectable<TokensTable> & { account_name: string; account_kind: 'user' | 'service'; account_server_admin: number; account_disabled_at: number | null; project_name: string | null }): TokenRecord {
     return {
+      accountDisabledAt: row.account_disabled_at === null ? null : Number(row.account_disabled_at),
       id: row.id,
       accountId: row.account_id,
       account: row.account_name,
@@ -251,10 +267,10 @@ export class KyselyMetadataStore implements MetadataStore {
     await this.db.updateTable('tokens').set({ last_used_at: at }).where('id', '=', id).execute();
   }
 
-  async addTrustedKey(input: { projectId: number; hint: string; keyType: string; pem: string; addedBy: string }): Promise<boolean> {
+  async addTrustedKey(input: { projectId: number; hint: string; keyType: string; pem: string; addedBy: string; owner?: string | null }): Promise<boolean> {
     const result = await this.db
       .insertInto('trusted_keys')
-      .values({ project_id: input.projectId, hint: input.hint, key_type: input.keyType, pem: input.pem, added_at: Date.now(), added_by: input.addedBy })
+      .values({ project_id: input.projectId, hint: input.hint, key_type: input.keyType, pem: input.pem, added_at: Date.now(), added_by: input.addedBy, owner: input.owner ?? null })
       .onConflict((oc) => oc.columns(['project_id', 'hint']).doNothing())
       .executeTakeFirst();
     return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
@@ -264,12 +280,12 @@ export class KyselyMetadataStore implements MetadataStore {
     const rows = await this.db
       .selectFrom('trusted_keys')
       .innerJoin('projects', 'projects.id', 'trusted_keys.project_id')
-      .select(['projects.name as project', 'trusted_keys.hint', 'trusted_keys.key_type', 'trusted_keys.pem', 'trusted_keys.added_at', 'trusted_keys.added_by'])
+      .select(['projects.name as project', 'trusted_keys.hint', 'trusted_keys.key_type', 'trusted_keys.pem', 'trusted_keys.added_at', 'trusted_keys.added_by', 'trusted_keys.owner'])
       .where('trusted_keys.project_id', '=', projectId)
       .orderBy('trusted_keys.added_at')
       .orderBy('trusted_keys.hint')
       .execute();
-    return rows.map((r) => ({ project: r.project, hint: r.hint, keyType: r.key_type, pem: r.pem, addedAt: r.added_at, addedBy: r.added_by }));
+    return rows.map((r) => ({ project: r.project, hint: r.hint, keyType: r.key_type, pem: r.pem, addedAt: r.added_at, addedBy: r.added_by, owner: r.owner }));
   }
 
   async ensureArtifact(projectId: number, kind: ArtifactKindName, name: string): Promise<ArtifactRecord> {
@@ -405,6 +421,9 @@ export class KyselyMetadataStore implements MetadataStore {
       createdAt: row.created_at,
       createdBy: row.created_by,
       archivedAt: row.archived_at,
+      stage: row.stage,
+      stageAt: row.stage_at === null ? null : Number(row.stage_at),
+      forced: row.forced === 1,
     };
   }
 
@@ -433,7 +452,10 @@ export class KyselyMetadataStore implements MetadataStore {
   }
 
   async archiveVersion(versionId: number, at: number): Promise<void> {
-    await this.db.updateTable('versions').set({ status: 'archived', archived_at: at }).where('id', '=', versionId).where('status', '=', 'active').execute();
+    await this.db.transaction().execute(async (trx) => {
+      await trx.updateTable('versions').set({ status: 'archived', archived_at: at, stage: 'archived', stage_at: at }).where('id', '=', versionId).where('status', '=', 'active').execute();
+      await trx.deleteFrom('aliases').where('version_id', '=', versionId).execute();
+    });
   }
 
   async versionsWithScanStatus(status: string): Promise<VersionRecord[]> {
@@ -460,6 +482,310 @@ export class KyselyMetadataStore implements MetadataStore {
   async referencedBlobs(): Promise<Set<string>> {
     const rows = await this.db.selectFrom('version_files').select('sha256').union(this.db.selectFrom('upload_files').select('sha256')).execute();
     return new Set(rows.map((r) => r.sha256));
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // governance
+
+  async findVersionById(id: number): Promise<VersionRecord | undefined> {
+    const row = await this.versionQuery().where('versions.id', '=', id).executeTakeFirst();
+    return row ? KyselyMetadataStore.toVersion(row) : undefined;
+  }
+
+  async versionsInStage(artifactId: number, stage: string): Promise<VersionRecord[]> {
+    const rows = await this.versionQuery().where('versions.artifact_id', '=', artifactId).where('versions.stage', '=', stage).orderBy('versions.stage_at', 'desc').orderBy('versions.id', 'desc').execute();
+    return rows.map(KyselyMetadataStore.toVersion);
+  }
+
+  async listAliases(artifactId: number): Promise<AliasRecord[]> {
+    const rows = await this.db
+      .selectFrom('aliases')
+      .innerJoin('versions', 'versions.id', 'aliases.version_id')
+      .selectAll('aliases')
+      .select('versions.digest as digest')
+      .where('aliases.artifact_id', '=', artifactId)
+      .orderBy('aliases.name')
+      .execute();
+    return rows.map((r) => ({ artifactId: r.artifact_id, name: r.name, versionId: r.version_id, digest: r.digest, setAt: r.set_at, setBy: r.set_by, forced: r.forced === 1 }));
+  }
+
+  private static toPolicy(r: Selectable<PoliciesTable>): PolicyRecord {
+    return { id: r.id, projectId: r.project_id, version: r.version, document: r.document, digest: r.digest, status: r.status as PolicyRecord['status'], comment: r.comment, createdAt: r.created_at, createdBy: r.created_by, decidedAt: r.decided_at };
+  }
+
+  async insertPolicy(input: { projectId: number; document: string; digest: string; comment: string; createdBy: string; at: number }): Promise<PolicyRecord> {
+    const row = await this.db.transaction().execute(async (trx) => {
+      const last = await trx.selectFrom('policies').select((eb) => eb.fn.max('version').as('v')).where('project_id', '=', input.projectId).executeTakeFirst();
+      const version = Number(last?.v ?? 0) + 1;
+      return trx
+        .insertInto('policies')
+        .values({ project_id: input.projectId, version, document: input.document, digest: input.digest, status: 'proposed', comment: input.comment, created_at: input.at, created_by: input.createdBy, decided_at: null })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+    });
+    return KyselyMetadataStore.toPolicy(row);
+  }
+
+  async findPolicy(projectId: number, version: number): Promise<PolicyRecord | undefined> {
+    const row = await this.db.selectFrom('policies').selectAll().where('project_id', '=', projectId).where('version', '=', version).executeTakeFirst();
+    return row ? KyselyMetadataStore.toPolicy(row) : undefined;
+  }
+
+  async activePolicy(projectId: number): Promise<PolicyRecord | undefined> {
+    const row = await this.db.selectFrom('policies').selectAll().where('project_id', '=', projectId).where('status', '=', 'active').executeTakeFirst();
+    return row ? KyselyMetadataStore.toPolicy(row) : undefined;
+  }
+
+  async listPolicies(projectId: number): Promise<PolicyRecord[]> {
+    return (await this.db.selectFrom('policies').selectAll().where('project_id', '=', projectId).orderBy('version').execute()).map(KyselyMetadataStore.toPolicy);
+  }
+
+  async recordPolicyDecision(input: PolicyDecisionRecord): Promise<void> {
+    const values = { policy_id: input.policyId, account: input.account, token_id: input.tokenId, decision: input.decision, comment: input.comment, created_at: input.createdAt };
+    await this.db
+      .insertInto('policy_decisions')
+      .values(values)
+      .onConflict((oc) => oc.columns(['policy_id', 'account']).doUpdateSet({ token_id: values.token_id, decision: values.decision, comment: values.comment, created_at: values.created_at }))
+      .execute();
+  }
+
+  async listPolicyDecisions(policyId: number): Promise<PolicyDecisionRecord[]> {
+    const rows = await this.db.selectFrom('policy_decisions').selectAll().where('policy_id', '=', policyId).orderBy('created_at').execute();
+    return rows.map((r) => ({ policyId: r.policy_id, account: r.account, tokenId: r.token_id, decision: r.decision as 'approve' | 'reject', comment: r.comment, createdAt: r.created_at }));
+  }
+
+  async activatePolicy(policyId: number, projectId: number, at: number): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const row = await trx.selectFrom('policies').select('status').where('id', '=', policyId).where('project_id', '=', projectId).executeTakeFirst();
+      if (row?.status !== 'proposed') return false;
+      await trx.updateTable('policies').set({ status: 'superseded', decided_at: at }).where('project_id', '=', projectId).where('status', '=', 'active').execute();
+      await trx.updateTable('policies').set({ status: 'active', decided_at: at }).where('id', '=', policyId).execute();
+      return true;
+    });
+  }
+
+  async rejectPolicy(policyId: number, at: number): Promise<boolean> {
+    const result = await this.db.updateTable('policies').set({ status: 'rejected', decided_at: at }).where('id', '=', policyId).where('status', '=', 'proposed').executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  private static toApproval(r: Selectable<ApprovalsTable>): ApprovalRecord {
+    return { id: r.id, versionId: r.version_id, target: r.target, policyVersion: r.policy_version, policyDigest: r.policy_digest, account: r.account, tokenId: r.token_id, decision: r.decision as 'approve' | 'reject', comment: r.comment, bundle: r.bundle, createdAt: r.created_at };
+  }
+
+  async addApproval(input: Omit<ApprovalRecord, 'id'>): Promise<ApprovalRecord> {
+    const row = await this.db
+      .insertInto('approvals')
+      .values({ version_id: input.versionId, target: input.target, policy_version: input.policyVersion, policy_digest: input.policyDigest, account: input.account, token_id: input.tokenId, decision: input.decision, comment: input.comment, bundle: input.bundle, created_at: input.createdAt })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return KyselyMetadataStore.toApproval(row);
+  }
+
+  async listApprovals(versionId: number): Promise<ApprovalRecord[]> {
+    return (await this.db.selectFrom('approvals').selectAll().where('version_id', '=', versionId).orderBy('id').execute()).map(KyselyMetadataStore.toApproval);
+  }
+
+  private static toPromotion(r: Selectable<PromotionsTable>): PromotionRecord {
+    return {
+      id: r.id,
+      versionId: r.version_id,
+      target: r.target,
+      fromStage: r.from_stage,
+      policyVersion: r.policy_version,
+      policyDigest: r.policy_digest,
+      requestedBy: r.requested_by,
+      tokenId: r.token_id,
+      forced: r.forced === 1,
+      reason: r.reason,
+      evaluation: r.evaluation,
+      vsa: r.vsa,
+      createdAt: r.created_at,
+    };
+  }
+
+  async commitPromotion(input: NewPromotion): Promise<{ promotion: PromotionRecord; displaced: number[] }> {
+    return this.db.transaction().execute(async (trx) => {
+      const version = await trx.selectFrom('versions').select(['stage', 'status']).where('id', '=', input.versionId).executeTakeFirst();
+      if (!version || version.stage !== input.expectStage || version.status !== 'active') {
+        throw new CustodyError('CONFLICT', `the version moved (it is ${version?.stage ?? 'gone'} now, it was ${input.expectStage} when the policy was evaluated); evaluate again`);
+      }
+      const active = await trx.selectFrom('policies').select('version').where('project_id', '=', input.projectId).where('status', '=', 'active').executeTakeFirst();
+      if ((active?.version ?? 0) !== input.expectPolicyVersion) {
+        throw new CustodyError('CONFLICT', `the project's policy changed (version ${active?.version ?? 0} is active, ${input.expectPolicyVersion} was evaluated); evaluate again`);
+      }
+      const displaced: number[] = [];
+      if (input.alias) {
+        await trx
+          .insertInto('aliases')
+          .values({ artifact_id: input.artifactId, name: input.target, version_id: input.versionId, set_at: input.at, set_by: input.requestedBy, forced: input.forced ? 1 : 0 })
+          .onConflict((oc) => oc.columns(['artifact_id', 'name']).doUpdateSet({ version_id: input.versionId, set_at: input.at, set_by: input.requestedBy, forced: input.forced ? 1 : 0 }))
+          .execute();
+      } else {
+        const archived = input.target === 'archived';
+        await trx
+          .updateTable('versions')
+          .set({ stage: input.target, stage_at: input.at, forced: input.forced ? 1 : 0, ...(archived ? { status: 'archived' as const, archived_at: input.at } : {}) })
+          .where('id', '=', input.versionId)
+          .execute();
+        if (archived) await trx.deleteFrom('aliases').where('version_id', '=', input.versionId).execute();
+        if (input.maxInStage !== null) {
+          const holders = await trx.selectFrom('versions').select('id').where('artifact_id', '=', input.artifactId).where('stage', '=', input.target).where('id', '!=', input.versionId).orderBy('stage_at', 'desc').orderBy('id', 'desc').execute();
+          for (const h of holders.slice(Math.max(0, input.maxInStage - 1))) {
+            await trx.updateTable('versions').set({ stage: input.displaceTo, stage_at: input.at, forced: 0 }).where('id', '=', h.id).execute();
+            displaced.push(h.id);
+          }
+        }
+      }
+      const row = await trx
+        .insertInto('promotions')
+        .values({
+          version_id: input.versionId,
+          target: input.target,
+          from_stage: input.expectStage,
+          policy_version: input.policyVersion,
+          policy_digest: input.policyDigest,
+          requested_by: input.requestedBy,
+          token_id: input.tokenId,
+          forced: input.forced ? 1 : 0,
+          reason: input.reason,
+          evaluation: input.evaluation,
+          vsa: input.vsa,
+          created_at: input.at,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return { promotion: KyselyMetadataStore.toPromotion(row), displaced };
+    });
+  }
+
+  async listPromotions(versionId: number): Promise<PromotionRecord[]> {
+    return (await this.db.selectFrom('promotions').selectAll().where('version_id', '=', versionId).orderBy('id').execute()).map(KyselyMetadataStore.toPromotion);
+  }
+
+  async addLineageEdges(edges: readonly LineageEdge[]): Promise<void> {
+    if (edges.length === 0) return;
+    const now = Date.now();
+    await this.db.transaction().execute(async (trx) => {
+      for (let i = 0; i < edges.length; i += 200) {
+        const batch = edges.slice(i, i + 200).map((e) => ({ version_id: e.versionId, kind: e.kind, ref: e.ref, label: e.label, verified: e.verified ? 1 : 0, created_at: now }));
+        await trx.insertInto('lineage_edges').values(batch).execute();
+      }
+    });
+  }
+
+  private static toEdge(r: { version_id: number; kind: string; ref: string; label: string; verified: number }): LineageEdge {
+    return { versionId: r.version_id, kind: r.kind, ref: r.ref, label: r.label, verified: r.verified === 1 };
+  }
+
+  async edgesOf(versionIds: readonly number[]): Promise<LineageEdge[]> {
+    const out: LineageEdge[] = [];
+    for (let i = 0; i < versionIds.length; i += 500) {
+      const rows = await this.db.selectFrom('lineage_edges').select(['version_id', 'kind', 'ref', 'label', 'verified']).where('version_id', 'in', versionIds.slice(i, i + 500)).execute();
+      out.push(...rows.map(KyselyMetadataStore.toEdge));
+    }
+    return out;
+  }
+
+  async edgesTo(kinds: readonly string[], refs: readonly string[]): Promise<LineageEdge[]> {
+    const out: LineageEdge[] = [];
+    for (let i = 0; i < refs.length; i += 500) {
+      const rows = await this.db.selectFrom('lineage_edges').select(['version_id', 'kind', 'ref', 'label', 'verified']).where('kind', 'in', [...kinds]).where('ref', 'in', refs.slice(i, i + 500)).execute();
+      out.push(...rows.map(KyselyMetadataStore.toEdge));
+    }
+    return out;
+  }
+
+  async versionsByDigest(digests: readonly string[], projectIds: readonly number[] | null): Promise<VersionRecord[]> {
+    const out: VersionRecord[] = [];
+    for (let i = 0; i < digests.length; i += 500) {
+      let query = this.versionQuery().where('versions.digest', 'in', digests.slice(i, i + 500));
+      if (projectIds !== null) query = query.where('artifacts.project_id', 'in', projectIds.length > 0 ? [...projectIds] : [-1]);
+      out.push(...(await query.execute()).map(KyselyMetadataStore.toVersion));
+    }
+    return out;
+  }
+
+  async versionsByIds(ids: readonly number[]): Promise<VersionRecord[]> {
+    const out: VersionRecord[] = [];
+    for (let i = 0; i < ids.length; i += 500) out.push(...(await this.versionQuery().where('versions.id', 'in', ids.slice(i, i + 500)).execute()).map(KyselyMetadataStore.toVersion));
+    return out;
+  }
+
+  async versionPlacesByIds(ids: readonly number[]): Promise<VersionPlace[]> {
+    const out: VersionPlace[] = [];
+    for (let i = 0; i < ids.length; i += 500) {
+      const rows = await this.db
+        .selectFrom('versions')
+        .innerJoin('artifacts', 'artifacts.id', 'versions.artifact_id')
+        .innerJoin('projects', 'projects.id', 'artifacts.project_id')
+        .select(['versions.id as id', 'versions.digest as digest', 'versions.stage as stage', 'versions.forced as forced', 'projects.name as project', 'artifacts.kind as kind', 'artifacts.name as name'])
+        .where('versions.id', 'in', ids.slice(i, i + 500))
+        .execute();
+      for (const r of rows) out.push({ id: r.id, digest: r.digest, stage: r.stage, forced: r.forced === 1, project: r.project, kind: r.kind, name: r.name });
+    }
+    return out;
+  }
+
+  private oidcQuery() {
+    return this.db
+      .selectFrom('oidc_issuers')
+      .innerJoin('projects', 'projects.id', 'oidc_issuers.project_id')
+      .innerJoin('accounts', 'accounts.id', 'oidc_issuers.account_id')
+      .selectAll('oidc_issuers')
+      .select(['projects.name as project', 'accounts.name as account']);
+  }
+
+  private static toIssuer(r: Selectable<OidcIssuersTable> & { project: string; account: string }): OidcIssuerRecord {
+    return {
+      id: r.id,
+      projectId: r.project_id,
+      project: r.project,
+      issuer: r.issuer,
+      audience: r.audience,
+      accountId: r.account_id,
+      account: r.account,
+      role: r.role,
+      claims: JSON.parse(r.claims) as Record<string, string[]>,
+      jwks: r.jwks,
+      ttlSeconds: r.ttl_seconds,
+      createdAt: r.created_at,
+      createdBy: r.created_by,
+    };
+  }
+
+  async addOidcIssuer(input: Omit<OidcIssuerRecord, 'id' | 'project' | 'account' | 'createdAt'> & { at: number }): Promise<OidcIssuerRecord> {
+    const row = await this.db
+      .insertInto('oidc_issuers')
+      .values({ project_id: input.projectId, issuer: input.issuer, audience: input.audience, account_id: input.accountId, role: input.role, claims: JSON.stringify(input.claims), jwks: input.jwks, ttl_seconds: input.ttlSeconds, created_at: input.at, created_by: input.createdBy })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return KyselyMetadataStore.toIssuer(await this.oidcQuery().where('oidc_issuers.id', '=', row.id).executeTakeFirstOrThrow());
+  }
+
+  async listOidcIssuers(projectId: number): Promise<OidcIssuerRecord[]> {
+    return (await this.oidcQuery().where('oidc_issuers.project_id', '=', projectId).orderBy('oidc_issuers.id').execute()).map(KyselyMetadataStore.toIssuer);
+  }
+
+  async rememberOidcToken(hash: string, expiresAt: number, now: number): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('oidc_seen').where('expires_at', '<', now).execute();
+      const result = await trx.insertInto('oidc_seen').values({ hash, expires_at: expiresAt }).onConflict((oc) => oc.column('hash').doNothing()).executeTakeFirst();
+      return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+    });
+  }
+
+  async recordUsage(accountId: number, project: string, action: string, at: number): Promise<void> {
+    await this.db
+      .insertInto('account_usage')
+      .values({ account_id: accountId, project, action, last_used_at: at })
+      .onConflict((oc) => oc.columns(['account_id', 'project', 'action']).doUpdateSet({ last_used_at: at }))
+      .execute();
+  }
+
+  async listUsage(): Promise<UsageRecord[]> {
+    const rows = await this.db.selectFrom('account_usage').innerJoin('accounts', 'accounts.id', 'account_usage.account_id').selectAll('account_usage').select('accounts.name as account').execute();
+    return rows.map((r) => ({ accountId: r.account_id, account: r.account, project: r.project, action: r.action, lastUsedAt: r.last_used_at }));
   }
 
   async getSetting(key: string): Promise<string | undefined> {

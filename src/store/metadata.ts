@@ -15,6 +15,7 @@ export interface AccountRecord {
   passwordHash: string | null;
   createdAt: number;
   createdBy: string;
+  disabledAt: number | null;
 }
 
 export interface ProjectRecord {
@@ -40,6 +41,8 @@ export interface TokenRecord {
   account: string;
   accountKind: AccountKind;
   accountServerAdmin: boolean;
+  /** When the account was disabled (its tokens stop working), or null. */
+  accountDisabledAt?: number | null;
   hash: string;
   project: string | null;
   actions: string[] | null;
@@ -58,6 +61,7 @@ export interface TrustedKeyRecord {
   pem: string;
   addedAt: number;
   addedBy: string;
+  owner: string | null;
 }
 
 export interface ArtifactRecord {
@@ -100,10 +104,16 @@ export interface VersionRecord {
   createdAt: number;
   createdBy: string;
   archivedAt: number | null;
+  stage: string;
+  stageAt: number | null;
+  forced: boolean;
 }
 
+/** A version's identity and where it is now: what impact lists, without the manifest. */
+export type VersionPlace = Pick<VersionRecord, 'id' | 'project' | 'kind' | 'name' | 'digest' | 'stage' | 'forced'>;
+
 export interface AttachmentInput {
-  kind: 'signature' | 'attestation' | 'scan';
+  kind: 'signature' | 'attestation' | 'scan' | 'vsa';
   predicateType: string;
   bundle: string;
   verified: boolean;
@@ -128,6 +138,124 @@ export interface NewVersion {
   attachments: readonly AttachmentInput[];
 }
 
+export interface PolicyRecord {
+  id: number;
+  projectId: number;
+  version: number;
+  document: string;
+  digest: string;
+  status: 'proposed' | 'active' | 'superseded' | 'rejected';
+  comment: string;
+  createdAt: number;
+  createdBy: string;
+  decidedAt: number | null;
+}
+
+export interface PolicyDecisionRecord {
+  policyId: number;
+  account: string;
+  tokenId: string;
+  decision: 'approve' | 'reject';
+  comment: string;
+  createdAt: number;
+}
+
+export interface ApprovalRecord {
+  id: number;
+  versionId: number;
+  target: string;
+  policyVersion: number;
+  policyDigest: string;
+  account: string;
+  tokenId: string;
+  decision: 'approve' | 'reject';
+  comment: string;
+  bundle: string;
+  createdAt: number;
+}
+
+export interface AliasRecord {
+  artifactId: number;
+  name: string;
+  versionId: number;
+  digest: string;
+  setAt: number;
+  setBy: string;
+  forced: boolean;
+}
+
+export interface PromotionRecord {
+  id: number;
+  versionId: number;
+  target: string;
+  fromStage: string;
+  policyVersion: number;
+  policyDigest: string;
+  requestedBy: string;
+  tokenId: string;
+  forced: boolean;
+  reason: string;
+  evaluation: string;
+  vsa: string;
+  createdAt: number;
+}
+
+export interface NewPromotion {
+  versionId: number;
+  artifactId: number;
+  projectId: number;
+  /** A stage name, or an alias name when `alias` is true. */
+  target: string;
+  alias: boolean;
+  /** Compare-and-set: the stage the version must still be in, and the policy that must still be active (0: none). */
+  expectStage: string;
+  expectPolicyVersion: number;
+  /** Versions of the stage beyond this many (oldest first) move to `displaceTo`; null: no limit. */
+  maxInStage: number | null;
+  displaceTo: string;
+  policyVersion: number;
+  policyDigest: string;
+  requestedBy: string;
+  tokenId: string;
+  forced: boolean;
+  reason: string;
+  evaluation: string;
+  vsa: string;
+  at: number;
+}
+
+export interface LineageEdge {
+  versionId: number;
+  kind: string;
+  ref: string;
+  label: string;
+  verified: boolean;
+}
+
+export interface OidcIssuerRecord {
+  id: number;
+  projectId: number;
+  project: string;
+  issuer: string;
+  audience: string;
+  accountId: number;
+  account: string;
+  role: string;
+  claims: Record<string, string[]>;
+  jwks: string | null;
+  ttlSeconds: number;
+  createdAt: number;
+  createdBy: string;
+}
+
+export interface UsageRecord {
+  accountId: number;
+  account: string;
+  project: string;
+  action: string;
+  lastUsedAt: number;
+}
+
 export interface MetadataStore {
   // accounts
   createAccount(input: { name: string; kind: AccountKind; serverAdmin: boolean; passwordHash: string | null; createdBy: string }): Promise<AccountRecord>;
@@ -136,6 +264,7 @@ export interface MetadataStore {
   listAccounts(): Promise<AccountRecord[]>;
   setPassword(accountId: number, passwordHash: string): Promise<void>;
   countAccounts(): Promise<number>;
+  disableAccount(accountId: number, at: number): Promise<void>;
 
   // projects and roles
   createProject(input: { name: string; createdBy: string }): Promise<ProjectRecord>;
@@ -155,7 +284,7 @@ export interface MetadataStore {
   touchToken(id: string, at: number): Promise<void>;
 
   // trusted keys
-  addTrustedKey(input: { projectId: number; hint: string; keyType: string; pem: string; addedBy: string }): Promise<boolean>;
+  addTrustedKey(input: { projectId: number; hint: string; keyType: string; pem: string; addedBy: string; owner?: string | null }): Promise<boolean>;
   listTrustedKeys(projectId: number): Promise<TrustedKeyRecord[]>;
 
   // artifacts, uploads, versions
@@ -184,6 +313,51 @@ export interface MetadataStore {
   listAttachments(versionId: number): Promise<AttachmentRecord[]>;
   /** Every blob digest a version or an open upload refers to (for garbage collection). */
   referencedBlobs(): Promise<Set<string>>;
+
+  // governance: stages, aliases, policies, approvals, promotions
+  findVersionById(id: number): Promise<VersionRecord | undefined>;
+  versionsInStage(artifactId: number, stage: string): Promise<VersionRecord[]>;
+  listAliases(artifactId: number): Promise<AliasRecord[]>;
+  insertPolicy(input: { projectId: number; document: string; digest: string; comment: string; createdBy: string; at: number }): Promise<PolicyRecord>;
+  findPolicy(projectId: number, version: number): Promise<PolicyRecord | undefined>;
+  activePolicy(projectId: number): Promise<PolicyRecord | undefined>;
+  listPolicies(projectId: number): Promise<PolicyRecord[]>;
+  recordPolicyDecision(input: PolicyDecisionRecord): Promise<void>;
+  listPolicyDecisions(policyId: number): Promise<PolicyDecisionRecord[]>;
+  /** Compare-and-set: a proposed policy becomes active (the active one superseded); false if it was no longer proposed. */
+  activatePolicy(policyId: number, projectId: number, at: number): Promise<boolean>;
+  rejectPolicy(policyId: number, at: number): Promise<boolean>;
+  addApproval(input: Omit<ApprovalRecord, 'id'>): Promise<ApprovalRecord>;
+  listApprovals(versionId: number): Promise<ApprovalRecord[]>;
+  /**
+   * In one transaction: checks the version is still in `expectStage` and the project's active policy
+   * is still `expectPolicyVersion` (CONFLICT otherwise), moves the version (or the alias), displaces
+   * versions over the stage's limit, and records the promotion. Returns the promotion and the
+   * versions displaced.
+   */
+  commitPromotion(input: NewPromotion): Promise<{ promotion: PromotionRecord; displaced: number[] }>;
+  listPromotions(versionId: number): Promise<PromotionRecord[]>;
+
+  // lineage
+  addLineageEdges(edges: readonly LineageEdge[]): Promise<void>;
+  edgesOf(versionIds: readonly number[]): Promise<LineageEdge[]>;
+  /** Edges of a kind whose ref is one of `refs`. */
+  edgesTo(kind: readonly string[], refs: readonly string[]): Promise<LineageEdge[]>;
+  /** Versions by digest (in the given projects, or any when null). */
+  versionsByDigest(digests: readonly string[], projectIds: readonly number[] | null): Promise<VersionRecord[]>;
+  versionsByIds(ids: readonly number[]): Promise<VersionRecord[]>;
+  /** Where versions are now, without their manifests (an impact walk lists tens of thousands). */
+  versionPlacesByIds(ids: readonly number[]): Promise<VersionPlace[]>;
+
+  // workload identity
+  addOidcIssuer(input: Omit<OidcIssuerRecord, 'id' | 'project' | 'account' | 'createdAt'> & { at: number }): Promise<OidcIssuerRecord>;
+  listOidcIssuers(projectId: number): Promise<OidcIssuerRecord[]>;
+  /** Remembers a presented ID token until it expires; false when it was seen before (a replay). */
+  rememberOidcToken(hash: string, expiresAt: number, now: number): Promise<boolean>;
+
+  // usage of rights (credential hygiene)
+  recordUsage(accountId: number, project: string, action: string, at: number): Promise<void>;
+  listUsage(): Promise<UsageRecord[]>;
 
   // settings
   getSetting(key: string): Promise<string | undefined>;

@@ -19,7 +19,7 @@ describe('authorize', () => {
       if (ACTIONS[action] === 'public') assert.equal(decision.allow, true, action);
       else assert.deepEqual([decision.allow, !decision.allow && decision.status], [false, 401], action);
     }
-    assert.deepEqual(ACTION_NAMES.filter((a) => ACTIONS[a] === 'public').sort(), ['server.health', 'server.openapi', 'session.login']);
+    assert.deepEqual(ACTION_NAMES.filter((a) => ACTIONS[a] === 'public').sort(), ['server.health', 'server.openapi', 'session.login', 'session.oidc']);
   });
 
   it('gives each role exactly its project actions, only in its project', () => {
@@ -30,6 +30,18 @@ describe('authorize', () => {
         assert.equal(authorize(principal({ role }), action, { ...target, project: 'q' }).allow, false, `${role} ${action} in another project`);
       }
     }
+  });
+
+  it('keeps approvals for people, and out of the hands of the accounts a target excludes', () => {
+    const target = { project: 'p', artifact: { kind: 'model' as const, name: 'm' }, excluded: [{ account: 'alice', why: 'the uploader' }] };
+    assert.equal(authorize(principal({ role: 'approver' }), 'version.approve', target).allow, false, 'alice is excluded');
+    assert.equal(authorize(principal({ role: 'approver', name: 'bob' }), 'version.approve', target).allow, true);
+    assert.equal(authorize(principal({ serverAdmin: true }), 'version.approve', target).allow, false, 'server admins are not above the two-person rule');
+    assert.equal(authorize(principal({ role: 'approver', name: 'bob', kind: 'service' }), 'version.approve', target).allow, false, 'service accounts are not people');
+    assert.equal(authorize(principal({ role: 'approver', name: 'bob', kind: 'service' }), 'version.promote', target).allow, true, 'promotion requests may come from automation');
+    assert.equal(authorize(principal({ role: 'admin' }), 'version.force', { project: 'p' }).allow, false, 'break-glass is for server admins');
+    assert.equal(authorize(principal({ serverAdmin: true }), 'version.force', { project: 'p' }).allow, true);
+    assert.equal(authorize(principal({ serverAdmin: true, tokenProject: 'p' }), 'version.force', { project: 'p' }).allow, false, 'not with a project-scoped token');
   });
 
   it('lets a trainer push models only, and only the named ones when narrowed', () => {

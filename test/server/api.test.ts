@@ -118,7 +118,7 @@ describe('registry API', () => {
         operations += 1;
         assert.ok(Object.keys(op.responses).some((s) => s.startsWith('2')), `${method} ${path} documents its success`);
         if (path !== '/healthz' && path !== '/openapi.json') assert.ok('400' in op.responses && '500' in op.responses, `${method} ${path} documents its errors`);
-        if (method === 'post' || method === 'put') assert.ok(op.requestBody !== undefined || path.endsWith('/commit') || path.endsWith('/archive'), `${method} ${path} documents its body`);
+        if (method === 'post' || method === 'put') assert.ok(op.requestBody !== undefined || path.endsWith('/commit') || path.endsWith('/archive') || path.endsWith('/disable'), `${method} ${path} documents its body`);
         const params = [...path.matchAll(/\{([^}]+)\}/g)].length;
         assert.equal(op.parameters.filter((p) => p.in === 'path').length, params, `${method} ${path} documents its path parameters`);
       }

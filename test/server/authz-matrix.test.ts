@@ -23,6 +23,8 @@ const PUSHERS: readonly Principal[] = ['contributor', 'trainer', 'padmin', 'sadm
 const NON_TRAINER_PUSHERS: readonly Principal[] = ['contributor', 'padmin', 'sadmin'];
 const ADMINS: readonly Principal[] = ['padmin', 'sadmin'];
 const SERVER: readonly Principal[] = ['sadmin'];
+const PROMOTERS: readonly Principal[] = ['contributor', 'approver', 'padmin', 'sadmin'];
+const APPROVERS: readonly Principal[] = ['approver', 'padmin', 'sadmin'];
 const ALL: readonly Principal[] = PRINCIPALS;
 const NOBODY: readonly Principal[] = [];
 
@@ -96,6 +98,50 @@ const ROUTES: Route[] = [
   { name: 'archive model version', method: 'POST', project: true, allow: ADMINS, build: (f, p) => ({ url: `/v1/projects/${p}/models/m/versions/${f.versions[p].model}/archive` }) },
   { name: 'archive version', method: 'POST', project: true, allow: ADMINS, build: (f, p) => ({ url: `/v1/projects/${p}/datasets/d/versions/${f.versions[p].dataset}/archive` }) },
   { name: 'token for a service account', method: 'POST', project: true, allow: ADMINS, build: (_f, p) => ({ url: '/v1/tokens', body: { account: 'svc', project: p, ttlSeconds: 60 } }) },
+  // governance (issue 11)
+  { name: 'registry keys', method: 'GET', project: false, allow: ALL, build: () => ({ url: '/v1/registry/keys' }) },
+  { name: 'token report', method: 'GET', project: false, allow: SERVER, build: () => ({ url: '/v1/tokens/report' }) },
+  {
+    name: 'disable an account',
+    method: 'POST',
+    project: false,
+    allow: SERVER,
+    build: async (f) => {
+      const name = unique('gone');
+      await f.reg.call('POST', '/v1/accounts', { token: f.reg.adminToken, body: { name, kind: 'service' } });
+      return { url: `/v1/accounts/${name}/disable` };
+    },
+  },
+  { name: 'show policy', method: 'GET', project: true, allow: VIEWERS, build: (_f, p) => ({ url: `/v1/projects/${p}/policy` }) },
+  { name: 'policy history', method: 'GET', project: true, allow: VIEWERS, build: (_f, p) => ({ url: `/v1/projects/${p}/policies` }) },
+  { name: 'propose policy', method: 'POST', project: true, allow: ADMINS, build: (_f, p) => ({ url: `/v1/projects/${p}/policies`, body: { document: 'version: 1\n' } }) },
+  {
+    name: 'decide on a policy',
+    method: 'POST',
+    project: true,
+    allow: APPROVERS,
+    build: async (f, p) => {
+      const made = await f.reg.call('POST', `/v1/projects/${p}/policies`, { token: f.reg.adminToken, body: { document: 'version: 1\n' } });
+      return { url: `/v1/projects/${p}/policies/${(made.json() as { version: number }).version}/decisions`, body: { decision: 'reject' } };
+    },
+  },
+  { name: 'promote', method: 'POST', project: true, allow: PROMOTERS, build: (f, p) => ({ url: `/v1/projects/${p}/models/m/versions/${f.versions[p].model}/promotions`, body: { to: 'staging' } }) },
+  { name: 'list promotions', method: 'GET', project: true, allow: VIEWERS, build: (f, p) => ({ url: `/v1/projects/${p}/models/m/versions/${f.versions[p].model}/promotions` }) },
+  { name: 'approve', method: 'POST', project: true, allow: APPROVERS, build: (f, p) => ({ url: `/v1/projects/${p}/models/m/versions/${f.versions[p].model}/approvals`, body: { to: 'production' } }) },
+  { name: 'list approvals', method: 'GET', project: true, allow: VIEWERS, build: (f, p) => ({ url: `/v1/projects/${p}/models/m/versions/${f.versions[p].model}/approvals` }) },
+  { name: 'policy test', method: 'POST', project: true, allow: VIEWERS, build: (f, p) => ({ url: `/v1/projects/${p}/models/m/versions/${f.versions[p].model}/policy-test`, body: { to: 'production' } }) },
+  { name: 'show stage', method: 'GET', project: true, allow: VIEWERS, build: (_f, p) => ({ url: `/v1/projects/${p}/models/m/stages/production` }) },
+  { name: 'model lineage', method: 'GET', project: true, allow: VIEWERS, build: (f, p) => ({ url: `/v1/projects/${p}/models/m/versions/${f.versions[p].model}/lineage` }) },
+  { name: 'dataset lineage', method: 'GET', project: true, allow: VIEWERS, build: (f, p) => ({ url: `/v1/projects/${p}/datasets/d/versions/${f.versions[p].dataset}/lineage` }) },
+  { name: 'impact of a dataset', method: 'GET', project: true, allow: VIEWERS, build: (f, p) => ({ url: `/v1/impact?kind=dataset&ref=${f.versions[p].dataset}&project=${p}&name=d` }) },
+  {
+    name: 'trust an OIDC issuer',
+    method: 'POST',
+    project: true,
+    allow: ADMINS,
+    build: (_f, p) => ({ url: `/v1/projects/${p}/issuers`, body: { issuer: 'https://token.actions.githubusercontent.com', audience: 'custody', account: 'svc', role: 'viewer', claims: { repository: ['org/repo'] } } }),
+  },
+  { name: 'list OIDC issuers', method: 'GET', project: true, allow: VIEWERS, build: (_f, p) => ({ url: `/v1/projects/${p}/issuers` }) },
   {
     name: "revoke a service account's token",
     method: 'DELETE',
@@ -238,6 +284,6 @@ describe('authorization matrix: every route × role × project × token state', 
       }
     }
     assert.deepEqual(missing, [], `routes the matrix never tries: ${missing.join(', ')}`);
-    assert.deepEqual(publicOps.sort(), ['GET /healthz', 'GET /openapi.json', 'POST /v1/login']);
+    assert.deepEqual(publicOps.sort(), ['GET /healthz', 'GET /openapi.json', 'POST /v1/auth/oidc', 'POST /v1/login']);
   });
 });

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { artifactPath, pullArtifact, pushArtifact, type RemoteVersion, type RemoteVersionDetail } from '../../client/artifacts.js';
+import { pullStage } from '../../client/governance.js';
 import { CustodyError } from '../../core/errors.js';
 import { readBundle, type SigstoreBundle } from '../../integrity/bundle.js';
 import { KIND_SEGMENTS, type ArtifactKind } from '../../registry/names.js';
@@ -86,11 +87,17 @@ export const pushCommand: Command = {
 };
 
 const PULL_USAGE = `Usage: custody pull P/NAME@VERSION --output DIR [--dataset] [--trusted-key PUBLIC.pem]... [--allow-unsigned]
+       custody pull P/NAME@STAGE --output DIR [--version VERSION] [--allow-forced]
 
 Downloads a version into a temporary directory beside DIR, verifies the signature against trusted
 keys and every file against the signed manifest, and only then moves it to DIR (which must not
 exist). A failed pull leaves nothing behind. Trusted keys: --trusted-key, else the project's keys
 as pinned by this client (fetched from the registry and pinned the first time).
+
+P/NAME@STAGE (production, staging, or an alias such as champion) pulls what the stage holds now,
+and first verifies the SLSA Verification Summary the registry signed when the version was promoted
+there (with the registry's VSA key, pinned on first use): what a serving job pulls is exactly what
+passed the gate. A version forced in by break-glass is refused unless --allow-forced.
 
 Options:
   --output DIR           Where to put the files
@@ -99,6 +106,9 @@ Options:
   --trusted-keys DIR     Trust every *.pem / *.pub key in DIR
   --trust-server-keys    Re-pin the project's keys from the registry (after a key rotation)
   --allow-unsigned       Accept a version without a signature, checking digests against its id
+  --version VERSION      With @STAGE: the version to pull when the stage holds several (canaries)
+  --allow-forced         With @STAGE: accept a version forced into the stage by break-glass
+  --vsa-key FILE         With @STAGE: verify the VSA with this public key (default: pinned)
 ${CLIENT_OPTIONS_HELP}
 
 Exit codes: 0 pulled and verified, 1 verification failed (DIGEST_MISMATCH, SIGNATURE_INVALID,
@@ -118,11 +128,38 @@ export const pullCommand: Command = {
       'trusted-keys': { type: 'string' },
       'trust-server-keys': { type: 'boolean', default: false },
       'allow-unsigned': { type: 'boolean', default: false },
+      version: { type: 'string' },
+      'allow-forced': { type: 'boolean', default: false },
+      'vsa-key': { type: 'string' },
     });
-    if (positionals.length !== 1) throw new CustodyError('USAGE', 'pull: give exactly one P/NAME@VERSION');
+    if (positionals.length !== 1) throw new CustodyError('USAGE', 'pull: give exactly one P/NAME@VERSION or P/NAME@STAGE');
     if (values.output === undefined) throw new CustodyError('USAGE', 'pull: --output DIR is required');
-    const ref = parseReference('pull', positionals[0] ?? '', true);
     const keys = values['trusted-key'] || values['trusted-keys'] ? await readVerificationKeys('pull', io, values['trusted-key'], values['trusted-keys']) : undefined;
+    const staged = /^([^/@]+)\/([^/@]+)@([a-z][a-z0-9-]{0,31})$/.exec(positionals[0] ?? '');
+    if (staged && !/^[0-9a-f]{64}$/.test(staged[3] ?? '')) {
+      if (values.dataset) throw new CustodyError('USAGE', 'pull: stages and aliases are for models');
+      const vsaKey = values['vsa-key'] === undefined ? undefined : (await readVerificationKeys('pull', io, [values['vsa-key']], undefined))[0];
+      return runClientCommand('pull', io, values.format, async () => {
+        const { client, json, state } = await openSession('pull', io, values);
+        const result = await pullStage(client, {
+          project: staged[1] as string,
+          name: staged[2] as string,
+          target: staged[3] as string,
+          output: resolve(io.cwd, values.output as string),
+          ...(keys ? { trustedKeys: keys } : {}),
+          ...(values.version === undefined ? {} : { version: values.version }),
+          ...(vsaKey ? { vsaKey } : {}),
+          allowUnsigned: values['allow-unsigned'],
+          allowForced: values['allow-forced'],
+          repinKeys: values['trust-server-keys'],
+          state,
+        });
+        if (json) printJson(io, { ...result, verified: true });
+        else io.stdout.write(`pulled ${staged[1]}/${staged[2]}@${result.target} = ${result.version} into ${result.output}: ${result.files} file(s), ${formatBytes(result.bytes)}, promotion verified (VSA ${result.vsa.timeVerified}, ${result.vsa.policy})${result.forced ? ', FORCED by break-glass' : ''}, ${result.signer ? `signature verified (key ${result.signer.keyHint})` : 'digests verified (unsigned)'}\n`);
+        return EXIT.ok;
+      });
+    }
+    const ref = parseReference('pull', positionals[0] ?? '', true);
     return runClientCommand('pull', io, values.format, async () => {
       const { client, json, state } = await openSession('pull', io, values);
       const result = await pullArtifact(client, {
@@ -181,7 +218,7 @@ ${CLIENT_OPTIONS_HELP}
         if (ref.version === undefined) {
           const { versions } = await client.json<{ versions: RemoteVersion[] }>('GET', path);
           if (json) printJson(io, { versions });
-          else io.stdout.write(versions.map((v) => `${v.version}  ${v.status}  ${v.createdAt}  by ${v.createdBy}  ${v.files} file(s) ${formatBytes(v.bytes)}  ${v.signed ? 'signed' : 'unsigned'}  scan ${v.scan.status}\n`).join('') || 'no versions\n');
+          else io.stdout.write(versions.map((v) => `${v.version}  ${v.stage ?? v.status}${v.forced ? ' FORCED' : ''}${v.aliases && v.aliases.length > 0 ? ` [${v.aliases.join(',')}]` : ''}  ${v.createdAt}  by ${v.createdBy}  ${v.files} file(s) ${formatBytes(v.bytes)}  ${v.signed ? 'signed' : 'unsigned'}  scan ${v.scan.status}\n`).join('') || 'no versions\n');
           return EXIT.ok;
         }
         const detail = await client.json<RemoteVersionDetail>('GET', `${path}/versions/${ref.version}`);
@@ -196,7 +233,7 @@ ${CLIENT_OPTIONS_HELP}
 function describeVersion(v: RemoteVersionDetail): string {
   const lines = [
     `${v.kind} ${v.project}/${v.name}@${v.version}`,
-    `  status ${v.status}, pushed ${v.createdAt} by ${v.createdBy}`,
+    `  status ${v.status}, stage ${v.stage ?? 'candidate'}${v.forced ? ' (FORCED by break-glass)' : ''}${v.aliases && v.aliases.length > 0 ? `, aliases ${v.aliases.join(', ')}` : ''}, pushed ${v.createdAt} by ${v.createdBy}`,
     `  ${v.files} file(s), ${formatBytes(v.bytes)}`,
     ...v.fileList.map((f) => `    ${f.name}  ${formatBytes(f.size)}  sha256:${f.sha256}`),
     '  attachments:',

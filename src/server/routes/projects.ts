@@ -8,8 +8,8 @@ const projectParams = { type: 'object', required: ['project'], properties: { pro
 
 const keySchema = {
   type: 'object',
-  required: ['hint', 'keyType', 'pem', 'addedAt', 'addedBy'],
-  properties: { hint: { type: 'string' }, keyType: { type: 'string' }, pem: { type: 'string' }, addedAt: timeSchema, addedBy: { type: 'string' } },
+  required: ['hint', 'keyType', 'pem', 'addedAt', 'addedBy', 'owner'],
+  properties: { hint: { type: 'string' }, keyType: { type: 'string' }, pem: { type: 'string' }, addedAt: timeSchema, addedBy: { type: 'string' }, owner: { type: ['string', 'null'] } },
 } as const;
 
 export function registerProjectRoutes(app: FastifyInstance, { registry }: RouteContext): void {
@@ -91,17 +91,17 @@ export function registerProjectRoutes(app: FastifyInstance, { registry }: RouteC
     async (request) => registry.grant(request.ctx, { project: request.params.project, account: request.params.account, role: request.body.role, ...(request.body.models === undefined ? {} : { models: request.body.models }) }),
   );
 
-  app.post<{ Params: { project: string }; Body: { pem: string } }>(
+  app.post<{ Params: { project: string }; Body: { pem: string; owner?: string } }>(
     '/v1/projects/:project/keys',
     {
       bodyLimit: BODY_LIMITS.small,
       config: { action: 'project.trust-key', operationId: 'trustKey', summary: 'Add a public key the project accepts signatures from', tags: ['projects'] },
       schema: {
         params: projectParams,
-        body: { type: 'object', required: ['pem'], additionalProperties: false, properties: { pem: { type: 'string', minLength: 1, maxLength: 8192 } } },
-        response: withErrors({ 201: { type: 'object', required: ['project', 'hint', 'keyType', 'added'], properties: { project: { type: 'string' }, hint: { type: 'string' }, keyType: { type: 'string' }, added: { type: 'boolean' } } } }),
+        body: { type: 'object', required: ['pem'], additionalProperties: false, properties: { pem: { type: 'string', minLength: 1, maxLength: 8192 }, owner: { ...nameSchema, description: 'The account holding the private key: it counts as a signer for the two-person rule.' } } },
+        response: withErrors({ 201: { type: 'object', required: ['project', 'hint', 'keyType', 'added', 'owner'], properties: { project: { type: 'string' }, hint: { type: 'string' }, keyType: { type: 'string' }, added: { type: 'boolean' }, owner: { type: ['string', 'null'] } } } }),
       },
     },
-    async (request, reply) => reply.code(201).send(await registry.trustKey(request.ctx, request.params.project, request.body.pem)),
+    async (request, reply) => reply.code(201).send(await registry.trustKey(request.ctx, request.params.project, request.body.pem, request.body.owner)),
   );
 }
