@@ -13,6 +13,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { defaultConfig } from '../src/core/config.js';
 import { runScan as runScanFromSource } from '../src/scanners/engine.js';
+import { detectSecrets } from '../src/scanners/secrets/detect.js';
 import { B64URL, Fake, LETTERS, UPPER_B32 } from '../src/scanners/secrets/fake.js';
 import { evaluateCorpus } from '../test/secrets/corpus-eval.js';
 import { evaluateRedteam } from '../test/secrets/redteam-eval.js';
@@ -277,4 +278,23 @@ out.push('');
 out.push(`Ratio custody / single-regex baseline: **${fmt(rate / (mb / node.seconds), 2)}×**${grep.ok ? `; custody / grep: ${fmt(rate / (mb / grep.seconds), 2)}×` : ''}.`);
 out.push(`Findings on the tree: ${m.secrets} secrets${m.others > 0 ? `, ${m.others} other (scan errors: investigate)` : ''}. Peak RSS of the scanning process (main thread + workers): **${fmt(rssMb, 0)} MB**.`);
 out.push(`Result: precision ${score.total.precision >= 0.95 ? 'meets' : 'MISSES'} and recall ${score.total.recall >= 0.95 ? 'meets' : 'MISSES'} the 0.95 bar (red-team corpus: precision ${red.precision >= 0.95 ? 'meets' : 'MISSES'}, recall ${red.recall >= 0.95 ? 'meets' : 'MISSES'}); throughput ${rate >= 50 ? 'meets' : 'MISSES'} 50 MB/s; memory ${rssMb < 500 ? 'meets' : 'MISSES'} 500 MB.`, '');
+// Hostile single lines (issue 8): a long run of one construct, then a real credential URI on the same line. The
+// time per MiB must not grow with the length (linear), and the URI must still be found.
+const HOSTILE_UNITS = ['password=', 'token:', '"password": "', '-----BEGIN PRIVATE KEY-----', 'AKIA', 'curl -u ', '#define password ', '\\npassword=\\"'];
+const hostileUri = ' postgresql://feast:Xq7bN2kLp9Zt@db.internal:5432/features';
+out.push('### Hostile single lines (one line of N MiB, then a credential URI)', '');
+out.push('| line made of | 1 MiB: s | 4 MiB: s | s per MiB at 4 MiB ÷ at 1 MiB | URI found |', '|---|---:|---:|---:|---|');
+for (const unit of HOSTILE_UNITS) {
+  const times: number[] = [];
+  let found = true;
+  for (const mib of [1, 4]) {
+    const text = unit.repeat(Math.ceil((mib * 1024 * 1024) / unit.length)) + hostileUri;
+    const started = process.hrtime.bigint();
+    const outcome = detectSecrets({ text, kind: 'text', baseName: 'hostile.txt' }, Number.POSITIVE_INFINITY);
+    times.push(Number(process.hrtime.bigint() - started) / 1e9);
+    found &&= outcome.candidates.some((c) => c.rule.id === 'secrets/connection-uri-password');
+  }
+  out.push(`| \`${unit.replace(/\|/g, '\\|')}\` | ${fmt(times[0]!, 2)} | ${fmt(times[1]!, 2)} | ${fmt(times[1]! / 4 / times[0]!, 2)} | ${found ? 'yes' : '**NO**'} |`);
+}
+out.push('', 'A ratio near 1 is linear; a quadratic scan would show about 4.', '');
 process.stdout.write(out.join('\n') + '\n');

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { detectSecrets } from '../../src/scanners/secrets/detect.js';
+import { ASSIGN_PATTERNS } from '../../src/scanners/secrets/assign.js';
+import { CONNSTRING_PATTERNS } from '../../src/scanners/secrets/connstring.js';
 import { ASSIGNMENT_KEYWORDS, SECRET_RULES } from '../../src/scanners/secrets/registry.js';
 import type { TextKind } from '../../src/scanners/secrets/types.js';
 
@@ -44,7 +46,8 @@ test('every detector finishes on adversarial input around each keyword', { timeo
 
 test('every rule expression matches adversarial runs without backtracking blow-up', { timeout: 120_000 }, () => {
   const long = RUNS.map((r) => r.repeat(Math.ceil(N / r.length)));
-  for (const rule of SECRET_RULES) {
+  const shared = { patterns: [...ASSIGN_PATTERNS, ...CONNSTRING_PATTERNS] };
+  for (const rule of [...SECRET_RULES, shared]) {
     for (const pattern of rule.patterns) {
       for (const keyword of keywords()) {
         for (const run of long.slice(0, 8)) {
@@ -73,6 +76,8 @@ test('mixed adversarial documents (URIs, PEM markers, assignments) finish', { ti
     'api_key = "' + 'x\\"'.repeat(N / 3),
     'password: ' + '\\"'.repeat(N / 2),
     'sig='.repeat(N / 4),
+    '%26token%3D'.repeat(N / 11),
+    '%26token%3D' + 'a%2F'.repeat(N / 4),
     '?sv=1&se=2&sig=' + '%2B'.repeat(N / 3),
     'wandb login --x ' + '-y '.repeat(N / 3),
     'cohere.Client("' + 'a'.repeat(N),

@@ -7,7 +7,7 @@ import { scanText } from './helpers.js';
 const FAMILIES = new Set([
   'anthropic', 'aws', 'azure', 'cohere', 'comet', 'connection-uri', 'custody', 'databricks', 'gcp', 'generic', 'github', 'gitlab', 'groq',
   'huggingface', 'jwt', 'kaggle', 'langsmith', 'mistral', 'mlflow', 'neptune', 'npm', 'openai', 'pinecone', 'private-key',
-  'pypi', 'replicate', 'slack', 'snowflake', 'stripe', 'wandb',
+  'pypi', 'replicate', 'slack', 'snowflake', 'stripe', 'wandb', 'ai-apis', 'services', 'hashicorp', 'devtools',
 ]);
 
 describe('secrets rule registry', () => {

@@ -1,4 +1,4 @@
-import type { SecretDoc } from './types.js';
+import type { ScanDoc, SecretDoc } from './types.js';
 
 /**
  * Passwords as parameters of connection strings, which carry no `user:password@` userinfo:
@@ -28,42 +28,50 @@ function isStop(c: number): boolean {
   return c === 34 || c === 39 || c === 96 || c === 10 || c === 13;
 }
 
-/** The quoted or line-delimited stretch of text around `pos`. */
-function segmentAround(text: string, pos: number): { start: number; end: number } {
-  let s = pos;
-  const floor = Math.max(0, pos - REACH);
-  while (s > floor && !isStop(text.charCodeAt(s - 1))) s--;
-  let e = pos;
-  const limit = Math.min(text.length, pos + REACH);
-  while (e < limit && !isStop(text.charCodeAt(e))) e++;
-  return { start: s, end: e };
-}
-
-const JDBC = /jdbc:([a-z0-9]+)(?::([a-z0-9]+))?:/i;
+const JDBC = /jdbc:([a-z0-9]+)(?::([a-z0-9]+))?:/iy;
+/** How much of the segment on each side the connection-key test reads. */
+const KEY_REACH = 256;
 
 /** Reads the connection-string password whose parameter name (`password=`, `pwd=`, `PWD%3D`) starts at `pos`. */
-export function parseConnectionParam(doc: SecretDoc, pos: number, keyword: string): ConnectionParam | undefined {
-  const { text } = doc;
+export function parseConnectionParam(doc: ScanDoc, pos: number, keyword: string): ConnectionParam | undefined {
+  const { text, index } = doc;
   const encoded = keyword.endsWith('%3d');
-  const seg = segmentAround(text, pos);
-  const head = text.slice(seg.start, pos);
+  // The quoted or line-delimited stretch of text around `pos` (at most REACH each way).
+  const around = index.around('connstring-stop', isStop, pos, Math.max(0, pos - REACH), pos + REACH);
+  const seg = { start: around.before < 0 ? Math.max(0, pos - REACH) : around.before + 1, end: around.after < 0 ? Math.min(text.length, pos + REACH) : around.after };
   const nameEnd = pos + keyword.length;
   const name = text.slice(pos, nameEnd - (encoded ? 3 : 1));
   // What separates the parameter from the one before it.
-  const sep = encoded ? (/(?:%3b|[?&=])\s*$/i.exec(head)?.[0] ?? '') : (/[?&;]\s*$/.exec(head)?.[0] ?? (head.trim() === '' ? ';' : ''));
+  let b = pos;
+  while (b > seg.start && (text.charCodeAt(b - 1) === 32 || text.charCodeAt(b - 1) === 9)) b--;
+  const prev = b > seg.start ? text[b - 1]! : '';
+  let sep: string;
+  if (encoded) {
+    const tail = text.slice(Math.max(seg.start, b - 3), b).toLowerCase();
+    sep = tail.endsWith('%3b') ? '%3b' : prev === '?' || prev === '&' || prev === '=' ? prev : '';
+  } else sep = prev === '?' || prev === '&' || prev === ';' ? prev : b === seg.start ? ';' : '';
   if (sep === '') return undefined;
-  const jdbc = JDBC.exec(head);
-  const url = head.includes('://') || jdbc !== null;
+  const jdbcAt = Math.max(index.prevIndex('jdbc:', pos, seg.start), index.prevIndex('JDBC:', pos, seg.start));
+  let jdbc: RegExpExecArray | null = null;
+  if (jdbcAt >= 0) {
+    JDBC.lastIndex = jdbcAt;
+    jdbc = JDBC.exec(text);
+  }
+  const schemeAt = index.prevIndex('://', pos, seg.start);
+  const url = schemeAt >= 0 || jdbc !== null;
   let kind: string;
   if (encoded) {
-    if (!/odbc_connect=|%3b/i.test(head)) return undefined;
+    if (sep !== '%3b' && index.prevIndex('odbc_connect=', pos, seg.start) < 0 && index.prevIndex('%3B', pos, seg.start) < 0 && index.prevIndex('%3b', pos, seg.start) < 0) return undefined;
     kind = 'ODBC';
   } else if (url && /[?&;]/.test(sep)) {
-    kind = jdbc ? `JDBC ${jdbc[1]!.toLowerCase()}` : (/([a-z][a-z0-9+.-]*):\/\//i.exec(head)?.[1] ?? 'URL').toLowerCase();
+    kind = jdbc ? `JDBC ${jdbc[1]!.toLowerCase()}` : (/([a-z][a-z0-9+.-]*)$/i.exec(text.slice(Math.max(seg.start, schemeAt - 32), schemeAt))?.[1] ?? 'URL').toLowerCase();
   } else {
     // An ODBC / ADO.NET list: `;`-separated, with at least one other connection key in it.
-    const rest = text.slice(nameEnd, seg.end);
-    if (!(head.includes(';') || rest.includes(';')) || !(CONNECTION_KEYS.test(head) || CONNECTION_KEYS.test(rest))) return undefined;
+    const semicolon = index.prevIndex(';', pos, seg.start) >= 0 || index.nextIndex(';', nameEnd, seg.end - nameEnd) >= 0;
+    if (!semicolon) return undefined;
+    const head = text.slice(Math.max(seg.start, pos - KEY_REACH), pos);
+    const rest = text.slice(nameEnd, Math.min(seg.end, nameEnd + KEY_REACH));
+    if (!(CONNECTION_KEYS.test(head) || CONNECTION_KEYS.test(rest))) return undefined;
     kind = 'ODBC';
   }
   // The value: ODBC braces `{…}` (with `}}` escaping a brace), or up to the next separator.
@@ -93,7 +101,7 @@ export function parseConnectionParam(doc: SecretDoc, pos: number, keyword: strin
   } else {
     // `#` does not end a value: people write unencoded `#` in passwords (see uri.ts).
     const stop = encoded ? /%3b|&|\s/i : kind === 'ODBC' ? /;/ : /[&;\s]/;
-    const tail = text.slice(start, seg.end);
+    const tail = text.slice(start, Math.min(seg.end, start + 512));
     const m = stop.exec(tail);
     end = start + (m ? m.index : tail.length);
     while (end > start && /\s/.test(text[end - 1]!)) end--;

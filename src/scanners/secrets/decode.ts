@@ -114,25 +114,41 @@ export interface PrivateKeyCheck {
 const INVALID: PrivateKeyCheck = { valid: false, encrypted: false, kind: 'other' };
 
 /**
- * Normalizes a PEM body as it appears in files: real line breaks, JSON/env escapes (`\n`), string
- * concatenation quotes, and RFC 1421 headers (`Proc-Type`, `DEK-Info`). Returns the base64 text and
- * whether a legacy encryption header was seen.
+ * Candidate base64 texts of a PEM body as it appears in files: real line breaks, JSON/env escapes (`\n`, also
+ * doubly escaped in JSON logs), string concatenation quotes, RFC 1421 headers (`Proc-Type`, `DEK-Info`, PGP's
+ * `Version:`). The first candidate keeps every base64 character of each line (bodies flattened onto one line
+ * with spaces); the second keeps only the last base64 run of each line, so that prefixes that logs, comments
+ * and code add to every line (`2026-04-26 12:36:01 `, `#5 0.228 `, ` *  `, `+ "`) and trailing escapes fall away.
  */
-function normalizePemBody(raw: string): { base64: string; legacyEncrypted: boolean } {
+function pemBodyCandidates(raw: string): { candidates: string[]; legacyEncrypted: boolean } {
   const legacyEncrypted = /Proc-Type:\s*4,\s*ENCRYPTED/i.test(raw);
   // Escaped newlines become real ones; string concatenation (`"…" + "…"`) becomes a line break.
   const text = raw.replace(/\\r|\\n/g, '\n').replace(/["'`][ \t]*\+?[ \t]*\r?\n?[ \t]*\+?[ \t]*["'`]/g, '\n');
-  const kept: string[] = [];
-  for (const line of text.split(/\r?\n/)) {
-    if (/^\s*[A-Za-z-]+:\s/.test(line)) continue; // header line
-    kept.push(line.replace(/["'`,\s\\]/g, ''));
+  const whole: string[] = [];
+  const lastRuns: string[] = [];
+  for (const line of text.split(/\r?\n|\r/)) {
+    if (/[A-Za-z-]+:[ \t]/.test(line)) continue; // header line (base64 has no `: `)
+    whole.push(line.replace(/["'`,\s\\]/g, ''));
+    // Runs of digits only are timestamps and counters of a log prefix, not base64.
+    const runs = line.match(/[A-Za-z0-9+/=]{4,}/g)?.filter((r) => !/^[0-9]+$/.test(r));
+    if (runs !== undefined && runs.length > 0) lastRuns.push(runs[runs.length - 1]!);
   }
-  return { base64: kept.join(''), legacyEncrypted };
+  const a = whole.join('');
+  const b = lastRuns.join('');
+  return { candidates: a === b ? [a] : [a, b], legacyEncrypted };
 }
 
 /** Validates a PEM private key body for its label (`RSA PRIVATE KEY`, `OPENSSH PRIVATE KEY`, …). */
 export function checkPrivateKey(label: string, rawBody: string): PrivateKeyCheck {
-  const { base64, legacyEncrypted } = normalizePemBody(rawBody);
+  const { candidates, legacyEncrypted } = pemBodyCandidates(rawBody);
+  for (const base64 of candidates) {
+    const check = checkPrivateKeyBase64(label, base64, legacyEncrypted);
+    if (check.valid) return check;
+  }
+  return INVALID;
+}
+
+function checkPrivateKeyBase64(label: string, base64: string, legacyEncrypted: boolean): PrivateKeyCheck {
   if (base64.length < 64) return INVALID;
   if (label.startsWith('PGP')) {
     // ASCII armor: an optional `=XXXX` CRC-24 line ends the body.
@@ -142,7 +158,14 @@ export function checkPrivateKey(label: string, rawBody: string): PrivateKeyCheck
     const tag = bytes[0]!;
     // Secret-Key packet (tag 5) or Secret-Subkey (tag 7), old or new packet format.
     const packet = tag & 0x40 ? tag & 0x3f : (tag >> 2) & 0x0f;
-    return { valid: (tag & 0x80) !== 0 && (packet === 5 || packet === 7), encrypted: false, kind: 'pgp' };
+    if ((tag & 0x80) !== 0) {
+      if (packet === 5 || packet === 7) return { valid: true, encrypted: false, kind: 'pgp' };
+      // Public keys, subkeys, signatures and user ids under a PRIVATE label are public material.
+      if (packet === 6 || packet === 14 || packet === 2 || packet === 13 || packet === 17) return INVALID;
+    }
+    // A long armored block that decodes to random bytes is a key even when its first packet is not one we
+    // recognise: documentation does not abbreviate a private key block to 192 random bytes.
+    return { valid: bytes.length >= 192 && isRandomBytes(bytes), encrypted: false, kind: 'pgp' };
   }
   const bytes = decodeBase64(base64);
   if (!bytes) return INVALID;
@@ -157,4 +180,51 @@ export function checkPrivateKey(label: string, rawBody: string): PrivateKeyCheck
   if (label === 'ENCRYPTED PRIVATE KEY') return { valid: isDerEncryptedKey(bytes), encrypted: true, kind: 'encrypted-pkcs8' };
   const kind: PemKind = label === 'RSA PRIVATE KEY' ? 'pkcs1' : label === 'EC PRIVATE KEY' ? 'sec1' : label === 'DSA PRIVATE KEY' ? 'dsa' : label === 'PRIVATE KEY' ? 'pkcs8' : 'other';
   return { valid: isDerKey(bytes), encrypted: legacyEncrypted, kind };
+}
+
+/** At least 3/4 of the byte values distinct per 256 (what ciphertext and key material look like, unlike text). */
+function isRandomBytes(bytes: Uint8Array): boolean {
+  const seen = new Set<number>();
+  const n = Math.min(bytes.length, 256);
+  for (let i = 0; i < n; i++) seen.add(bytes[i]!);
+  return seen.size >= n * 0.5;
+}
+
+/**
+ * The kind of an unarmored DER private key (base64 without `-----BEGIN`), or undefined: PKCS#1 RSA
+ * (`SEQUENCE { INTEGER 0, INTEGER n, … }`, nine integers), PKCS#8 (`SEQUENCE { INTEGER 0|1, SEQUENCE { OID … },
+ * OCTET STRING … }`), SEC1 EC (`SEQUENCE { INTEGER 1, OCTET STRING d, … }`). Public keys and certificates
+ * (whose first element is a SEQUENCE or a modulus) are not.
+ */
+export function derPrivateKeyKind(bytes: Uint8Array): PemKind | undefined {
+  const outer = readDer(bytes, 0);
+  if (!outer || outer.tag !== SEQUENCE) return undefined;
+  const version = readDer(bytes, outer.start, outer.end);
+  if (!version || version.tag !== INTEGER || version.end - version.start !== 1) return undefined;
+  const v = bytes[version.start]!;
+  const second = readDer(bytes, version.end, outer.end);
+  if (!second) return undefined;
+  if (v === 1 && second.tag === OCTET_STRING && second.end - second.start >= 16) return 'sec1';
+  if ((v === 0 || v === 1) && second.tag === SEQUENCE) {
+    const oid = readDer(bytes, second.start, second.end);
+    const key = readDer(bytes, second.end, outer.end);
+    return oid?.tag === 0x06 && key?.tag === OCTET_STRING && key.end - key.start >= 16 ? 'pkcs8' : undefined;
+  }
+  if (v !== 0 || second.tag !== INTEGER) return undefined;
+  // PKCS#1 RSA: version, n, e, d, p, q, dp, dq, qinv; DSA: version, p, q, g, y, x.
+  let count = 2;
+  let at = second.end;
+  while (at < outer.end && count < 9) {
+    const item = readDer(bytes, at, outer.end);
+    if (!item || item.tag !== INTEGER) return undefined;
+    at = item.end;
+    count++;
+  }
+  return count === 9 ? 'pkcs1' : count === 6 && at === outer.end ? 'dsa' : undefined;
+}
+
+/** The byte length a DER item at the start of `bytes` claims (header included), or undefined. */
+export function derLength(bytes: Uint8Array): number | undefined {
+  const outer = readDer(bytes, 0, Number.MAX_SAFE_INTEGER);
+  return outer?.end;
 }

@@ -1,6 +1,8 @@
 import { findAssignment } from './assign.js';
+import { scanKeywordStarts } from './automaton.js';
 import { ASSIGNMENT_RULES, KEYWORD_INDEX, type KeywordEntry } from './registry.js';
-import type { AssignmentMode, Candidate, RawCandidate, SecretDoc } from './types.js';
+import { TextIndex } from './text-index.js';
+import type { AssignmentMode, Candidate, RawCandidate, ScanDoc, SecretDoc } from './types.js';
 
 export interface DetectOutcome {
   /** Non-overlapping candidates, sorted by offset. */
@@ -17,32 +19,33 @@ const CHECK_EVERY = 512;
 
 function keywordAt(text: string, pos: number, entry: KeywordEntry): boolean {
   if (!entry.ignoreCase) return text.startsWith(entry.keyword, pos);
-  return text.slice(pos, pos + entry.lower.length).toLowerCase() === entry.lower;
+  const lower = entry.lower;
+  if (pos + lower.length > text.length) return false;
+  for (let i = 0; i < lower.length; i++) {
+    let c = text.charCodeAt(pos + i);
+    if (c >= 65 && c <= 90) c += 32;
+    if (c !== lower.charCodeAt(i)) return false;
+  }
+  return true;
 }
 
 /**
- * Finds secrets in one document. One pass of a single keyword alternation finds every position
- * where some rule could match; each rule's detector then reads a bounded window at that position,
+ * Finds secrets in one document. One pass of the keyword automaton finds every position where some
+ * rule could match; each rule's detector then reads a bounded window at that position,
  * and assignment keywords (`key`, `token`, `pass`…) run the assignment parser once per value.
  * Overlapping candidates keep the most specific rule.
  */
-export function detectSecrets(doc: SecretDoc, deadline: number): DetectOutcome {
+export function detectSecrets(source: SecretDoc, deadline: number): DetectOutcome {
+  const doc: ScanDoc = { ...source, index: new TextIndex(source.text) };
   const { text } = doc;
   const raw: Candidate[] = [];
   const seenValues = new Set<number>();
-  const pattern = KEYWORD_INDEX.pattern;
-  pattern.lastIndex = 0;
   let hits = 0;
-  let stoppedAt: number | undefined;
-  for (let m = pattern.exec(text); m !== null; m = pattern.exec(text)) {
-    const pos = m.index;
-    pattern.lastIndex = pos + 1;
-    if (++hits % CHECK_EVERY === 0 && Date.now() > deadline) {
-      stoppedAt = pos;
-      break;
-    }
-    const entries = KEYWORD_INDEX.byFirst.get(text[pos]!.toLowerCase());
-    if (entries === undefined) continue;
+  const stoppedAt = scanKeywordStarts(KEYWORD_INDEX.automaton, text, (pos) => {
+    if (++hits % CHECK_EVERY === 0 && Date.now() > deadline) return false;
+    const first = text.charCodeAt(pos);
+    const entries = KEYWORD_INDEX.byFirstCode[first >= 65 && first <= 90 ? first + 32 : first];
+    if (entries === undefined) return true;
     for (const entry of entries) {
       if (!keywordAt(text, pos, entry)) continue;
       for (const { rule, detector } of entry.detectors) {
@@ -50,14 +53,14 @@ export function detectSecrets(doc: SecretDoc, deadline: number): DetectOutcome {
       }
       if (entry.assignment) classifyAssignmentAt(doc, pos, seenValues, raw);
     }
-  }
-  pattern.lastIndex = 0;
+    return true;
+  });
   const candidates = resolveOverlaps(raw);
   return stoppedAt === undefined ? { candidates } : { candidates, stoppedAt };
 }
 
-function classifyAssignmentAt(doc: SecretDoc, pos: number, seen: Set<number>, out: Candidate[]): void {
-  const a = findAssignment(doc, pos);
+function classifyAssignmentAt(doc: ScanDoc, pos: number, seen: Set<number>, out: Candidate[]): void {
+  const a = findAssignment(doc, pos, doc.index);
   if (a === undefined || seen.has(a.valueStart)) return;
   seen.add(a.valueStart);
   // Provider rules first, by name then by context; the generic rule (lowest priority) only when none claims the value.

@@ -6,16 +6,54 @@
 
 export type NameClass = 'password' | 'token' | 'key' | 'secret' | 'auth' | 'credential';
 
-/** Splits an identifier into lowercase words on separators and camelCase boundaries. */
+/**
+ * Splits an identifier into lowercase words on separators and camelCase boundaries: a word starts at a capital after
+ * a lowercase letter or digit (`clientSecret`), at the last capital of a run followed by a lowercase letter (`APIKey`
+ * → API, Key), and at trailing digits after a letter (`password1` → password, 1). One pass, no regular expressions:
+ * it runs on every name a keyword hits, random-looking ones included.
+ */
 export function splitName(name: string): string[] {
   const words: string[] = [];
-  for (const part of name.split(/[^A-Za-z0-9]+/)) {
-    if (part === '') continue;
-    // camelCase and PascalCase boundaries; runs of capitals stay together (`APIKey` → API, Key).
-    const pieces = part.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2').split(' ');
-    for (const piece of pieces) if (piece !== '') words.push(piece.toLowerCase());
+  const n = name.length;
+  let i = 0;
+  while (i < n) {
+    while (i < n && charKind(name.charCodeAt(i)) === OTHER) i++;
+    if (i >= n) break;
+    let end = i;
+    while (end < n && charKind(name.charCodeAt(end)) !== OTHER) end++;
+    // Trailing digits of the part after a letter.
+    let digits = end;
+    while (digits > i && charKind(name.charCodeAt(digits - 1)) === DIGIT) digits--;
+    const digitWord = digits > i && digits < end ? digits : -1;
+    let wordStart = i;
+    for (let k = i + 1; k < end; k++) {
+      const prev = charKind(name.charCodeAt(k - 1));
+      const cur = charKind(name.charCodeAt(k));
+      const boundary =
+        (cur === UPPER && (prev === LOWER || prev === DIGIT)) ||
+        (cur === UPPER && prev === UPPER && k + 1 < end && charKind(name.charCodeAt(k + 1)) === LOWER) ||
+        k === digitWord;
+      if (boundary) {
+        words.push(name.slice(wordStart, k).toLowerCase());
+        wordStart = k;
+      }
+    }
+    words.push(name.slice(wordStart, end).toLowerCase());
+    i = end;
   }
   return words;
+}
+
+const OTHER = 0;
+const LOWER = 1;
+const UPPER = 2;
+const DIGIT = 3;
+
+function charKind(c: number): number {
+  if (c >= 97 && c <= 122) return LOWER;
+  if (c >= 65 && c <= 90) return UPPER;
+  if (c >= 48 && c <= 57) return DIGIT;
+  return OTHER;
 }
 
 /** Single words that name a secret on their own. */
@@ -53,6 +91,12 @@ const SECRET_WORDS: Readonly<Record<string, NameClass>> = {
   creds: 'credential',
   authorization: 'auth',
   auth: 'auth',
+  // curl's CURLOPT_USERPWD / CURLOPT_PROXYUSERPWD and their command-line kin hold `user:password`.
+  userpwd: 'password',
+  // OAuth 1 `oauth_verifier` and PKCE `code_verifier` are secrets of the exchange they belong to.
+  verifier: 'token',
+  // NATS NKeys (`nkey`, `nkey_seed`): the seed is the private key.
+  nkey: 'key',
 };
 
 /** Words before `key` that make it a secret key (`api_key`, `access_key`, `signing_key`). */
@@ -84,13 +128,61 @@ const KEY_QUALIFIERS = new Set([
   'session',
   'deploy',
   'x',
+  'authentication',
+  'encrypt',
+  'decryption',
+  'decrypt',
+  'crypto',
+  'cipher',
+  'aes',
+  'root',
+  'rsa',
+  'ssh',
+  'gpg',
+  'pgp',
+  'tls',
+  'ssl',
+  'server',
+  'sign',
+  'signature',
+  'token',
+  'oauth',
+  'bot',
+  'project',
+  'org',
+  'organization',
+  'user',
+  'developer',
+  'ingest',
+  'write',
+  'unlock',
+  'recovery',
+  'wallet',
+  'partner',
+  'merchant',
+  'tenant',
 ]);
 
-/** Words before `pass`/`pw` that make it a password (`db_pass`, `smtp_pw`), unlike `render_pass` or `second_pass`. */
+/**
+ * Words glued before `pass`/`pw`/`pwd` that make one word a password (`DBPASS`, `SMTPPWD`), unlike `bypass`,
+ * `renderpass` or `compass`.
+ */
 const PASS_QUALIFIERS = new Set([
   'db', 'database', 'user', 'admin', 'root', 'smtp', 'mail', 'email', 'ftp', 'sftp', 'ssh', 'redis', 'mysql', 'postgres', 'pg', 'ldap',
   'proxy', 'basic', 'login', 'account', 'service', 'app', 'api', 'vpn', 'wifi', 'key', 'keystore', 'truststore', 'master', 'sudo',
   'rabbit', 'rabbitmq', 'mongo', 'amqp', 'broker', 'http', 'auth', 'client', 'registry', 'docker', 'my', 'sf', 'snowflake', 'mlflow',
+]);
+
+/**
+ * Words before a separate `pass`/`pw` that make it something else than a password: passes of an algorithm
+ * (`forward_pass`, `second_pass`, `render_pass`), build and test steps (`lint_pass`), counts (`num_pass`).
+ */
+const NOT_PASSWORD_QUALIFIERS = new Set([
+  'forward', 'backward', 'fwd', 'bwd', 'first', 'second', 'third', 'final', 'last', 'next', 'prev', 'previous', 'single', 'multi',
+  'one', 'two', 'three', 'render', 'shadow', 'light', 'lighting', 'blur', 'post', 'pre', 'compile', 'build', 'lint', 'check',
+  'test', 'tests', 'unit', 'e2e', 'ci', 'train', 'eval', 'val', 'valid', 'inference', 'epoch', 'data', 'loop', 'num', 'n',
+  'total', 'max', 'min', 'count', 'high', 'low', 'band', 'all', 'by', 'no', 'skip', 'full', 'partial', 'extra', 'hall', 'boarding',
+  'bus', 'day', 'season', 'mountain', 'free', 'fail', 'must', 'can', 'should', 'will', 'did', 'does', 'to', 'or', 'and',
 ]);
 
 /** Last words that make the name describe a secret rather than hold it (`token_path`, `password_file`). */
@@ -113,7 +205,13 @@ const META_SUFFIXES = new Set([
 const META_PREFIXES = new Set([
   'get', 'set', 'is', 'has', 'use', 'should', 'validate', 'check', 'verify', 'generate', 'create', 'load', 'read', 'fetch',
   'parse', 'require', 'requires', 'max', 'min', 'num', 'n', 'total', 'show', 'hide', 'print', 'mask', 'masked', 'hash', 'hashed',
-  'encrypt', 'decrypt', 'encode', 'decode', 'refresh', 'rotate', 'revoke', 'forgot', 'reset', 'confirm', 'enable', 'disable',
+  'encrypt', 'decrypt', 'encode', 'decode', 'rotate', 'revoke', 'forgot', 'reset', 'confirm', 'enable', 'disable',
+  // User-interface text and messages about a secret (`LABEL_PASSWORD`, `MSG_INVALID_TOKEN`, `error_password`): translations, not values.
+  'label', 'lbl', 'msg', 'message', 'messages', 'text', 'txt', 'title', 'caption', 'tooltip', 'hint', 'error', 'err', 'errors',
+  'warning', 'warn', 'btn', 'button', 'menu', 'heading', 'i18n', 'l10n', 'translation', 'help', 'info', 'notice', 'alert', 'invalid',
+  'wrong', 'incorrect', 'missing', 'empty', 'blank', 'placeholder', 'tip', 'desc', 'description', 'aria', 'tab', 'page', 'dialog',
+  // References to a secret kept elsewhere: Helm's `existingSecret`, `externalSecret`.
+  'existing', 'external',
 ]);
 
 /** Words before `token` in tokenizer and chat-template vocabulary (`pad_token`, `eos_token`, `image_token`). */
@@ -142,17 +240,25 @@ const SECRET_ENDINGS: readonly [string, NameClass][] = [
  * Classifies a name by its words; undefined when the name does not hold a secret. `pass` counts only as
  * the last of several words (`db_pass`), `key` only after a qualifier (`api_key`, not `sort_key`).
  */
-export function classifyName(words: readonly string[]): NameClass | undefined {
+export function classifyName(allWords: readonly string[]): NameClass | undefined {
+  // Numbered names hold the same thing: `password1`, `password2`, `api_key_2`.
+  let end = allWords.length;
+  while (end > 1 && /^\d+$/.test(allWords[end - 1]!)) end--;
+  const words = end === allWords.length ? allWords : allWords.slice(0, end);
   const n = words.length;
   if (n === 0 || n > 10) return undefined;
   const last = words[n - 1]!;
   const first = words[0]!;
   if (META_SUFFIXES.has(last) && last !== 'key') return undefined;
   if (n > 1 && META_PREFIXES.has(first)) return undefined;
+  // Public material is not secret: .NET `PublicKeyToken`, `public_key`, Plaid-style `public_token`.
+  if (words.includes('public')) return undefined;
+  // A bare `pass` or `pw` (`pass: …`, `PW=…`) is a password field; `pass` alone as a statement never reaches here.
+  if (n === 1 && (first === 'pass' || first === 'pw')) return 'password';
   let found: NameClass | undefined;
   for (let i = 0; i < n; i++) {
     const w = words[i]!;
-    const direct = SECRET_WORDS[w] ?? endingClass(w);
+    const direct = SECRET_WORDS[w] ?? endingClass(w) ?? misspeltPassword(w);
     if (direct !== undefined) {
       if (direct === 'auth' && i !== n - 1) {
         // `auth_token`, `auth_key` are classified by the following word; `auth_url` is not a secret.
@@ -163,14 +269,23 @@ export function classifyName(words: readonly string[]): NameClass | undefined {
       continue;
     }
     if (w === 'key' && i > 0 && KEY_QUALIFIERS.has(words[i - 1]!)) found = 'key';
-    else if ((w === 'pass' || w === 'pw') && i === n - 1 && n > 1 && PASS_QUALIFIERS.has(words[i - 1]!)) found = 'password';
+    else if ((w === 'pass' || w === 'pw') && i === n - 1 && n > 1 && !NOT_PASSWORD_QUALIFIERS.has(words[i - 1]!) && !/^\d+$/.test(words[i - 1]!)) found = 'password';
   }
   if (found === undefined) return undefined;
   // A secret word must be the last word or be followed only by secret words (`secret_key`, `token_value`).
-  if (SECRET_WORDS[last] === undefined && endingClass(last) === undefined && last !== 'key' && last !== 'pass' && last !== 'pw' && last !== 'value' && last !== 'string' && last !== 'str') {
+  if (SECRET_WORDS[last] === undefined && endingClass(last) === undefined && misspeltPassword(last) === undefined && last !== 'key' && last !== 'pass' && last !== 'pw' && last !== 'value' && last !== 'string' && last !== 'str' && last !== 'seed') {
     return undefined;
   }
   return found;
+}
+
+/**
+ * Misspellings and abbreviations of `password` seen in real configs (`passwrd`, `pasword`, `passworsd`, `pswd`, `psswrd`):
+ * a word that starts like `passw`/`pasw`/`pssw`/`psw` and stops within five more letters. `passwords` (a collection)
+ * and `passwordless` are not.
+ */
+function misspeltPassword(word: string): NameClass | undefined {
+  return /^(?:passw|pasw|pssw|psw)[a-z]{0,5}$/.test(word) && word !== 'passwords' ? 'password' : undefined;
 }
 
 function endingClass(word: string): NameClass | undefined {

@@ -108,6 +108,25 @@ const WHOLE = new Set([
   'todo',
   'na',
   'n/a',
+  'qux',
+  'quux',
+  'corge',
+  'grault',
+  'garply',
+  'waldo',
+  'fred',
+  'plugh',
+  'xyzzy',
+  'thud',
+  'passwort',
+  'kennwort',
+  'swordfish',
+  'opensesame',
+  'secretpassword',
+  'yoursecret',
+  'foobared',
+  'anonymous',
+  'tiger',
 ]);
 
 /** Words that stand in for a secret (`my-secret-value`, `SuperSecret123`, `Passw0rd!`, `dev_db_password`). */
@@ -119,6 +138,8 @@ const STAND_IN_WORDS = new Set([
   'baz', 'db', 'database', 'app', 'application', 'service', 'access', 'auth', 'here', 'goes', 'insert', 'put', 'real', 'not',
   'private', 'public', 'client', 'temp', 'tmp', 'string', 'abc', 'xyz', 'mysql', 'postgres', 'redis', 'mongo', 'guest', 'login',
   'new', 'old', 'very', 'strong', 'safe', 'secure', 'hidden', 'replace', 'todo', 'tbd', 'sk', 'pk',
+  'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten', 'first', 'second', 'third', 'again', 'other',
+  'another', 'wrong', 'bad', 'good', 'correct', 'incorrect', 'invalid', 'valid', 'right', 'same', 'different', 'some', 'any',
 ]);
 
 /** Read `s3cr3t`, `p@ssw0rd`, `adm1n` as words. */
@@ -143,15 +164,16 @@ function isStandInPhrase(value: string): boolean {
   const body = unLeet(value.replace(/[^A-Za-z]{1,6}$/, '').toLowerCase());
   const chunks = body.split(/[^a-z]+/).filter((c) => c !== '');
   const letters = chunks.reduce((n, c) => n + c.length, 0);
-  return letters >= 4 && chunks.every(segments);
+  return letters >= 3 && chunks.every(segments);
 }
 
-const TEMPLATE = /\$\{[^}]*\}?|\{\{|\}\}|\$\(|\{[A-Za-z_][\w.()[\]'"]{0,60}\}|%\([A-Za-z_]+\)[sd]|^\$[A-Za-z_]|^%[A-Za-z_]+%$|^<{1,2}[^<>]{1,80}>{1,2}$|^\[[A-Za-z _-]{1,60}\]$|^\{[A-Za-z_][A-Za-z0-9_.]{0,60}\}$/;
+const TEMPLATE =
+  /\$\{[^}]*\}?|\{\{|\}\}|\$\(|\{[A-Za-z_][\w.()[\]'"]{0,60}\}|%\([A-Za-z_]+\)[sd]|^\$[A-Za-z_]|%[A-Za-z_][A-Za-z0-9_]{0,60}%|^@[A-Za-z_][A-Za-z0-9_]{0,60}@$|^__[A-Z][A-Z0-9_]{0,60}__$|[#%]\{[^}\n]{1,60}\}|<%=?|^\{\d{0,2}\}$|^<{1,2}[^<>]{1,80}>{1,2}$|^\[[A-Za-z _-]{1,60}\]$|^\{[A-Za-z_][A-Za-z0-9_.]{0,60}\}$/;
 
 /**
  * True when `value` is a placeholder rather than a secret: example markers (`EXAMPLE`, `xxxx`,
  * `your-key`), template and variable references (`${VAR}`, `$VAR`, `{{ }}`, `<your-key>`,
- * `%(name)s`), well-known defaults (`changeme`, `password`), or strings whose characters are
+ * `%(name)s`, `%VAR%`, `@VAR@`, `#{var}`, `<%= var %>`), well-known defaults (`changeme`, `password`), or strings whose characters are
  * repeated, sequential or periodic (`aaaaaaaa`, `123456`, `abcabcabc`).
  */
 export function isPlaceholder(value: string): boolean {

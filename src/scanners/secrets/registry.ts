@@ -1,3 +1,20 @@
+import { bedrockKeyRule, deepseekKeyRule, fireworksKeyRule, llamacloudKeyRule, nvidiaKeyRule, openrouterKeyRule, perplexityKeyRule, tavilyKeyRule, togetherKeyRule, xaiKeyRule } from './rules/ai-apis.js';
+import { developerServiceTokenRule } from './rules/devtools.js';
+import { terraformTokenRule, vaultTokenRule } from './rules/hashicorp.js';
+import {
+  atlassianTokenRule,
+  cloudflareTokenRule,
+  datadogKeyRule,
+  discordTokenRule,
+  dockerHubTokenRule,
+  grafanaTokenRule,
+  newRelicKeyRule,
+  sendgridKeyRule,
+  sentryTokenRule,
+  shopifyTokenRule,
+  telegramTokenRule,
+  twilioTokenRule,
+} from './rules/services.js';
 import { anthropicKeyRule } from './rules/anthropic.js';
 import { awsAccessKeyIdRule, awsSecretAccessKeyRule } from './rules/aws.js';
 import { azureSasTokenRule, azureStorageKeyRule } from './rules/azure.js';
@@ -28,50 +45,76 @@ import { slackTokenRule, slackWebhookRule } from './rules/slack.js';
 import { snowflakeCredentialsRule } from './rules/snowflake.js';
 import { stripeKeyRule } from './rules/stripe.js';
 import { wandbKeyRule } from './rules/wandb.js';
+import { buildAutomaton, type KeywordAutomaton } from './automaton.js';
+import { ASSIGNMENT_KEYWORDS } from './keywords.js';
 import type { KeywordDetector, SecretRule } from './types.js';
 
 /** Every detecting rule, sorted by id. The registry is this explicit list; nothing registers itself. */
 export const SECRET_RULES: readonly SecretRule[] = [
   anthropicKeyRule,
+  atlassianTokenRule,
   awsAccessKeyIdRule,
+  bedrockKeyRule,
   awsSecretAccessKeyRule,
   azureSasTokenRule,
   azureStorageKeyRule,
+  cloudflareTokenRule,
   cohereKeyRule,
   cometKeyRule,
   connectionUriRule,
   custodyTokenRule,
   databricksTokenRule,
+  datadogKeyRule,
+  deepseekKeyRule,
+  developerServiceTokenRule,
+  discordTokenRule,
+  dockerHubTokenRule,
   documentPasswordRule,
+  fireworksKeyRule,
   gcpApiKeyRule,
   gcpServiceAccountKeyRule,
   genericSecretRule,
   githubTokenRule,
   gitlabTokenRule,
   googleOauthClientSecretRule,
+  grafanaTokenRule,
   groqKeyRule,
   huggingfaceTokenRule,
   jwtRule,
   kaggleKeyRule,
   langsmithKeyRule,
+  llamacloudKeyRule,
   mistralKeyRule,
   mlflowCredentialsRule,
   neptuneTokenRule,
+  newRelicKeyRule,
   npmTokenRule,
+  nvidiaKeyRule,
   openaiKeyRule,
+  openrouterKeyRule,
+  perplexityKeyRule,
   pineconeKeyRule,
   privateKeyRule,
   pypiTokenRule,
   replicateTokenRule,
+  sendgridKeyRule,
+  sentryTokenRule,
+  shopifyTokenRule,
   slackTokenRule,
   slackWebhookRule,
   snowflakeCredentialsRule,
   stripeKeyRule,
+  tavilyKeyRule,
+  telegramTokenRule,
+  terraformTokenRule,
+  togetherKeyRule,
+  twilioTokenRule,
+  vaultTokenRule,
   wandbKeyRule,
+  xaiKeyRule,
 ];
 
-/** Keywords that start the assignment detector (matched ignoring case): names holding secrets contain one. */
-export const ASSIGNMENT_KEYWORDS = ['pass', 'pwd', 'psw', 'pasw', 'pssw', 'secret', 'token', 'key', 'auth', 'cred', 'bearer'] as const;
+export { ASSIGNMENT_KEYWORDS } from './keywords.js';
 
 export interface KeywordEntry {
   readonly keyword: string;
@@ -83,14 +126,12 @@ export interface KeywordEntry {
 }
 
 export interface KeywordIndex {
-  /** One alternation of every keyword, global and case-insensitive: the single prefilter pass. */
-  readonly pattern: RegExp;
+  /** Every keyword, case folded: the single prefilter pass (src/scanners/secrets/automaton.ts). */
+  readonly automaton: KeywordAutomaton;
   /** Entries by the lowercase first character of their keyword. */
   readonly byFirst: ReadonlyMap<string, readonly KeywordEntry[]>;
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+  /** The same, by character code (below 256). */
+  readonly byFirstCode: readonly (readonly KeywordEntry[] | undefined)[];
 }
 
 function buildKeywordIndex(rules: readonly SecretRule[]): KeywordIndex {
@@ -117,9 +158,10 @@ function buildKeywordIndex(rules: readonly SecretRule[]): KeywordIndex {
     list.push(e);
     byFirst.set(first, list);
   }
-  // Longest first, so that the alternation prefers `sk-ant-` over `sk-` (every entry is re-checked at a hit anyway).
-  const alternatives = [...new Set([...entries.values()].map((e) => e.lower))].sort((a, b) => b.length - a.length || (a < b ? -1 : 1));
-  return { pattern: new RegExp(alternatives.map(escapeRegExp).join('|'), 'gi'), byFirst };
+  const words = [...new Set([...entries.values()].map((e) => e.lower))].sort();
+  const byFirstCode: (KeywordEntry[] | undefined)[] = new Array<KeywordEntry[] | undefined>(256).fill(undefined);
+  for (const [first, list] of byFirst) byFirstCode[first.charCodeAt(0)] = list;
+  return { automaton: buildAutomaton(words), byFirst, byFirstCode };
 }
 
 export const KEYWORD_INDEX = buildKeywordIndex(SECRET_RULES);

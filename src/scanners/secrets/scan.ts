@@ -119,22 +119,23 @@ export async function scanTargetForSecrets(target: ScanTarget, context: ScanCont
   const maxText = context.limits.maxTextBytes;
   if (isNotebookName(baseName)) {
     if (target.source.size <= maxText) {
-      const done = await scanNotebook(target, context, reporters, allow, baseName);
+      const done = await scanNotebook(target, context, reporters, allow, baseName, shownPath.toLowerCase());
       if (done) return;
     } else {
       reporters.get(notebookUnparsedRule)({ message: 'tooLarge', data: { size: target.source.size, limit: maxText } });
     }
   }
   const utf16 = utf16Of(target.head);
-  if (utf16 !== undefined) await scanUtf16(target, context, reporters, allow, baseName, utf16);
-  else await scanText(target, context, reporters, allow, baseName, textKindOf(baseName));
+  const lowerPath = shownPath.toLowerCase();
+  if (utf16 !== undefined) await scanUtf16(target, context, reporters, allow, baseName, utf16, lowerPath);
+  else await scanText(target, context, reporters, allow, baseName, textKindOf(baseName), lowerPath);
 }
 
 function reportCandidate(reporters: Reporters, c: Candidate, line: number, column: number, offset: number, properties?: Record<string, unknown>): void {
   c.rule.check({ candidate: c, line, column, offset, ...(properties === undefined ? {} : { properties }) }, reporters.get(c.rule));
 }
 
-async function scanText(target: ScanTarget, context: ScanContext, reporters: Reporters, allow: Allow, baseName: string, kind: TextKind): Promise<void> {
+async function scanText(target: ScanTarget, context: ScanContext, reporters: Reporters, allow: Allow, baseName: string, kind: TextKind, shownPath: string): Promise<void> {
   const size = target.source.size;
   const window = Math.max(64 * 1024, Math.min(WINDOW_BYTES, context.limits.maxTextBytes));
   let pos = 0;
@@ -149,7 +150,7 @@ async function scanText(target: ScanTarget, context: ScanContext, reporters: Rep
     const bytes = await target.source.read(readStart, readEnd - readStart);
     // One character per byte (Latin-1): offsets are byte offsets; secrets are ASCII, other text keeps its bytes.
     const text = bytes.toString('latin1');
-    const doc: SecretDoc = { text, kind, baseName };
+    const doc: SecretDoc = { text, kind, baseName, path: shownPath };
     const outcome = detectSecrets(doc, context.deadline);
     const acceptEnd = readEnd >= size ? size : pos + window;
     const lines = new LineCounter(text);
@@ -213,14 +214,14 @@ function isTextByte(byte: number): boolean {
  * UTF-16 files are decoded whole, up to limits.maxTextBytes; byte offsets are two per character after
  * the byte-order mark, if any. Larger ones are reported as not scanned.
  */
-async function scanUtf16(target: ScanTarget, context: ScanContext, reporters: Reporters, allow: Allow, baseName: string, { encoding, bom }: Utf16): Promise<void> {
+async function scanUtf16(target: ScanTarget, context: ScanContext, reporters: Reporters, allow: Allow, baseName: string, { encoding, bom }: Utf16, shownPath: string): Promise<void> {
   const size = target.source.size;
   if (size > context.limits.maxTextBytes) {
     reporters.get(scanIncompleteRule)({ message: 'undecodable', data: { reason: `${encoding} text larger than limits.maxTextBytes (${context.limits.maxTextBytes} bytes)` } });
     return;
   }
   const text = new TextDecoder(encoding).decode((await target.source.read(bom, size - bom)) as Uint8Array);
-  const outcome = detectSecrets({ text, kind: textKindOf(baseName), baseName }, context.deadline);
+  const outcome = detectSecrets({ text, kind: textKindOf(baseName), baseName, path: shownPath }, context.deadline);
   const lines = new LineCounter(text);
   for (const c of outcome.candidates) {
     if (allowed(c, allow) || (outcome.stoppedAt !== undefined && c.start > outcome.stoppedAt)) continue;
@@ -234,7 +235,7 @@ async function scanUtf16(target: ScanTarget, context: ScanContext, reporters: Re
 }
 
 /** Returns false when the notebook could not be parsed (reported; the caller scans it as raw text). */
-async function scanNotebook(target: ScanTarget, context: ScanContext, reporters: Reporters, allow: Allow, baseName: string): Promise<boolean> {
+async function scanNotebook(target: ScanTarget, context: ScanContext, reporters: Reporters, allow: Allow, baseName: string, shownPath: string): Promise<boolean> {
   const raw = (await target.source.read(0, target.source.size)).toString('latin1');
   let parts: NotebookPart[];
   try {
@@ -262,7 +263,7 @@ async function scanNotebook(target: ScanTarget, context: ScanContext, reporters:
       return true;
     }
     const text = part.text.toString();
-    const outcome = detectSecrets({ text, kind: part.kind, baseName }, context.deadline);
+    const outcome = detectSecrets({ text, kind: part.kind, baseName, path: shownPath }, context.deadline);
     const cellLines = new LineCounter(text);
     for (const c of outcome.candidates) {
       if (allowed(c, allow)) continue;

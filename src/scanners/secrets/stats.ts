@@ -92,8 +92,21 @@ export function shortPeriod(value: string, maxPeriod = 4): number {
   return 0;
 }
 
+const seen = new Uint8Array(256);
+
+/** How many distinct characters `value` holds (characters above 255 share one bucket). Allocation-free. */
 export function distinctChars(value: string): number {
-  return new Set(value).size;
+  seen.fill(0);
+  let n = 0;
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    const c = code > 255 ? 255 : code;
+    if (seen[c] === 0) {
+      seen[c] = 1;
+      n++;
+    }
+  }
+  return n;
 }
 
 export function isHex(value: string): boolean {
@@ -114,4 +127,52 @@ export function randomness(value: string): number {
   const size = isHex(value) && !(classes.lower && classes.upper) ? 16 : alphabet;
   const ceiling = Math.log2(Math.min(Math.max(size, 2), n));
   return ceiling <= 0 ? 0 : Math.min(1, shannonEntropy(value) / ceiling);
+}
+
+/**
+ * Consonant pairs that English words use (within a syllable or across one: `str`, `ngth`, `mpl`, `ckw`). Vowels
+ * (`aeiouy`) may be followed by anything, and anything by a vowel; `q` only by `u`.
+ */
+const CONSONANT_FOLLOWERS: Readonly<Record<string, string>> = {
+  b: 'bhjlrst', c: 'chklqrst', d: 'bdfghjlmnprstw', f: 'flrst', g: 'ghlmnrst', h: 'blmnrst', j: '', k: 'bcdfghklmnprstw',
+  l: 'bcdfghklmnpstvz', m: 'blmnps', n: 'bcdfghjklmnpqrstvwxz', p: 'hlprst', q: '', r: 'bcdfghklmnprstvw',
+  s: 'cfhklmnpqstw', t: 'bcfhlmnprstwz', v: '', w: 'bdhklnrs', x: 'chpt', z: 'z',
+};
+const VOWELS = 'aeiouy';
+/** Four-consonant runs that English spells (`length`, `instrument`, `tempts`); longer runs never. */
+const LONG_RUNS = new Set(['ngth', 'nstr', 'mpts', 'ngst', 'rstr', 'ndst', 'ntst', 'nstw', 'sphr', 'rthw', 'tchw', 'ckst', 'rkfl']);
+
+/**
+ * True when a run of lower-case letters reads like an English word or a piece of one (`password`, `wrong`,
+ * `favorite`, `allauth`), false when it reads like random letters (`nhwwmd`, `vkb`, `bfzjwti`): every
+ * consonant pair is one English uses, there is a vowel, and no run of consonants is longer than English spells.
+ * Runs shorter than three letters count as words (`my`, `db`).
+ */
+export function isWordLike(run: string): boolean {
+  const n = run.length;
+  if (n < 3) return true;
+  let vowels = 0;
+  let consonantRun = 0;
+  for (let i = 0; i < n; i++) {
+    const c = run[i]!;
+    if (VOWELS.includes(c)) {
+      vowels++;
+      consonantRun = 0;
+      continue;
+    }
+    const next = run[i + 1];
+    if (c === 'q' && next !== undefined && next !== 'u') return false;
+    // A doubled consonant counts once (`passphrase`, `jazzband`).
+    if (run[i - 1] !== c) consonantRun++;
+    if (consonantRun === 4 && !LONG_RUNS.has(run.slice(i - 3, i + 1))) return false;
+    if (consonantRun > 4) return false;
+    if (next !== undefined && !VOWELS.includes(next) && !(CONSONANT_FOLLOWERS[c] ?? '').includes(next)) return false;
+  }
+  return vowels > 0;
+}
+
+/** True when every letter run of `value` (split on anything else, case folded) reads like a word. */
+export function isWordyText(value: string): boolean {
+  for (const run of value.toLowerCase().split(/[^a-z]+/)) if (run !== '' && !isWordLike(run)) return false;
+  return true;
 }

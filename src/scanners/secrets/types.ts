@@ -1,5 +1,6 @@
 import type { Rule, RuleMeta } from '../../core/rule.js';
 import type { Confidence, Severity } from '../../core/severity.js';
+import type { TextIndex } from './text-index.js';
 
 /**
  * How text is read. The kind decides which assignment syntaxes the generic detector accepts and
@@ -13,6 +14,13 @@ export interface SecretDoc {
   readonly kind: TextKind;
   /** Lowercase base name of the file (`kaggle.json`, `.netrc`), for format hints. */
   readonly baseName: string;
+  /** Lowercase display path (`src/locales/de.json`, `image.tar!etc/app.env`), when known: for path hints such as translation files. */
+  readonly path?: string;
+}
+
+/** A document as detectors see it: with memoised searches, so that the work at each keyword hit stays bounded. */
+export interface ScanDoc extends SecretDoc {
+  readonly index: TextIndex;
 }
 
 /** A secret found in a document by one rule's detector, before overlap resolution and reporting. */
@@ -36,6 +44,15 @@ export interface Candidate extends RawCandidate {
   readonly rule: SecretRule;
 }
 
+/**
+ * The construct a value was read from: `assign` (`NAME = value`, `name: value`, `"name": "value"`), `flag`
+ * (`--password value`), `call` (`setPassword("…")`, `define('PASSWORD', '…')`, `curl_easy_setopt(c, CURLOPT_PASSWORD, "…")`),
+ * `default` (the fallback literal of an environment lookup: `getenv("X", "…")`, `… or "…"`), `compare`
+ * (`password == "…"`), `sql` (`IDENTIFIED BY '…'`, `PASSWORD '…'`), `element` (`<password>…</password>`),
+ * `query` (`?token=…&`), `define` (`#define PASSWORD "…"`), `header` (`Authorization: Bearer …`).
+ */
+export type AssignmentSyntax = 'assign' | 'flag' | 'call' | 'default' | 'compare' | 'sql' | 'element' | 'query' | 'define' | 'header';
+
 /** Where a candidate value came from in an assignment-like construct. */
 export interface Assignment {
   /** The name as written (`WANDB_API_KEY`, `db.password`, `--hf-token`). */
@@ -47,9 +64,17 @@ export interface Assignment {
   readonly valueEnd: number;
   /** The value was a string literal (quoted), as opposed to an unquoted config/shell value. */
   readonly quoted: boolean;
-  /** The assignment sits in prose: a comment, a string of text in code, or unquoted in a plain-text file. */
+  /**
+   * The assignment sits in prose: a comment, a string of text in code, a word-style field in a plain-text or
+   * Markdown file (`Password: …`, `id:admin pw:…`), or a translation file. Values there must look like
+   * credentials by themselves.
+   */
   readonly prose: boolean;
-  /** Lowercase text that says which provider this belongs to: the callee (`wandb.login`), netrc machine, file name. */
+  readonly syntax: AssignmentSyntax;
+  /**
+   * Lowercase text that says which provider this belongs to: the callee (`wandb.login`), netrc machine, file name.
+   * Computed on first use (it reads up to 2 KiB around the name).
+   */
   readonly context: string;
 }
 
@@ -64,7 +89,7 @@ export interface KeywordDetector {
   /** Literal keywords; matched case-sensitively unless `ignoreCase`. */
   readonly keywords: readonly string[];
   readonly ignoreCase?: boolean;
-  find(doc: SecretDoc, pos: number, keyword: string, emit: Emit): void;
+  find(doc: ScanDoc, pos: number, keyword: string, emit: Emit): void;
 }
 
 /**
@@ -74,7 +99,7 @@ export interface KeywordDetector {
 export type AssignmentMode = 'name' | 'context';
 
 /** A classifier for assignments (`NAME = "value"`): returns a candidate when the value is this rule's secret. */
-export type AssignmentClassifier = (assignment: Assignment, doc: SecretDoc, mode: AssignmentMode) => Omit<RawCandidate, 'start' | 'end' | 'secret'> | undefined;
+export type AssignmentClassifier = (assignment: Assignment, doc: ScanDoc, mode: AssignmentMode) => Omit<RawCandidate, 'start' | 'end' | 'secret'> | undefined;
 
 /** A rule's own true and false positives, generated at run time so no committed file holds a realistic secret. */
 export interface RuleExamples {

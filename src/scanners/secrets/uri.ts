@@ -28,6 +28,7 @@ function endsAuthority(c: number): boolean {
 }
 
 const HOST = /^[A-Za-z0-9._~%\-[\]:,]+$/;
+const EMAIL_USER = /^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,128}\.[A-Za-z]{2,24}$/;
 
 /** Parses the URI whose `://` is at `pos`; undefined when it carries no password. Bounded: 32 + 512 characters. */
 export function parseUriCredential(doc: SecretDoc, pos: number): UriCredential | undefined {
@@ -51,7 +52,8 @@ export function parseUriCredential(doc: SecretDoc, pos: number): UriCredential |
   const user = userinfo.slice(0, colon);
   const password = userinfo.slice(colon + 1);
   const host = authority.slice(at + 1);
-  if (password.length === 0 || host.length === 0 || !HOST.test(host) || user.includes('@')) return undefined;
+  // A user may be an e-mail address (`smtps://me@example.com:…@smtp.example.com`); any other `@` is not userinfo.
+  if (password.length === 0 || host.length === 0 || !HOST.test(host) || (user.includes('@') && !EMAIL_USER.test(user))) return undefined;
   return { scheme, user, password, host, passwordStart: a + colon + 1, passwordEnd: a + at, start: s };
 }
 

@@ -1,3 +1,4 @@
+import { indexWithin } from '../assign.js';
 import { defineSecretRule } from '../define.js';
 import { B64, Fake, UPPER_B32 } from '../fake.js';
 import { isPlaceholder } from '../placeholder.js';
@@ -85,9 +86,13 @@ export const awsSecretAccessKeyRule = defineSecretRule({
       keywords: ['AKIA', 'ASIA'],
       find(doc, pos, _keyword, emit) {
         const text = doc.text;
+        // Only after a well-formed key id (not `AKIAAKIA…`): the pair search reads up to 200 characters.
+        KEY_ID.lastIndex = pos;
+        const id = KEY_ID.exec(text)?.[0];
+        if (id === undefined || isPlaceholder(id)) return;
         const from = pos + 20;
-        const nl = text.indexOf('\n', from);
-        const to = Math.min(nl < 0 ? text.length : nl, from + 200);
+        const nl = indexWithin(text, '\n', from, 200);
+        const to = nl < 0 ? Math.min(text.length, from + 200) : nl;
         const m = PAIRED_SECRET.exec(text.slice(from, to));
         if (!m || !looksLikeAwsSecret(m[0])) return;
         const start = from + m.index;
@@ -100,8 +105,9 @@ export const awsSecretAccessKeyRule = defineSecretRule({
     const joined = w.join('');
     const named =
       joined.includes('secretaccesskey') || joined.includes('awssecret') || (w.includes('aws') && (w.includes('secret') || w.includes('secretkey')));
+    if (!looksLikeAwsSecret(a.value)) return undefined;
     const contextual = mode === 'context' && (joined === 'secretkey' || joined === 'secret' || joined === 'awssecretkey') && pointsAt(a, [], ['aws', 'boto', 's3'], 'context');
-    if (!(mode === 'name' ? named : contextual) || !looksLikeAwsSecret(a.value)) return undefined;
+    if (!(mode === 'name' ? named : contextual)) return undefined;
     return { message: 'found', evidence: `${safeName(a.name)}=${a.value}` };
   },
   patterns: [KEY_ID, SECRET, PAIRED_SECRET],

@@ -45,8 +45,9 @@ export const azureStorageKeyRule = defineSecretRule({
     },
   ],
   assignment: (a, _doc, mode) => {
+    if (!isStorageKey(a.value)) return undefined;
     const named = mode === 'name' ? (a.words.includes('azure') || a.words.includes('storage')) && a.words.at(-1) === 'key' : pointsAt(a, [], ['azure', 'blob', 'storage'], 'context');
-    if (!named || !isStorageKey(a.value)) return undefined;
+    if (!named) return undefined;
     return { message: 'found', evidence: `${safeName(a.name)}=${a.value}` };
   },
   patterns: [ACCOUNT_KEY, KEY_VALUE],

@@ -6,8 +6,12 @@ import { judgeValue } from '../score.js';
 import { parseUriCredential, safeUser } from '../uri.js';
 import { tags } from './kit.js';
 
-/** Database and broker schemes (with SQLAlchemy `+driver` suffixes), plus other schemes that carry passwords. */
-const SCHEMES = /^(?:postgres|postgresql|pgsql|mysql|mariadb|mssql|sqlserver|oracle|cockroachdb|clickhouse|mongodb|mongodb\+srv|redis|rediss|valkey|amqp|amqps|kafka|nats|neo4j|neo4j\+s|bolt|cassandra|couchdb|elasticsearch|opensearch|ftp|ftps|sftp|ssh|smtp|smtps|imap|ldap|ldaps|https?)(?:\+[a-z0-9_]+)?$/;
+/**
+ * Any scheme: databases and brokers (with SQLAlchemy `+driver` suffixes), HTTP, mail, NATS routes, vendor
+ * schemes (`dbconnection://`). A `user:password@host` authority means the same whatever the scheme; only
+ * schemes of two or more characters that start with a letter count (`c://` in a Windows path does not).
+ */
+const SCHEMES = /^[a-z][a-z0-9.-]{1,30}(?:\+[a-z0-9_]+)?$/;
 
 const KINDS: Readonly<Record<string, string>> = {
   postgres: 'PostgreSQL', postgresql: 'PostgreSQL', pgsql: 'PostgreSQL', mysql: 'MySQL', mariadb: 'MariaDB', mssql: 'SQL Server',

@@ -1,5 +1,5 @@
-import { indexWithin, lastIndexWithin } from '../assign.js';
 import { checkPrivateKey } from '../decode.js';
+import type { ScanDoc } from '../types.js';
 import { defineSecretRule } from '../define.js';
 import { Fake } from '../fake.js';
 import { prefixToken } from '../tokens.js';
@@ -16,6 +16,8 @@ const CLIENT_ID = '.apps.googleusercontent.com';
 const BEGIN = '-----BEGIN PRIVATE KEY-----';
 const END = '-----END PRIVATE KEY-----';
 const REACH = 8192;
+/** Per document: the key block the last `service_account` marker led to. */
+const lastBlock = new WeakMap<ScanDoc, number>();
 
 export const gcpServiceAccountKeyRule = defineSecretRule({
   id: 'secrets/gcp-service-account-key',
@@ -40,10 +42,12 @@ export const gcpServiceAccountKeyRule = defineSecretRule({
         const text = doc.text;
         const floor = Math.max(0, pos - REACH);
         // The nearest key block before or after the type marker.
-        let begin = lastIndexWithin(text, BEGIN, pos, floor);
-        if (begin < 0) begin = indexWithin(text, BEGIN, pos, REACH);
-        if (begin < 0) return;
-        const end = indexWithin(text, END, begin, REACH);
+        let begin = doc.index.prevIndex(BEGIN, pos, floor);
+        if (begin < 0) begin = doc.index.nextIndex(BEGIN, pos, REACH);
+        // Each key block is judged once, however many `service_account` markers surround it.
+        if (begin < 0 || lastBlock.get(doc) === begin) return;
+        lastBlock.set(doc, begin);
+        const end = doc.index.nextIndex(END, begin, REACH);
         if (end < 0) return;
         const window = text.slice(Math.max(0, Math.min(pos, begin) - REACH), Math.min(text.length, Math.max(pos, end) + REACH));
         if (!window.includes('private_key') || !window.includes('gserviceaccount.com')) return;

@@ -17,6 +17,9 @@ const PREFIXES = ['glpat', 'gloas', 'gldt', 'glrtr', 'glrt', 'glcbt', 'glptt', '
 // base64url payload + `.` + optional `vv.` version + 2-character payload length + 7-character CRC-32 (base36).
 const GITLAB = /(?:glpat|gloas|gldt|glrtr|glrt|glcbt|glptt|glft|glimt|glagent|glsoat|glffct|glwt)-[0-9A-Za-z_-]{20,300}(?:\.[0-9a-z]{2}){0,1}(?:\.[0-9a-z]{9})?(?![0-9A-Za-z_.-])/y;
 
+/** Legacy runner registration tokens: `GR1348941` and 20 random characters. */
+const RUNNER_REGISTRATION = /GR1348941[0-9A-Za-z_-]{20}(?![0-9A-Za-z_-])/y;
+
 function validGitlab(token: string): boolean {
   const dash = token.indexOf('-');
   const kind = token.slice(0, dash);
@@ -38,7 +41,7 @@ export const gitlabTokenRule = defineSecretRule({
     'A GitLab token with one of its documented prefixes: personal, project and group access (`glpat-`), OAuth application secret ' +
     '(`gloas-`), deploy (`gldt-`), runner (`glrt-`, `glrtr-`), CI/CD job (`glcbt-`), pipeline trigger (`glptt-`), feed (`glft-`), ' +
     'incoming mail (`glimt-`), Kubernetes agent (`glagent-`), SCIM (`glsoat-`), feature flags client (`glffct-`) and workspace ' +
-    '(`glwt-`) tokens, in the legacy form (20 random characters for access tokens) or the routable form with payload, length and ' +
+    '(`glwt-`) tokens and legacy runner registration tokens (`GR1348941…`), in the legacy form (20 random characters for access tokens) or the routable form with payload, length and ' +
     'CRC fields.',
   severity: 'high',
   confidence: 'high',
@@ -57,8 +60,15 @@ export const gitlabTokenRule = defineSecretRule({
       message: 'found',
       validate: (token) => (validGitlab(token) ? { data: { kind: KIND_NAMES[token.slice(0, token.indexOf('-'))] ?? 'access' } } : false),
     }),
+    prefixToken({
+      keywords: ['GR1348941'],
+      pattern: RUNNER_REGISTRATION,
+      prefixLength: 9,
+      message: 'found',
+      validate: (token) => (/[0-9]/.test(token.slice(9)) || /[A-Z]/.test(token.slice(9))) && /[a-z]/.test(token.slice(9)) && { data: { kind: 'runner registration' } },
+    }),
   ],
-  patterns: [GITLAB],
+  patterns: [GITLAB, RUNNER_REGISTRATION],
   examples: () => {
     const f = new Fake(303);
     return {

@@ -34,8 +34,9 @@ export function pointsAt(a: Assignment, names: readonly string[], hints: readonl
 /** A classifier for providers whose keys have no prefix: the name or context must name the provider and the value must have its format. */
 export function providerAssignment(options: ProviderAssignmentOptions): AssignmentClassifier {
   return (a, _doc, mode) => {
-    if (!pointsAt(a, options.names, options.hints, mode)) return undefined;
-    if (!options.value.test(a.value) || isPlaceholder(a.value)) return undefined;
+    // The value's format first: it is cheap, and the context (read only in `context` mode) is not.
+    if (!options.value.test(a.value)) return undefined;
+    if (!pointsAt(a, options.names, options.hints, mode) || isPlaceholder(a.value)) return undefined;
     if (options.validate && !options.validate(a.value)) return undefined;
     return {
       message: options.message,

@@ -1,4 +1,4 @@
-import { classifyName } from '../names.js';
+import { classifyName, mentions } from '../names.js';
 import { defineSecretRule } from '../define.js';
 import { Fake } from '../fake.js';
 import { judgeValue } from '../score.js';
@@ -39,11 +39,11 @@ export const mlflowCredentialsRule = defineSecretRule({
     },
   ],
   assignment: (a, _doc, mode) => {
-    if (!pointsAt(a, ['mlflow'], ['mlflow'], mode)) return undefined;
+    if (mode === 'name' && !mentions(a.words, ['mlflow'])) return undefined;
     const cls = classifyName(a.words);
     if (cls !== 'password' && cls !== 'token') return undefined;
-    const confidence = judgeValue(a.value, cls);
-    if (confidence === undefined) return undefined;
+    const confidence = judgeValue(a.value, cls, a.prose ? 'document' : 'strong');
+    if (confidence === undefined || !pointsAt(a, ['mlflow'], ['mlflow'], mode)) return undefined;
     return { message: 'found', data: { what: cls }, evidence: `${safeName(a.name)}=${a.value}`, ...(confidence === 'low' ? { confidence: 'medium' as const } : {}) };
   },
   patterns: [],
