@@ -112,31 +112,27 @@ export function joinDisplay(root: string, rel: string): string {
   return `${r}/${rel}`;
 }
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
-
 /**
  * A name's bytes as text: valid UTF-8 as is, each byte of an invalid sequence as `\xNN`.
  * `exact` is false when something was escaped (the text then cannot be used to open the file).
  */
 export function decodeName(bytes: Uint8Array): { text: string; exact: boolean } {
-  try {
-    return { text: strictUtf8.decode(bytes), exact: true };
-  } catch {
-    // fall through: decode sequence by sequence
-  }
+  // isUtf8 + toString rather than a fatal TextDecoder: faster, and a leading U+FEFF is kept, not dropped as a BOM.
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (isUtf8(buffer)) return { text: buffer.toString('utf8'), exact: true };
   let text = '';
   let i = 0;
   while (i < bytes.length) {
     const lead = bytes[i] as number;
     const length = lead < 0x80 ? 1 : lead >= 0xc2 && lead <= 0xdf ? 2 : lead >= 0xe0 && lead <= 0xef ? 3 : lead >= 0xf0 && lead <= 0xf4 ? 4 : 0;
     if (length > 0 && i + length <= bytes.length) {
-      try {
-        text += strictUtf8.decode(bytes.subarray(i, i + length));
+      const sequence = buffer.subarray(i, i + length);
+      if (isUtf8(sequence)) {
+        text += sequence.toString('utf8');
         i += length;
         continue;
-      } catch {
-        // an invalid sequence: escape its first byte and resynchronise
       }
+      // an invalid sequence: escape its first byte and resynchronise
     }
     text += `\\x${lead.toString(16).padStart(2, '0')}`;
     i += 1;
@@ -350,17 +346,18 @@ export async function walkTree(roots: readonly string[], options: WalkOptions = 
   const walkDir = async (dir: Buffer, dirId: string, place: Place): Promise<void> => {
     if (visitedDirs.has(dirId)) return;
     visitedDirs.add(dirId);
-    let layers = place.layers;
-    if (useGitignore && !place.ignored) {
-      const inEffect = layers.reduce((sum, l) => sum + l.patterns, 0);
-      const layer = await readIgnoreLayer(dir, place.rel, inEffect);
-      if (layer) layers = [...layers, layer];
-    }
     let entries: Dirent<Buffer>[];
     try {
       entries = readdirSync(dir, { withFileTypes: true, encoding: 'buffer' });
     } catch (error) {
       return issue('unreadable', place.rel === '' ? toPosix(place.rootDisplay) : joinDisplay(place.rootDisplay, place.rel), `the directory cannot be listed: ${describeError(error)}`, place);
+    }
+    let layers = place.layers;
+    // Only a directory that lists a .gitignore is asked for one (a failed open per directory costs an exception).
+    if (useGitignore && !place.ignored && entries.some((entry) => entry.name.equals(GITIGNORE))) {
+      const inEffect = layers.reduce((sum, l) => sum + l.patterns, 0);
+      const layer = await readIgnoreLayer(dir, place.rel, inEffect);
+      if (layer) layers = [...layers, layer];
     }
     entries.sort((a, b) => Buffer.compare(a.name, b.name));
     for (const entry of entries) {
@@ -430,17 +427,23 @@ export async function walkTree(roots: readonly string[], options: WalkOptions = 
 
 /** One file per identity: shown under its best path, the others kept in `alsoAt`. */
 function collapse(candidates: readonly Candidate[]): WalkedFile[] {
-  const groups = new Map<string, Candidate[]>();
+  // Nearly every file is reached by one path: those need no group, and keep walk order without sorting.
+  const first = new Map<string, Candidate>();
+  const aliases = new Map<string, Candidate[]>();
   for (const candidate of candidates) {
-    const group = groups.get(candidate.id);
-    if (group) group.push(candidate);
-    else groups.set(candidate.id, [candidate]);
+    const seen = first.get(candidate.id);
+    if (seen === undefined) first.set(candidate.id, candidate);
+    else {
+      const group = aliases.get(candidate.id);
+      if (group) group.push(candidate);
+      else aliases.set(candidate.id, [seen, candidate]);
+    }
   }
+  if (aliases.size === 0) return candidates.map((only) => walkedFile(only, [], only.ignored));
   const files: { order: number; file: WalkedFile }[] = [];
-  for (const group of groups.values()) {
-    if (group.length === 1) {
-      // Reached by one path only (nearly every file): no alias to choose between.
-      const only = group[0] as Candidate;
+  for (const [id, only] of first) {
+    const group = aliases.get(id);
+    if (group === undefined) {
       files.push({ order: only.order, file: walkedFile(only, [], only.ignored) });
       continue;
     }
