@@ -182,9 +182,14 @@ function mergeHistory(current: Finding[], past: Finding[]): Finding[] {
   return merged.concat([...byFingerprint.values()]);
 }
 
-/** Below both of these, a default scan stays in this thread: it ends before a worker could start (bench/secrets.bench.ts). */
-const AUTO_MIN_BYTES = 8 * 1024 * 1024;
-const AUTO_MIN_FILES = 500;
+/**
+ * Below both of these, a default scan stays in this thread. A helper costs 0.2-0.4 s of CPU (start-up,
+ * its own JIT warm-up, messages) and pays off only on more work than that: 600 small files (4 MiB)
+ * took 1.3x the CPU with a helper and no less wall time; 6,300 files (25 MiB) or 150 MiB in 100 files
+ * gain (bench/secrets.bench.ts, tree shapes).
+ */
+const AUTO_MIN_BYTES = 32 * 1024 * 1024;
+const AUTO_MIN_FILES = 2_000;
 
 /**
  * The default job count: this thread scans, and on a machine with more cores it is joined by one helper
@@ -207,16 +212,19 @@ const FILES_IN_FLIGHT = 8;
 
 /** A batch sent to a worker holds files up to this many bytes or this many files (always at least one file). */
 const BATCH_BYTES = 1024 * 1024;
-const BATCH_FILES = 64;
+const BATCH_FILES = 256;
 
 /** A file in this many batches whose worker stopped (scanning another file) is then scanned alone. */
 const MAX_BATCH_FAILURES = 2;
 
-/** Batches in flight per worker: one scanning, one waiting, so a worker never idles while this thread is busy. */
-const BATCHES_IN_FLIGHT = 2;
+/**
+ * Batches in flight per worker: one scanning, two waiting, so a worker does not idle between this
+ * thread's turns at its messages (at least every YIELD_EVERY_MS), even on batches of tiny files.
+ */
+const BATCHES_IN_FLIGHT = 3;
 
 /** This thread, scanning beside workers, lets their messages in at least this often (ms). */
-const YIELD_EVERY_MS = 10;
+const YIELD_EVERY_MS = 3;
 
 /** How long a worker may take to load its scanners before the scan fails with WORKER_FAILED. */
 const WORKER_START_TIMEOUT_MS = 120_000;

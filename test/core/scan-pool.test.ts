@@ -77,6 +77,8 @@ describe('the default job count', () => {
     assert.deepEqual(defaultJobs(10_000, 1e9, 1), { jobs: 0, shareWithThisThread: true });
     assert.deepEqual(defaultJobs(1, 1e9, 8), { jobs: 0, shareWithThisThread: true });
     assert.deepEqual(defaultJobs(100, 1024 * 1024, 8), { jobs: 0, shareWithThisThread: true });
+    // A few hundred small files: a helper's start-up would cost more than it saves.
+    assert.deepEqual(defaultJobs(600, 4 * 1024 * 1024, 2), { jobs: 0, shareWithThisThread: true });
   });
 
   it('adds one helper per further core, this thread scanning too', () => {
