@@ -128,6 +128,18 @@ function readVersion(path: string): string {
   }
 }
 
+/** The shapes table alone (`--shapes-only`), on the same generated tree. */
+export function measureShapesOnly(): string[] {
+  if (!canMeasureCli()) return ['Not measured: needs /usr/bin/time and a built CLI (`npm run build`).', ''];
+  const tree = buildMlTree(TREE, TREE_BYTES);
+  const scratch = mkdtempSync(join(tmpdir(), 'custody-secrets-bench-'));
+  try {
+    return measureShapes(tree.root, scratch);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
 /**
  * Default job count against --jobs 0 on other shapes of the same tree, named as paths: the small files
  * only, the big files only, a few hundred small files (where a helper starts but may not pay), one folder.

@@ -5,9 +5,9 @@
 // this thread (what a naive single-pass scanner pays), and `grep -rEc` with a comparable pattern set.
 // Targets: precision and recall ≥ 0.95; ≥ 50 MB/s with peak RSS < 500 MB on this machine.
 // Then the whole CLI process on a generated ML tree beside secretlint, as users run it (bench/secrets-process.ts).
-// Usage: node --import tsx bench/run.ts secrets (`--process-only`: that section alone)
+// Usage: node --import tsx bench/run.ts secrets (`--process-only`: that section alone; `--shapes-only`: its tree shapes)
 import { spawnSync } from 'node:child_process';
-import { measureSecretsProcess } from './secrets-process.js';
+import { measureSecretsProcess, measureShapesOnly } from './secrets-process.js';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -230,8 +230,8 @@ if (process.argv.includes('--measure')) {
   process.exit(0);
 }
 
-if (process.argv.includes('--process-only')) {
-  process.stdout.write(measureSecretsProcess().join('\n') + '\n');
+if (process.argv.includes('--process-only') || process.argv.includes('--shapes-only')) {
+  process.stdout.write((process.argv.includes('--shapes-only') ? measureShapesOnly() : measureSecretsProcess()).join('\n') + '\n');
   process.exit(0);
 }
 
