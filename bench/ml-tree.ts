@@ -6,7 +6,7 @@
 // Deterministic for a seed; nothing is downloaded.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { crc32 } from '../src/scanners/models/containers/crc32.js';
+import { crc32 } from '../src/scanners/containers/crc32.js';
 import { B64URL, Fake, LETTERS, UPPER_B32 } from '../src/scanners/secrets/fake.js';
 
 export interface MlTree {

@@ -125,6 +125,8 @@ export interface WriteSafelyOptions {
   mode?: number;
   /** Replace an existing regular file (default true). False refuses with IO_ERROR when the path exists. */
   overwrite?: boolean;
+  /** Give the file `mode` even when it replaces one with another mode (a private key must stay 0600). */
+  forceMode?: boolean;
 }
 
 /**
@@ -149,7 +151,8 @@ export async function writeFileSafely(path: string, data: string | Uint8Array, o
   let handle: FileHandle | undefined;
   try {
     handle = await open(temporary, flags, options.mode ?? 0o666);
-    if (existing) await handle.chmod(existing.mode & 0o7777);
+    if (options.forceMode && options.mode !== undefined) await handle.chmod(options.mode);
+    else if (existing) await handle.chmod(existing.mode & 0o7777);
     await handle.writeFile(data);
     await handle.sync();
     await handle.close();

@@ -48,14 +48,15 @@ export async function hashUnits(job: HashJob, buffer: Buffer, onBytes?: (bytes: 
   for (const unit of job.units) {
     let fd: number;
     try {
-      fd = openSync(unit.path, constants.O_RDONLY | (job.noFollow ? constants.O_NOFOLLOW : 0));
+      // O_NONBLOCK: a file swapped for a FIFO after listing cannot block the open; fstat below refuses it.
+      fd = openSync(unit.path, constants.O_RDONLY | constants.O_NONBLOCK | (job.noFollow ? constants.O_NOFOLLOW : 0));
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ELOOP') throw new CustodyError('SYMLINK_REFUSED', `${unit.name} became a symbolic link while it was being hashed`, { details: { path: unit.name } });
       throw new CustodyError('IO_ERROR', `cannot open ${unit.name}: ${code ?? (error as Error).message}`, { cause: error, details: { path: unit.name } });
     }
     try {
-      if (!fstatSync(fd).isFile()) throw new CustodyError('UNSUPPORTED_FORMAT', `${unit.name} is no longer a regular file`, { details: { path: unit.name } });
+      if (!fstatSync(fd).isFile()) throw new CustodyError('SPECIAL_FILE', `${unit.name} is no longer a regular file (a FIFO, device, socket or directory took its place); it is not read`, { details: { path: unit.name } });
       const hasher = await createHasher(job.hashType);
       let position = unit.start;
       while (position < unit.end) {

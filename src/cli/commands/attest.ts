@@ -28,6 +28,7 @@ import { parseJobs, writeOutputFile } from './hash.js';
 import { readSigningKey } from './sign.js';
 import { readVerificationKeys, reportFailure } from './verify.js';
 import { isRecord } from '../../core/json.js';
+import { escapeForTerminal as e } from '../../core/terminal.js';
 
 const USAGE = `Usage: custody attest <provenance | scan | verify> [options]
 
@@ -104,7 +105,7 @@ async function emitBundle(command: string, io: CliIo, statement: Statement, sign
   const text = serializeBundle(await signStatement(statement, signer));
   if (output !== undefined) {
     await writeOutputFile(command, io, output, text);
-    io.stderr.write(`custody ${command}: wrote ${statement.predicateType} attestation for ${statement.subject.map((s) => s.name ?? '?').join(', ')} to ${output}\n`);
+    io.stderr.write(`custody ${command}: wrote ${statement.predicateType} attestation for ${statement.subject.map((s) => e(s.name ?? '?')).join(', ')} to ${e(output)}\n`);
   } else io.stdout.write(text);
 }
 
@@ -311,7 +312,7 @@ async function runVerify(args: string[], io: CliIo): Promise<number> {
     io.stdout.write(`${JSON.stringify({ verified: true, predicateType: proof.predicateType, signer: proof.signer, subjects: proof.subjects, matched: proof.matched, verifiedAt: proof.verifiedAt, predicate: proof.statement.predicate }, null, 2)}\n`);
   } else {
     io.stdout.write(
-      `verified ${proof.predicateType} attestation\n  signer ${proof.signer.method} ${proof.signer.algorithm} ${proof.signer.keyHint}\n${proof.matched.map((m) => `  ${m.path} = subject "${m.subject}" sha256:${m.digest.sha256}\n`).join('')}`,
+      `verified ${proof.predicateType} attestation\n  signer ${proof.signer.method} ${proof.signer.algorithm} ${e(proof.signer.keyHint)}\n${proof.matched.map((m) => `  ${e(m.path)} = subject "${e(m.subject)}" sha256:${e(m.digest.sha256)}\n`).join('')}`,
     );
   }
   return EXIT.ok;

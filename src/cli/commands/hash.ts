@@ -1,6 +1,6 @@
-import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { CustodyError, type ErrorCode } from '../../core/errors.js';
+import { writeFileSafely } from '../../core/safe-fs.js';
 import { formatBytes } from '../../report/text.js';
 // Imported from their modules, not integrity/index.js: `custody hash` loads no signing code.
 import { HASH_TYPES, isHashType } from '../../integrity/digest.js';
@@ -8,6 +8,7 @@ import { describeInteropLimits } from '../../integrity/interop.js';
 import { hashArtifact, manifestToJson, type HashOptions, type HashProgress, type Manifest } from '../../integrity/manifest.js';
 import { isIgnorePattern } from '../../integrity/names.js';
 import { EXIT, parseCommandArgs, type CliIo, type Command } from '../command.js';
+import { escapeForTerminal as e } from '../../core/terminal.js';
 
 export const HASH_OPTIONS_HELP = `  --hash-type TYPE      ${HASH_TYPES.join(' | ')} (default: sha256)
   --shard-size BYTES    Split files into shards of BYTES (OMS method "shards"; suffixes K M G = 10^3,
@@ -101,11 +102,17 @@ export function progressBar(io: CliIo, label: string): { onProgress?: (p: HashPr
   };
 }
 
+/**
+ * Writes an output the user named (manifest, signature, attestation): whole or not at all, never
+ * through a symbolic link planted at that name (SYMLINK_REFUSED), never into a FIFO or device
+ * (SPECIAL_FILE); a file it replaces keeps its mode.
+ */
 export async function writeOutputFile(command: string, io: CliIo, file: string, text: string, mode?: number): Promise<void> {
   try {
-    await writeFile(resolve(io.cwd, file), text, mode === undefined ? {} : { mode });
+    await writeFileSafely(resolve(io.cwd, file), text, mode === undefined ? {} : { mode });
   } catch (error) {
-    throw new CustodyError('IO_ERROR', `${command}: cannot write ${file}: ${(error as Error).message}`, { cause: error });
+    if (error instanceof CustodyError) throw new CustodyError(error.code, `${command}: ${error.message}`, { cause: error, ...(error.details ? { details: error.details } : {}) });
+    throw error;
   }
 }
 
@@ -156,7 +163,7 @@ export const hashCommand: Command = {
     const text =
       values.format === 'json'
         ? `${JSON.stringify(manifestToJson(manifest), null, 2)}\n`
-        : `# ${manifest.name}: root sha256:${manifest.rootDigest} (${manifest.files} files, ${formatBytes(manifest.bytes)}, ${manifest.serialization.method}/${manifest.serialization.hashType})\n${manifest.resources.map((r) => `${r.digest}  ${r.name}\n`).join('')}`;
+        : `# ${e(manifest.name)}: root sha256:${manifest.rootDigest} (${manifest.files} files, ${formatBytes(manifest.bytes)}, ${manifest.serialization.method}/${manifest.serialization.hashType})\n${manifest.resources.map((r) => `${r.digest}  ${e(r.name)}\n`).join('')}`;
     if (values.output !== undefined) await writeOutputFile('hash', io, values.output, text);
     else io.stdout.write(text);
     return EXIT.ok;

@@ -1,9 +1,11 @@
 import { resolve } from 'node:path';
 import { CustodyError } from '../../core/errors.js';
+import { BUNDLE_LIMITS } from '../../integrity/bundle.js';
 import { createKeySigner, KEY_ALGORITHMS, readPrivateKeyFile, serializeBundle, signArtifact, type PrivateKeyInfo } from '../../integrity/index.js';
 import { EXIT, parseCommandArgs, type CliIo, type Command } from '../command.js';
 import { formatBytes } from '../../report/text.js';
 import { HASH_ARG_OPTIONS, HASH_OPTIONS_HELP, hashOptionsFrom, progressBar, warnInteropLimits, writeOutputFile } from './hash.js';
+import { escapeForTerminal as e } from '../../core/terminal.js';
 
 const USAGE = `Usage: custody sign PATH --key PRIVATE.pem --signature OUT [options]
 
@@ -69,7 +71,15 @@ export const signCommand: Command = {
     } finally {
       progress.done();
     }
-    await writeOutputFile('sign', io, values.signature, serializeBundle(result.bundle));
+    const bundleText = serializeBundle(result.bundle);
+    const bundleBytes = Buffer.byteLength(bundleText, 'utf8');
+    if (bundleBytes > BUNDLE_LIMITS.maxBytes) {
+      // Never write a signature that verify would refuse to read.
+      throw new CustodyError('INPUT_LIMIT', `sign: the signature would be ${bundleBytes} bytes, over the ${BUNDLE_LIMITS.maxBytes}-byte limit that verify reads; sign with a larger --shard-size, or sign parts of the tree separately`, {
+        details: { limit: 'bytes', size: bundleBytes, max: BUNDLE_LIMITS.maxBytes },
+      });
+    }
+    await writeOutputFile('sign', io, values.signature, bundleText);
     const { manifest } = result;
     warnInteropLimits('sign', io, manifest, { shardSize: hashOptions.shardSize, keyAlgorithm: KEY_ALGORITHMS[key.type] });
     if (values.format === 'json') {
@@ -77,7 +87,7 @@ export const signCommand: Command = {
         `${JSON.stringify({ signature: signaturePath, name: manifest.name, digest: { sha256: manifest.rootDigest }, keyHint: key.publicKey.hint, keyType: key.type, files: manifest.files, bytes: manifest.bytes, resources: manifest.resources.length }, null, 2)}\n`,
       );
     } else {
-      io.stdout.write(`signed ${manifest.name}: ${manifest.files} files, ${formatBytes(manifest.bytes)}, sha256:${manifest.rootDigest}\n  key ${key.type} ${key.publicKey.hint}\n  signature ${signaturePath}\n`);
+      io.stdout.write(`signed ${e(manifest.name)}: ${manifest.files} files, ${formatBytes(manifest.bytes)}, sha256:${manifest.rootDigest}\n  key ${key.type} ${key.publicKey.hint}\n  signature ${e(signaturePath)}\n`);
     }
     return EXIT.ok;
   },
