@@ -1,4 +1,4 @@
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import type { Baseline } from '../core/baseline.js';
 import { defaultConfig, type Limits, type ResolvedConfig } from '../core/config.js';
@@ -31,7 +31,7 @@ export interface ScanOptions {
   /** Extra exclude globs (added to the config's). */
   exclude?: readonly string[];
   baseline?: Baseline;
-  /** Worker threads; 0 scans in this thread. Default: chosen from the work size and cores. */
+  /** Worker threads; 0 scans in this thread. Default: chosen from the work size, the cores and the load (defaultJobs). */
   jobs?: number;
   gitignore?: boolean;
   /** Also scan every commit of each path's git history (each unique blob once). */
@@ -192,16 +192,22 @@ const AUTO_MIN_BYTES = 32 * 1024 * 1024;
 const AUTO_MIN_FILES = 2_000;
 
 /**
- * The default job count: this thread scans, and on a machine with more cores it is joined by one helper
- * worker per further core (at most 7) once the work is large enough to outlast a worker's start-up. The
- * helpers take the largest files and this thread the smallest, so neither waits for the other, and a
- * helper still starting when the work is done is simply stopped. It is never slower than one thread
- * (`jobs: 0`) by more than the cost of starting a thread.
+ * The default job count: this thread scans, and it is joined by one helper worker per idle core (at most 7)
+ * once the work is large enough to outlast a worker's start-up. A helper only turns an idle core's time
+ * into speed; on a machine whose cores are all busy (the 1-minute load average, `load`, leaves less than
+ * half a core beside this thread) it adds its start-up and hand-off (about a tenth more CPU on
+ * bench/scan-repo's tree) and no CPU share — Linux shares a busy CPU between sessions, not threads
+ * (sched_autogroup) — so the scan stays in this thread. The helpers take the largest files and this thread
+ * the smallest, so neither waits for the other, and a helper still starting when the work is done is
+ * simply stopped. It is never slower than one thread (`jobs: 0`) by more than the cost of starting a
+ * thread, unless the machine becomes busy during the scan.
  */
-export function defaultJobs(fileCount: number, bytes: number, cores = availableParallelism()): { jobs: number; shareWithThisThread: boolean } {
+export function defaultJobs(fileCount: number, bytes: number, cores = availableParallelism(), load = loadavg()[0] ?? 0): { jobs: number; shareWithThisThread: boolean } {
   const usable = Math.min(cores, 8);
-  if (usable < 2 || fileCount < 2 || (bytes < AUTO_MIN_BYTES && fileCount < AUTO_MIN_FILES)) return { jobs: 0, shareWithThisThread: true };
-  return { jobs: usable - 1, shareWithThisThread: true };
+  const idle = Math.floor(cores - load + 0.5);
+  const helpers = Math.min(usable - 1, idle);
+  if (helpers < 1 || fileCount < 2 || (bytes < AUTO_MIN_BYTES && fileCount < AUTO_MIN_FILES)) return { jobs: 0, shareWithThisThread: true };
+  return { jobs: helpers, shareWithThisThread: true };
 }
 
 /**
@@ -222,6 +228,9 @@ const MAX_BATCH_FAILURES = 2;
  * thread's turns at its messages (at least every YIELD_EVERY_MS), even on batches of tiny files.
  */
 const BATCHES_IN_FLIGHT = 3;
+
+/** A batch holds at most the files left over this many shares per batch slot of every thread (FileQueue.takeBatch). */
+const GUIDE_SHARES = 2;
 
 /** This thread, scanning beside workers, lets their messages in at least this often (ms). */
 const YIELD_EVERY_MS = 3;
@@ -425,10 +434,19 @@ class FileQueue {
     return this.front >= this.back;
   }
 
-  takeBatch(): WalkedFile[] {
+  /**
+   * The next batch for a worker, `threads` being every thread scanning (workers and this one). Batches
+   * shrink as the queue drains (guided scheduling): never more than the files left over
+   * GUIDE_SHARES × threads × BATCHES_IN_FLIGHT, so when the queue runs dry the batches still in flight are
+   * small and no thread waits long for files queued to another. With fixed batches of 256 files, this
+   * thread sat idle at the end of a 20,000-file scan while its helper worked through up to 768 queued files.
+   */
+  takeBatch(threads: number): WalkedFile[] {
     const batch: WalkedFile[] = [];
+    const guided = Math.ceil((this.back - this.front) / (GUIDE_SHARES * Math.max(1, threads) * BATCHES_IN_FLIGHT));
+    const most = Math.max(1, Math.min(BATCH_FILES, guided));
     let bytes = 0;
-    while (this.front < this.back && batch.length < BATCH_FILES && (batch.length === 0 || bytes + (this.files[this.front] as WalkedFile).size <= BATCH_BYTES)) {
+    while (this.front < this.back && batch.length < most && (batch.length === 0 || bytes + (this.files[this.front] as WalkedFile).size <= BATCH_BYTES)) {
       const file = this.files[this.front++] as WalkedFile;
       bytes += file.size;
       batch.push(file);
@@ -460,6 +478,7 @@ async function scanInWorkers(files: readonly WalkedFile[], options: ScanFilesOpt
     config: { ...config, rules: [...config.rules.entries()] },
   };
   const queue = new FileQueue(files);
+  const threads = Math.max(1, options.jobs) + (options.shareWithThisThread === true ? 1 : 0);
   const findings: Finding[] = [];
   const hardTimeout = hardTimeoutMs(config.limits);
   const notScanned = (file: WalkedFile, reason: string): Finding =>
@@ -545,7 +564,7 @@ async function scanInWorkers(files: readonly WalkedFile[], options: ScanFilesOpt
         if (current === undefined) break;
         const lane = async (): Promise<void> => {
           while (!current.dead) {
-            const batch = again.length > 0 ? again.splice(0, 1) : queue.takeBatch();
+            const batch = again.length > 0 ? again.splice(0, 1) : queue.takeBatch(threads);
             if (batch.length === 0) return;
             const outcome = await current.send(batch);
             if ('results' in outcome) batch.forEach((file, index) => settle(file, outcome.results[index] ?? { error: 'no result' }));

@@ -6,7 +6,9 @@ import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { defaultConfig } from '../../src/core/config.js';
 import type { Finding } from '../../src/core/finding.js';
-import { defaultJobs, runScan, type ScanResult } from '../../src/scanners/engine.js';
+import { compareFindings } from '../../src/core/finding.js';
+import { walkTree } from '../../src/core/walk.js';
+import { DEFAULT_REGISTRY, defaultJobs, ruleIdsOf, runScan, scanWalkedFiles, type ScanResult } from '../../src/scanners/engine.js';
 import { SCANNERS } from '../../src/scanners/index.js';
 import { SCANNER_LOADERS } from '../../src/scanners/scanner-modules.js';
 import { Fake } from '../../src/scanners/secrets/fake.js';
@@ -49,8 +51,9 @@ function mixedTree(): string {
   return root;
 }
 
+const line = (x: Finding): string => [x.ruleId, x.severity, x.location.path, x.location.member ?? '', x.location.line ?? '', x.fingerprint, JSON.stringify(x.properties ?? {})].join(' ');
+
 function shape(result: ScanResult): { findings: string[]; files: number; ignored: number | undefined } {
-  const line = (x: Finding): string => [x.ruleId, x.severity, x.location.path, x.location.member ?? '', x.location.line ?? '', x.fingerprint, JSON.stringify(x.properties ?? {})].join(' ');
   return { findings: result.findings.map(line), files: result.summary.files, ignored: result.summary.ignored };
 }
 
@@ -70,21 +73,59 @@ describe('the worker pool and one thread find the same', () => {
     assert.deepEqual(workers, one);
     assert.deepEqual(auto, one);
   });
+
+  it('gives identical findings with this thread scanning beside a helper worker (the default on two cores and more)', async () => {
+    // runScan chooses the helper only for big work (defaultJobs); here the engine is asked for it directly.
+    // This thread is held a moment at each of its files until the helper has answered a batch (several
+    // files done in one turn; this thread finishes one file a turn), so both halves and their hand-off
+    // are exercised whatever the machine's speed.
+    const tree = mixedTree();
+    const config = defaultConfig();
+    const walk = await walkTree([tree], { exclude: config.exclude });
+    const options = { scanners: SCANNERS, config, knownRuleIds: ruleIdsOf(SCANNERS), registry: DEFAULT_REGISTRY };
+    const lines = (findings: Finding[]): string[] => [...findings].sort(compareFindings).map(line);
+    const one = lines(await scanWalkedFiles(walk.files, { ...options, jobs: 0 }));
+    let done = 0;
+    let sameTurn = false;
+    let helperAnswered = false;
+    const giveUpAt = Date.now() + 60_000;
+    const onProgress = (p: { filesDone: number }): void => {
+      done = p.filesDone;
+      if (sameTurn) helperAnswered = true;
+      sameTurn = true;
+      queueMicrotask(() => (sameTurn = false));
+      if (!helperAnswered && Date.now() < giveUpAt) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+    };
+    const shared = lines(await scanWalkedFiles(walk.files, { ...options, jobs: 1, shareWithThisThread: true, onProgress }));
+    assert.ok(helperAnswered, 'the helper worker scanned a batch');
+    assert.equal(done, walk.files.length, 'every file is reported done once');
+    assert.ok(one.some((l) => l.startsWith('secrets/github-token')), 'the tree has findings to compare');
+    assert.deepEqual(shared, one);
+  });
 });
 
 describe('the default job count', () => {
   it('stays in this thread on one core, for one file, and for small work', () => {
-    assert.deepEqual(defaultJobs(10_000, 1e9, 1), { jobs: 0, shareWithThisThread: true });
-    assert.deepEqual(defaultJobs(1, 1e9, 8), { jobs: 0, shareWithThisThread: true });
-    assert.deepEqual(defaultJobs(100, 1024 * 1024, 8), { jobs: 0, shareWithThisThread: true });
+    assert.deepEqual(defaultJobs(10_000, 1e9, 1, 0), { jobs: 0, shareWithThisThread: true });
+    assert.deepEqual(defaultJobs(1, 1e9, 8, 0), { jobs: 0, shareWithThisThread: true });
+    assert.deepEqual(defaultJobs(100, 1024 * 1024, 8, 0), { jobs: 0, shareWithThisThread: true });
     // A few hundred small files: a helper's start-up would cost more than it saves.
-    assert.deepEqual(defaultJobs(600, 4 * 1024 * 1024, 2), { jobs: 0, shareWithThisThread: true });
+    assert.deepEqual(defaultJobs(600, 4 * 1024 * 1024, 2, 0), { jobs: 0, shareWithThisThread: true });
   });
 
-  it('adds one helper per further core, this thread scanning too', () => {
-    assert.deepEqual(defaultJobs(10_000, 1024, 2), { jobs: 1, shareWithThisThread: true });
-    assert.deepEqual(defaultJobs(10, 1e9, 4), { jobs: 3, shareWithThisThread: true });
-    assert.deepEqual(defaultJobs(10, 1e9, 64), { jobs: 7, shareWithThisThread: true });
+  it('adds one helper per further idle core, this thread scanning too', () => {
+    assert.deepEqual(defaultJobs(10_000, 1024, 2, 0), { jobs: 1, shareWithThisThread: true });
+    assert.deepEqual(defaultJobs(10, 1e9, 4, 0), { jobs: 3, shareWithThisThread: true });
+    assert.deepEqual(defaultJobs(10, 1e9, 64, 0), { jobs: 7, shareWithThisThread: true });
+    // Up to the load of this thread and a bit (a previous run's trace in the 1-minute average).
+    assert.deepEqual(defaultJobs(10_000, 1024, 2, 1.4), { jobs: 1, shareWithThisThread: true });
+    assert.deepEqual(defaultJobs(10, 1e9, 8, 3), { jobs: 5, shareWithThisThread: true });
+  });
+
+  it('stays in this thread when no core is idle: a helper would add work and no CPU share', () => {
+    assert.deepEqual(defaultJobs(10_000, 1e9, 2, 1.6), { jobs: 0, shareWithThisThread: true });
+    assert.deepEqual(defaultJobs(10_000, 1e9, 2, 12), { jobs: 0, shareWithThisThread: true });
+    assert.deepEqual(defaultJobs(10_000, 1e9, 8, 7.6), { jobs: 0, shareWithThisThread: true });
   });
 });
 
