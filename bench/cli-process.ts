@@ -5,6 +5,11 @@ export interface ProcessMeasure {
   seconds: number;
   /** Peak resident set of the whole process, Node included. */
   rssMb: number;
+  /** CPU time of the whole process (all threads): user and system seconds. */
+  userSeconds: number;
+  systemSeconds: number;
+  /** The command's own exit status. */
+  status: number | null;
 }
 
 /** True when the built CLI and /usr/bin/time are there (`npm run bench` builds first). */
@@ -12,12 +17,12 @@ export function canMeasureCli(): boolean {
   return existsSync('/usr/bin/time') && existsSync('dist/cli/main.js');
 }
 
-/** Runs a command under /usr/bin/time: wall time and peak RSS of the whole process. */
+/** Runs a command under /usr/bin/time: wall time, CPU time and peak RSS of the whole process. */
 export function measureProcess(args: readonly string[]): ProcessMeasure {
-  const run = spawnSync('/usr/bin/time', ['-f', '%e %M', ...args], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  const run = spawnSync('/usr/bin/time', ['-f', '%e %M %U %S', ...args], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
   const last = run.stderr.trim().split('\n').pop() ?? '';
-  const [seconds, kb] = last.split(' ').map(Number);
-  return { seconds: seconds ?? NaN, rssMb: (kb ?? NaN) / 1024 };
+  const [seconds, kb, user, system] = last.split(' ').map(Number);
+  return { seconds: seconds ?? NaN, rssMb: (kb ?? NaN) / 1024, userSeconds: user ?? NaN, systemSeconds: system ?? NaN, status: run.status };
 }
 
 /** `node bin/custody scan FILE --only models` as a user runs it. */

@@ -4,8 +4,10 @@
 // Baselines, measured in the same run on the same tree: one combined regular expression over every file in
 // this thread (what a naive single-pass scanner pays), and `grep -rEc` with a comparable pattern set.
 // Targets: precision and recall ≥ 0.95; ≥ 50 MB/s with peak RSS < 500 MB on this machine.
-// Usage: node --import tsx bench/run.ts secrets
+// Then the whole CLI process on a generated ML tree beside secretlint, as users run it (bench/secrets-process.ts).
+// Usage: node --import tsx bench/run.ts secrets (`--process-only`: that section alone; `--shapes-only`: its tree shapes)
 import { spawnSync } from 'node:child_process';
+import { measureSecretsProcess, measureShapesOnly } from './secrets-process.js';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -229,6 +231,11 @@ if (process.argv.includes('--measure')) {
   process.exit(0);
 }
 
+if (process.argv.includes('--process-only') || process.argv.includes('--shapes-only')) {
+  process.stdout.write((process.argv.includes('--shapes-only') ? measureShapesOnly() : measureSecretsProcess()).join('\n') + '\n');
+  process.exit(0);
+}
+
 const fmt = (n: number, d = 3): string => n.toFixed(d);
 const out: string[] = ['## Secrets scanner', ''];
 out.push('Target: precision and recall ≥ 0.95 on the labelled ML-project corpus; ≥ 50 MB/s on a ~200 MB generated ML project tree with peak RSS < 500 MB.', '');
@@ -258,6 +265,7 @@ const mb = bytes / (1024 * 1024);
 const files = listFiles(TREE);
 const node = nodeBaseline(files);
 const grep = grepBaseline();
+out.push(...measureSecretsProcess());
 
 const single = process.hrtime.bigint();
 await runScanFromSource({ paths: [TREE], only: ['secrets'], config: defaultConfig(), gitignore: false, jobs: 0 });

@@ -1,8 +1,10 @@
-import { FileSource, readAll, type ByteSource } from '../core/byte-source.js';
+import { closeSync, read as readFd, readSync } from 'node:fs';
+import { BufferSource, readAll, type ByteSource } from '../core/byte-source.js';
 import type { ResolvedConfig } from '../core/config.js';
 import { computeFingerprint, type Finding, type Location } from '../core/finding.js';
 import { clip, redactSecret, secretTag } from '../core/redact.js';
 import { formatMessage, type AnyRule, type Report, type ReportInput } from '../core/rule.js';
+import { openRegularFileSync } from '../core/safe-fs.js';
 import { HEAD_BYTES, type ScanContext, type ScanTarget, type Scanner } from '../core/scanner.js';
 import { atLeast, severityRank, type Severity } from '../core/severity.js';
 import type { WalkedFile } from '../core/walk.js';
@@ -75,9 +77,9 @@ export const IGNORED_FILE_MIN_SEVERITY: Severity = 'high';
  * scanners only, and only findings at or above IGNORED_FILE_MIN_SEVERITY are kept.
  */
 export async function scanFile(file: WalkedFile, options: FileScanOptions): Promise<Finding[]> {
-  let source: FileSource;
+  let source: ByteSource;
   try {
-    source = await FileSource.open(file.openPath ?? file.absPath, { noFollow: true });
+    source = openFileSource(file.openPath ?? file.absPath);
   } catch (error) {
     // The code (SPECIAL_FILE, SYMLINK_REFUSED, …) is kept as a property for tools reading the report.
     const code = (error as { code?: unknown }).code;
@@ -92,6 +94,80 @@ export async function scanFile(file: WalkedFile, options: FileScanOptions): Prom
     return ignored ? findings.filter((f) => atLeast(f.severity, IGNORED_FILE_MIN_SEVERITY)) : findings;
   } finally {
     await source.close();
+  }
+}
+
+/**
+ * A file no larger than this is read whole when it is opened, and closed before any scanner runs: the
+ * head every scanner sniffs is then the whole file, and a file no scanner claims costs one open, one
+ * status and one read.
+ */
+export const WHOLE_READ_BYTES = HEAD_BYTES;
+
+/**
+ * Opens a file to scan (O_NONBLOCK, no link as the last component, refused unless regular: see
+ * openRegularFileSync). Small files are read whole into memory at once; larger ones are read by range.
+ * Synchronous system calls: for the small files that make most trees, a promise per call cost more than
+ * the call (see bench/secrets.bench.ts).
+ */
+function openFileSource(path: string | Uint8Array): ByteSource {
+  const { fd, size } = openRegularFileSync(typeof path === 'string' ? path : Buffer.from(path.buffer, path.byteOffset, path.byteLength), { noFollow: true });
+  if (size > WHOLE_READ_BYTES) return new DescriptorSource(fd, size);
+  try {
+    const buffer = Buffer.allocUnsafe(size);
+    let filled = 0;
+    while (filled < size) {
+      const read = readSync(fd, buffer, filled, size - filled, filled);
+      if (read === 0) break;
+      filled += read;
+    }
+    return new BufferSource(filled === size ? buffer : buffer.subarray(0, filled));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * A file larger than WHOLE_READ_BYTES, read by range without blocking the thread (a scanner may ask for a
+ * few bytes of a 10 GB model). Its first HEAD_BYTES are kept once read, since every scanner sniffs them.
+ */
+class DescriptorSource implements ByteSource {
+  private head: Buffer | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly fd: number,
+    readonly size: number,
+  ) {}
+
+  async read(offset: number, length: number): Promise<Buffer> {
+    const start = Math.max(0, Math.min(offset, this.size));
+    const want = Math.max(0, Math.min(length, this.size - start));
+    const head = this.head;
+    if (head !== undefined && start + want <= head.length) return head.subarray(start, start + want);
+    const buffer = Buffer.allocUnsafe(want);
+    let filled = 0;
+    while (filled < want) {
+      const read = await this.readAt(buffer, filled, want - filled, start + filled);
+      if (read === 0) break;
+      filled += read;
+    }
+    const data = filled === want ? buffer : buffer.subarray(0, filled);
+    // A copy when the read was larger, so a big window is not kept alive for the sake of its first bytes.
+    if (start === 0 && head === undefined && data.length >= Math.min(HEAD_BYTES, this.size)) this.head = data.length > HEAD_BYTES ? Buffer.from(data.subarray(0, HEAD_BYTES)) : data;
+    return data;
+  }
+
+  private readAt(buffer: Buffer, offset: number, length: number, position: number): Promise<number> {
+    return new Promise((resolve, reject) => readFd(this.fd, buffer, offset, length, position, (error, bytesRead) => (error ? reject(error) : resolve(bytesRead))));
+  }
+
+  close(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      closeSync(this.fd);
+    }
+    return Promise.resolve();
   }
 }
 

@@ -32,7 +32,7 @@ Options:
   --advisories PATH     Match pinned dependencies against an offline advisory database: an OSV
                         export (directory or zip of JSON records) or a PyPA advisory-database clone
   --no-gitignore        Scan what .gitignore files match with every scanner too
-  --jobs N              Worker threads (default: chosen from the work size; 0 = none)
+  --jobs N              Worker threads (default: chosen from the work size, cores and load; 0 = none)
   -h, --help            Show this help
 
 Exit codes: 0 no finding at or above --fail-on, 1 findings, 2 the tool could not run.
