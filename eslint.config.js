@@ -24,5 +24,6 @@ export default tseslint.config(
   { files: ['eslint.config.js'], rules: { 'no-restricted-syntax': 'off' } },
   layer(['src/core/**'], ['scanners', 'integrity', 'registry', 'audit', 'store', 'report', 'cli', 'server']),
   layer(['src/scanners/**', 'src/integrity/**'], ['report', 'cli', 'server', 'registry']),
+  layer(['src/data/**'], ['scanners', 'report', 'cli', 'server', 'registry', 'audit', 'store']),
   layer(['src/report/**'], ['cli', 'server']),
 );

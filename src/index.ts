@@ -14,3 +14,4 @@ export { runScan, type ScanOptions, type ScanProgress, type ScanResult, type Sca
 export { scanSource } from './scanners/file-scan.js';
 export { SCANNERS, allRules } from './scanners/index.js';
 export * from './integrity/index.js';
+export * from './data/index.js';

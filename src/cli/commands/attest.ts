@@ -27,9 +27,10 @@ import { readVersion } from '../version.js';
 import { parseJobs, writeOutputFile } from './hash.js';
 import { readSigningKey } from './sign.js';
 import { readVerificationKeys, reportFailure } from './verify.js';
+import { DATA_ATTEST_USAGE, runDataAttestation } from './data.js';
 import { isRecord } from '../../core/json.js';
 
-const USAGE = `Usage: custody attest <provenance | scan | verify> [options]
+const USAGE = `Usage: custody attest <provenance | scan | data | verify> [options]
 
 custody attest provenance --model PATH --builder-id URI --key PRIVATE.pem [options]
   An SLSA Provenance v1 statement for a training run, signed as a DSSE envelope in a Sigstore
@@ -57,6 +58,7 @@ custody attest scan PATH... --key PRIVATE.pem [options]
     --fail-on SEVERITY      Findings at or above fail the test (default: high; none: never)
     --only LIST             Scanners to run (as for custody scan)
 
+${DATA_ATTEST_USAGE}
 custody attest verify PATH... --attestation FILE (--key PUBLIC.pem | --trusted-keys DIR)
   Checks the signature and that every PATH hashes to a subject of the attestation.
     --type TYPE             Require provenance | scan | a predicate type URI
@@ -326,6 +328,7 @@ export const attestCommand: Command = {
     if (sub === 'provenance') return runProvenance(rest, io);
     if (sub === 'scan') return runScanAttestation(rest, io);
     if (sub === 'verify') return runVerify(rest, io);
-    return Promise.reject(new CustodyError('USAGE', `attest: expected a subcommand provenance, scan or verify${sub === undefined ? '' : `, found "${sub}"`} (see \`custody attest --help\`)`));
+    if (sub === 'data') return runDataAttestation(rest, io);
+    return Promise.reject(new CustodyError('USAGE', `attest: expected a subcommand provenance, scan, data or verify${sub === undefined ? '' : `, found "${sub}"`} (see \`custody attest --help\`)`));
   },
 };

@@ -1,5 +1,6 @@
 import type { Command } from '../command.js';
 import { attestCommand } from './attest.js';
+import { dataCommand } from './data.js';
 import { hashCommand } from './hash.js';
 import { keygenCommand } from './keygen.js';
 import { notebookCommand } from './notebook.js';
@@ -9,4 +10,4 @@ import { signCommand } from './sign.js';
 import { verifyCommand } from './verify.js';
 
 /** Every command, sorted by name. */
-export const COMMANDS: readonly Command[] = [attestCommand, hashCommand, keygenCommand, notebookCommand, rulesCommand, scanCommand, signCommand, verifyCommand];
+export const COMMANDS: readonly Command[] = [attestCommand, dataCommand, hashCommand, keygenCommand, notebookCommand, rulesCommand, scanCommand, signCommand, verifyCommand];
