@@ -278,7 +278,7 @@ async function analyse(engine: DataEngine, input: AnalyseInput): Promise<CheckAn
       engine,
       cand,
       key,
-      `SELECT id FROM (SELECT ${id} AS id, rowid AS r, count(DISTINCT ${sqlIdent(label.name)}) OVER (PARTITION BY ${part}) AS l FROM ${c}) WHERE l > 1 ORDER BY r LIMIT ${MAX_EXAMPLES}`,
+      `SELECT id FROM (SELECT ${id} AS id, rowid AS r, count(DISTINCT ${sqlIdent(label.name)}) OVER (PARTITION BY ${part}) AS l, min(rowid) OVER (PARTITION BY ${part}) AS g FROM ${c}) WHERE l > 1 ORDER BY g, r LIMIT ${MAX_EXAMPLES}`,
       'listing rows with conflicting labels',
     );
   }

@@ -87,9 +87,10 @@ export async function loadTable(engine: DataEngine, source: DataSource, name: st
 
   let rejected: LoadedTable['rejected'] = { count: 0, examples: [] };
   if (rejects !== undefined) {
-    const total = await engine.query(`SELECT count(*) FROM ${sqlIdent(`${rejects}_errors`)}`, `counting unreadable rows of ${source.path}`);
+    // One row can have several errors (each missing column is one): count rows, not errors.
+    const total = await engine.query(`SELECT count(DISTINCT (scan_id, file_id, line)) FROM ${sqlIdent(`${rejects}_errors`)}`, `counting unreadable rows of ${source.path}`);
     const examples = await engine.query(
-      `SELECT s.file_path, e.line, e.error_type, e.column_name FROM ${sqlIdent(`${rejects}_errors`)} e JOIN ${sqlIdent(`${rejects}_scans`)} s USING (scan_id, file_id) ORDER BY s.file_path, e.line, e.column_idx LIMIT 100`,
+      `SELECT s.file_path, e.line, arg_min(e.error_type, e.column_idx), arg_min(e.column_name, e.column_idx) FROM ${sqlIdent(`${rejects}_errors`)} e JOIN ${sqlIdent(`${rejects}_scans`)} s USING (scan_id, file_id) GROUP BY s.file_path, e.line ORDER BY s.file_path, e.line LIMIT 100`,
       `reading unreadable rows of ${source.path}`,
     );
     const partName = new Map(source.parts.map((p) => [p.absPath, p.name]));
