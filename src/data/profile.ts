@@ -267,6 +267,8 @@ function inferSemantic(c: ColumnInfo, count: number, distinct: number, meanLengt
   if (count === 0 || distinct <= 1) return 'constant';
   if (c.kind === 'boolean') return 'boolean';
   if (c.kind === 'date' || c.kind === 'datetime') return 'datetime';
+  // An integer column with a different value in every row is a row id, not a quantity.
+  if (c.kind === 'integer' && distinct === count && count >= 100) return 'identifier';
   if (isNumericKind(c.kind)) return c.kind === 'integer' && distinct <= 20 ? 'categorical' : 'numeric';
   if (c.kind === 'string') {
     if (meanSpaces >= 2 && meanLength >= 12) return 'text';
