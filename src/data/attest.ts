@@ -1,6 +1,6 @@
 import { CustodyError } from '../core/errors.js';
-import { atLeast, SEVERITIES, type Severity } from '../core/severity.js';
-import { buildStatement, TEST_RESULT_PREDICATE_TYPE, type ResourceDescriptor, type Statement, type TestResultPredicate } from '../integrity/index.js';
+import { SEVERITIES, type Severity } from '../core/severity.js';
+import { buildScanAttestation, type ResourceDescriptor, type Statement, type TestResultPredicate } from '../integrity/index.js';
 import type { DataCheckResult } from './check.js';
 import { dataRules } from './rules.js';
 
@@ -26,20 +26,16 @@ export function buildDataCheckAttestation(input: DataCheckAttestationInput): Sta
   const manifest = result.manifest;
   const digest = manifest.kind === 'file' ? manifest.resources[0]?.digest : manifest.rootDigest;
   if (digest === undefined || digest === '') throw new CustodyError('INTERNAL', 'the checked dataset has no digest');
-  const worst = new Map<string, Severity>();
   const bySeverity = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
-  for (const f of result.findings) {
-    bySeverity[f.severity] += 1;
-    const seen = worst.get(f.ruleId);
-    if (seen === undefined || atLeast(f.severity, seen)) worst.set(f.ruleId, f.severity);
-  }
-  const failed: string[] = [];
-  const warned: string[] = [];
-  for (const [ruleId, severity] of worst) {
-    if (input.failOn !== 'none' && atLeast(severity, input.failOn)) failed.push(ruleId);
-    else warned.push(ruleId);
-  }
-  const passed = dataRules.map((r) => r.id).filter((id) => !worst.has(id));
+  for (const f of result.findings) bySeverity[f.severity] += 1;
+  // The same test-result judgement as a scan's (rules as tests), with a data-check configuration.
+  const judged = buildScanAttestation({
+    subjects: [{ name: manifest.name, digest: { sha256: digest } }],
+    result: { findings: result.findings, summary: {} },
+    failOn: input.failOn,
+    rulesRun: dataRules.map((r) => r.id),
+    toolVersion: input.toolVersion,
+  });
   const baseline = result.analysis.baseline;
   const configuration: ResourceDescriptor[] = [
     {
@@ -59,13 +55,5 @@ export function buildDataCheckAttestation(input: DataCheckAttestationInput): Sta
     },
   ];
   if (input.contract) configuration.push({ name: input.contract.name, digest: { sha256: input.contract.sha256 }, annotations: { role: 'contract' } });
-  const sort = (list: string[]): string[] => [...new Set(list)].sort();
-  const predicate: TestResultPredicate = {
-    result: failed.length > 0 ? 'FAILED' : warned.length > 0 ? 'WARNED' : 'PASSED',
-    configuration,
-    passedTests: sort(passed),
-    warnedTests: sort(warned),
-    failedTests: sort(failed),
-  };
-  return buildStatement([{ name: manifest.name, digest: { sha256: digest } }], TEST_RESULT_PREDICATE_TYPE, predicate);
+  return { ...judged, predicate: { ...judged.predicate, configuration } };
 }
