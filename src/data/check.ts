@@ -98,6 +98,7 @@ export async function checkDataset(candidatePath: string, options: CheckOptions)
       ...(label !== undefined && has(label) ? { label } : {}),
       text: baseline.options.text.filter((t) => cand.columns.some((c) => c.name === t && c.kind === 'string')),
       segments: baseline.options.segments.filter(has),
+      forCheck: true,
     });
     candidate.source.digest = { sha256: manifest.rootDigest };
     options.onStep?.('comparing');

@@ -89,7 +89,7 @@ export interface DuplicateStats {
 
 export interface TokenProfile {
   column: string;
-  /** Rows with at least one token. */
+  /** Rows with a value in the column. */
   rows: number;
   /** Tokens by the number of rows holding them, most first; tokens in fewer than `cutoff` rows are not listed. */
   vocabulary: [string, number][];
@@ -144,6 +144,8 @@ export interface ProfileOptions extends EngineOptions {
   format?: DataFormat;
   /** Also compute the content hash (needed for `freeze: {content: true}` in a contract). */
   contentHash?: boolean;
+  /** Profile a check's candidate: leave out what a check does not compare (vocabulary, outlier and near-duplicate baselines). */
+  forCheck?: boolean;
   /** Report which step runs (for progress on a terminal). */
   onStep?: (step: string) => void;
 }
@@ -204,11 +206,11 @@ export async function profileTable(engine: DataEngine, table: LoadedTable, optio
   const duplicates = await profileDuplicates(engine, table, key, label);
   options.onStep?.('tokens');
   const tokens: TokenProfile[] = [];
-  for (const name of text) tokens.push(await profileTokens(engine, table, name));
+  for (const name of text) tokens.push(await profileTokens(engine, table, name, options.forCheck === true));
   options.onStep?.('outliers');
-  const outliers = label ? await profileOutliers(engine, table, columns, label) : [];
+  const outliers = label && !options.forCheck ? await profileOutliers(engine, table, columns, label) : [];
   options.onStep?.('near duplicates');
-  const near = await nearDuplicateStats(engine, `SELECT * FROM ${t}`, table, columns, key, label);
+  const near = options.forCheck ? { rowsInClusters: 0, clusters: 0 } : await nearDuplicateStats(engine, `SELECT * FROM ${t}`, table, columns, key, label);
 
   return {
     custodyDataProfile: PROFILE_VERSION,
@@ -285,15 +287,14 @@ function round(x: number): number {
 async function numericStats(engine: DataEngine, table: LoadedTable, c: ColumnInfo): Promise<NumericStats> {
   const t = sqlIdent(table.table);
   const x = `CAST(${sqlIdent(c.name)} AS DOUBLE)`;
-  const levels = QUANTILE_LEVELS.map((q) => q.toFixed(2)).join(', ');
   const [row] = await engine.objects(
-    `SELECT min(v) AS mn, max(v) AS mx, avg(v) AS mean, stddev_samp(v) AS sd, quantile_cont(v, [${levels}]) AS q, (SELECT count(*) FROM ${t} WHERE ${sqlIdent(c.name)} IS NOT NULL AND NOT isfinite(${x})) AS nf
-     FROM (SELECT ${x} AS v FROM ${t} WHERE isfinite(${x}))`,
+    `SELECT min(v) FILTER (isfinite(v)) AS mn, max(v) FILTER (isfinite(v)) AS mx, avg(v) FILTER (isfinite(v)) AS mean, stddev_samp(v) FILTER (isfinite(v)) AS sd,
+            count_if(isfinite(v)) AS n, count_if(NOT isfinite(v)) AS nf
+     FROM (SELECT ${x} AS v FROM ${t} WHERE ${sqlIdent(c.name)} IS NOT NULL)`,
     `statistics of column ${c.name}`,
   );
-  const quantiles = ((row?.['q'] as number[] | null) ?? []).map((v) => num(v));
-  const finiteCount = await engine.objects(`SELECT count(*) AS n FROM ${t} WHERE isfinite(${x})`, `counting column ${c.name}`);
-  const total = num(finiteCount[0]?.['n']);
+  const total = num(row?.['n']);
+  const quantiles = await exactQuantiles(engine, `SELECT ${x} AS v FROM ${t} WHERE isfinite(${x})`, total, QUANTILE_LEVELS);
   const edges = [...new Set(quantiles.filter((_, i) => i > 0 && i < 100 && i % 10 === 0))].sort((a, b) => a - b);
   const counts = await binCounts(engine, `SELECT ${x} AS v FROM ${t} WHERE isfinite(${x})`, edges, quantiles);
   return {
@@ -306,6 +307,32 @@ async function numericStats(engine: DataEngine, table: LoadedTable, c: ColumnInf
     cdf: counts.cdf.map((k) => (total > 0 ? round(k / total) : 0)),
     nonFinite: num(row?.['nf']),
   };
+}
+
+/**
+ * Exact quantiles with linear interpolation (DuckDB's quantile_cont, numpy's default): the value at
+ * position h = (n − 1)·q of the sorted values, interpolated between its neighbours. One sort, then the
+ * few positions needed are read (quantile_cont with a list of levels is far slower).
+ */
+export async function exactQuantiles(engine: DataEngine, valuesSql: string, n: number, levels: readonly number[]): Promise<number[]> {
+  if (n === 0) return [];
+  const positions = new Set<number>();
+  for (const q of levels) {
+    const h = (n - 1) * q;
+    positions.add(Math.floor(h));
+    positions.add(Math.ceil(h));
+  }
+  const rows = await engine.query(
+    `SELECT r, v FROM (SELECT v, row_number() OVER (ORDER BY v) - 1 AS r FROM (${valuesSql})) WHERE r IN (${[...positions].sort((a, b) => a - b).join(', ')})`,
+    'computing quantiles',
+  );
+  const at = new Map((rows.rows as [bigint, number][]).map(([r, v]) => [Number(r), v]));
+  return levels.map((q) => {
+    const h = (n - 1) * q;
+    const lo = at.get(Math.floor(h)) ?? NaN;
+    const hi = at.get(Math.ceil(h)) ?? NaN;
+    return lo + (h - Math.floor(h)) * (hi - lo);
+  });
 }
 
 /**
@@ -376,7 +403,11 @@ export function featureColumns(table: LoadedTable, key: ColumnInfo | undefined, 
 /** A canonical form for duplicate detection: strings trimmed, lower-cased, spacing collapsed, Unicode NFC. */
 export function canonicalDupSql(c: ColumnInfo): string {
   const v = canonicalValueSql(c);
-  return c.kind === 'string' ? `lower(trim(regexp_replace(nfc_normalize(${v}), '\\s+', ' ', 'g')))` : v;
+  if (c.kind !== 'string') return v;
+  // NFC only where there is a non-ASCII character (bytes ≠ characters), the whitespace regex only where
+  // there is whitespace to collapse: both are costly on millions of rows and change nothing elsewhere.
+  const nfc = `CASE WHEN strlen(${v}) <> length(${v}) THEN nfc_normalize(${v}) ELSE ${v} END`;
+  return `lower(trim(CASE WHEN contains(${v}, '  ') OR contains(${v}, chr(9)) OR contains(${v}, chr(10)) OR contains(${v}, chr(13)) OR strlen(${v}) <> length(${v}) THEN regexp_replace(${nfc}, '\\s+', ' ', 'g') ELSE ${v} END))`;
 }
 
 export function rowTupleSql(columns: readonly ColumnInfo[], canonical: boolean): string {
@@ -417,10 +448,11 @@ export function tokensSql(ref: string): string {
   return `list_filter(list_distinct(string_split_regex(lower(${ref}), '[^\\p{L}\\p{N}_]+')), x -> length(x) >= 2)`;
 }
 
-async function profileTokens(engine: DataEngine, table: LoadedTable, column: string): Promise<TokenProfile> {
+async function profileTokens(engine: DataEngine, table: LoadedTable, column: string, rowsOnly: boolean): Promise<TokenProfile> {
   const t = sqlIdent(table.table);
   const ref = sqlIdent(column);
-  const [rows] = await engine.objects(`SELECT count(*) AS n FROM ${t} WHERE ${ref} IS NOT NULL AND len(${tokensSql(ref)}) > 0`, `counting text rows of ${column}`);
+  const [rows] = await engine.objects(`SELECT count(${ref}) AS n FROM ${t}`, `counting text rows of ${column}`);
+  if (rowsOnly) return { column, rows: num(rows?.['n']), vocabulary: [], cutoff: MIN_TOKEN_ROWS };
   const vocab = await engine.query(
     `SELECT tok, count(*) AS n FROM (SELECT unnest(${tokensSql(ref)}) AS tok FROM ${t} WHERE ${ref} IS NOT NULL) GROUP BY tok HAVING count(*) >= ${MIN_TOKEN_ROWS} ORDER BY n DESC, tok LIMIT ${MAX_VOCABULARY + 1}`,
     `counting tokens of ${column}`,
@@ -460,7 +492,7 @@ async function profileOutliers(engine: DataEngine, table: LoadedTable, columns: 
 
 /**
  * The near-duplicate signature of a row: numbers rounded to three significant digits, strings
- * canonicalised and reduced to their sorted distinct tokens, over every column but key and label.
+ * trimmed and lower-cased, over every column but key, label and identifier-like columns.
  */
 export function nearSignatureSql(columns: readonly ColumnInfo[]): string {
   const items = columns.map((c) => {
@@ -469,7 +501,7 @@ export function nearSignatureSql(columns: readonly ColumnInfo[]): string {
       const x = `CAST(${ref} AS DOUBLE)`;
       return `CASE WHEN ${x} = 0 OR NOT isfinite(${x}) THEN ${x} ELSE round(${x}, CAST(2 - floor(log10(abs(${x}))) AS INTEGER)) END`;
     }
-    if (c.kind === 'string') return `array_to_string(list_sort(${tokensSql(ref)}), ' ')`;
+    if (c.kind === 'string') return `lower(trim(${ref}))`;
     return canonicalValueSql(c);
   });
   return items.length === 0 ? "''" : `(${items.join(', ')})`;

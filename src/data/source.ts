@@ -54,7 +54,7 @@ const PARQUET_MAGIC = Buffer.from('PAR1');
  * UNSUPPORTED_FORMAT, PARSE_ERROR.
  */
 export async function resolveDataSource(path: string, options: { format?: DataFormat } = {}): Promise<DataSource> {
-  const enumeration = await enumerateArtifact(path, { ignorePaths: ['.git', '.gitattributes', '.github', '.gitignore'] });
+  const enumeration = await enumerateArtifact(path);
   const parts: DataPart[] = [];
   const skipped: string[] = [];
   const formats = new Set<DataFormat>();

@@ -253,7 +253,7 @@ async function runCheck(args: string[], io: CliIo): Promise<number> {
   const { result, contractRef } = await runCheckCore(command, io, positionals[0] ?? '', values);
   const rules = allRules();
   let report = renderReport(format, result, { color: format === 'text' && values.output === undefined && io.stdoutIsTTY && !io.env['NO_COLOR'], rules, toolVersion: readVersion() });
-  if (format === 'html') report = report.replace('</body></html>', `${renderDataDetails(result.findings)}\n</body></html>`).replace('Custody scan report</title>', 'Custody data check report</title>');
+  if (format === 'html') report = report.replace('</body></html>', `${renderDataDetails(result.findings)}\n</body></html>`).replace('Custody scan report</title>', 'Custody data check report</title>').replace('<h1>Custody scan report</h1>', '<h1>Custody data check report</h1>');
   await emit(command, io, values.output, report);
   if (values.attest !== undefined && signingKey) {
     const statement = buildDataCheckAttestation({ result, failOn, toolVersion: readVersion(), ...(contractRef ? { contract: contractRef } : {}) });
