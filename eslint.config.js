@@ -1,7 +1,11 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-/** Layers import downwards only: core ← scanners/integrity/audit/store ← report ← cli/server. */
+/**
+ * Layers import downwards only: core ← scanners/integrity/data/audit/store ← registry ← report ← server/client ← cli.
+ * The registry's domain (src/registry) never reaches HTTP (src/server) or the clients (src/client); storage
+ * (src/store) knows nothing of the domain; the server and the clients never import each other.
+ */
 const layer = (files, forbidden) => ({
   files,
   rules: {
@@ -22,8 +26,13 @@ export default tseslint.config(
     },
   },
   { files: ['eslint.config.js'], rules: { 'no-restricted-syntax': 'off' } },
-  layer(['src/core/**'], ['scanners', 'integrity', 'registry', 'audit', 'store', 'report', 'cli', 'server']),
-  layer(['src/scanners/**', 'src/integrity/**'], ['report', 'cli', 'server', 'registry']),
-  layer(['src/data/**'], ['scanners', 'report', 'cli', 'server', 'registry', 'audit', 'store']),
-  layer(['src/report/**'], ['cli', 'server']),
+  layer(['src/core/**'], ['scanners', 'integrity', 'data', 'registry', 'audit', 'store', 'report', 'cli', 'server', 'client']),
+  layer(['src/scanners/**', 'src/integrity/**'], ['report', 'cli', 'server', 'registry', 'store', 'client']),
+  layer(['src/data/**'], ['scanners', 'report', 'cli', 'server', 'registry', 'audit', 'store', 'client']),
+  layer(['src/audit/**'], ['report', 'cli', 'server', 'registry', 'store', 'client', 'scanners']),
+  layer(['src/store/**'], ['report', 'cli', 'server', 'registry', 'client', 'scanners', 'integrity']),
+  layer(['src/registry/**'], ['report', 'cli', 'server', 'client']),
+  layer(['src/server/**'], ['report', 'cli', 'client']),
+  layer(['src/client/**'], ['report', 'cli', 'server', 'store']),
+  layer(['src/report/**'], ['cli', 'server', 'client']),
 );

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, statSync, writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { crc32 } from '../src/scanners/models/containers/crc32.js';
+import { crc32 } from '../src/scanners/containers/crc32.js';
 import { runScan } from '../src/scanners/engine.js';
 
 const WORK = 'bench/.work';

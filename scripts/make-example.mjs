@@ -290,8 +290,22 @@ See ../README.md for what is planted. Regenerate at any time; do not use anythin
 
 // ---------------------------------------------------------------------------------------------------
 
+/** data/train.csv: a small, clean training set (the dataset `npm start` pushes to the demo registry). */
+function trainingCsv() {
+  const random = prng(0xda7a); // its own generator: the other files keep their bytes
+  const rows = ['text,label'];
+  const words = ['good', 'bad', 'fine', 'awful', 'great', 'poor', 'solid', 'weak'];
+  for (let i = 0; i < 200; i += 1) {
+    const a = words[Math.floor(random() * words.length)];
+    const b = words[Math.floor(random() * words.length)];
+    rows.push(`"${a} and ${b}",${['good', 'fine', 'great', 'solid'].includes(a) ? 1 : 0}`);
+  }
+  return `${rows.join('\n')}\n`;
+}
+
 const files = {
   'README.md': projectReadme(),
+  'data/train.csv': trainingCsv(),
   'train.py': TRAIN_PY,
   'requirements.txt': REQUIREMENTS,
   Dockerfile: DOCKERFILE,

@@ -15,3 +15,16 @@ export { scanSource } from './scanners/file-scan.js';
 export { SCANNERS, allRules } from './scanners/index.js';
 export * from './integrity/index.js';
 export * from './data/index.js';
+export * from './audit/index.js';
+// The registry: its domain (authorization, the Registry service), storage interfaces, the HTTP server and the clients.
+export { ACTIONS, authorize, ROLE_ACTIONS, ROLES, type Action, type Caller, type Decision, type Principal, type Role, type Target } from './registry/authz.js';
+export { DEFAULT_SETTINGS, Registry, type RegistrySettings, type RequestContext } from './registry/registry.js';
+export { generateToken, isWellFormedToken, TOKEN_PREFIX } from './registry/tokens.js';
+export { LocalBlobStore, type BlobStore, type StagedBlob } from './store/blobs.js';
+export type { MetadataStore } from './store/metadata.js';
+export { KyselyMetadataStore, openSqlite } from './store/kysely-store.js';
+export { buildApp, type AppOptions, type RateLimits } from './server/app.js';
+export { openDataDir, startServer, type OpenedRegistry, type RunningServer, type ServeOptions } from './server/start.js';
+export { pullArtifact, pushArtifact, type PullOptions, type PullResult, type PushOptions, type PushResult } from './client/artifacts.js';
+export { RegistryClient } from './client/http.js';
+export { checkLog, type LogCheck } from './client/log-check.js';

@@ -1,5 +1,7 @@
 import { CustodyError, isCustodyError } from '../core/errors.js';
-import { EXIT, type CliIo, type Command } from './command.js';
+import { guardTerminalStream } from '../core/terminal.js';
+import { describeErrorMessage, redactSecretsInText } from '../scanners/redact-text.js';
+import { EXIT, type CliIo, type Output } from './command.js';
 import { COMMANDS } from './commands/index.js';
 import { readVersion } from './version.js';
 
@@ -21,8 +23,18 @@ function mainUsage(): string {
   ].join('\n');
 }
 
-/** Runs the CLI; the one place where errors become exit codes. */
-export async function runCli(argv: string[], io: CliIo): Promise<number> {
+/** An output stream that cannot carry terminal control sequences from the input (see guardTerminalStream). */
+function guardOutput(output: Output): Output {
+  return { write: (text: string) => output.write(guardTerminalStream(text)) };
+}
+
+/**
+ * Runs the CLI; the one place where errors become exit codes. Everything a command writes goes
+ * through guardOutput; error messages (which quote paths and parser messages) are also redacted and
+ * escaped field by field.
+ */
+export async function runCli(argv: string[], rawIo: CliIo): Promise<number> {
+  const io: CliIo = { ...rawIo, stdout: guardOutput(rawIo.stdout), stderr: guardOutput(rawIo.stderr) };
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     io.stdout.write(mainUsage());
@@ -32,9 +44,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     io.stdout.write(`${readVersion()}\n`);
     return EXIT.ok;
   }
-  const command: Command | undefined = COMMANDS.find((c) => c.name === name);
+  const entry = COMMANDS.find((c) => c.name === name);
   try {
-    if (!command) throw new CustodyError('USAGE', `unknown command "${name}"; run \`custody --help\` for the list`);
+    if (!entry) throw new CustodyError('USAGE', `unknown command "${name}"; run \`custody --help\` for the list`);
+    const command = await entry.load();
     if (rest.includes('--help') || rest.includes('-h')) {
       io.stdout.write(command.usage);
       return EXIT.ok;
@@ -42,10 +55,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return await command.run(rest, io);
   } catch (error) {
     if (isCustodyError(error)) {
-      io.stderr.write(`custody: error ${error.code}: ${error.message}\n`);
+      io.stderr.write(`custody: error ${error.code}: ${describeErrorMessage(error.message)}\n`);
     } else {
-      io.stderr.write(`custody: error INTERNAL: ${error instanceof Error ? error.message : String(error)}\n`);
-      if (io.env['CUSTODY_DEBUG'] && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
+      io.stderr.write(`custody: error INTERNAL: ${describeErrorMessage(error instanceof Error ? error.message : String(error))}\n`);
+      if (io.env['CUSTODY_DEBUG'] && error instanceof Error && error.stack) io.stderr.write(`${redactSecretsInText(error.stack)}\n`);
     }
     return EXIT.error;
   }

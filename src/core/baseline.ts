@@ -1,6 +1,7 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { parseJsonBounded } from './bounded-json.js';
 import { CustodyError } from './errors.js';
 import type { Finding } from './finding.js';
+import { readRegularFile, writeFileSafely } from './safe-fs.js';
 
 /**
  * A baseline records the fingerprints of accepted findings so that only new ones are reported.
@@ -11,19 +12,18 @@ export interface Baseline {
   fingerprints: ReadonlySet<string>;
 }
 
+/** Bounds on a baseline file before it is parsed: about 350,000 findings fit in 64 MiB. */
+const BASELINE_LIMITS = { maxBytes: 64 * 1024 * 1024, maxDepth: 16, maxValues: 4_000_000 } as const;
+
 export async function readBaseline(path: string): Promise<Baseline> {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(path, 'utf8');
+    bytes = await readRegularFile(path, { maxBytes: BASELINE_LIMITS.maxBytes });
   } catch (error) {
-    throw new CustodyError('IO_ERROR', `cannot read baseline ${path}: ${(error as Error).message}`, { cause: error });
+    const code = error instanceof CustodyError && error.code !== 'PATH_NOT_FOUND' ? error.code : 'IO_ERROR';
+    throw new CustodyError(code, `cannot read baseline ${path}: ${(error as Error).message}`, { cause: error });
   }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (error) {
-    throw new CustodyError('BASELINE_INVALID', `${path} is not JSON: ${(error as Error).message}`, { cause: error });
-  }
+  const raw = parseJsonBounded(bytes, { ...BASELINE_LIMITS, what: `baseline ${path}`, invalidCode: 'BASELINE_INVALID' });
   const entries = (raw as { findings?: unknown })?.findings;
   if ((raw as { version?: unknown })?.version !== 1 || !Array.isArray(entries)) {
     throw new CustodyError('BASELINE_INVALID', `${path}: expected {"version":1,"findings":[{"fingerprint":…}]}; write one with --write-baseline`);
@@ -49,8 +49,9 @@ export async function writeBaseline(path: string, findings: readonly Finding[]):
   }));
   const body = `${JSON.stringify({ version: 1, findings: entries }, null, 2)}\n`;
   try {
-    await writeFile(path, body);
+    await writeFileSafely(path, body);
   } catch (error) {
+    if (error instanceof CustodyError) throw new CustodyError(error.code, `cannot write baseline: ${error.message}`, { cause: error });
     throw new CustodyError('IO_ERROR', `cannot write baseline ${path}: ${(error as Error).message}`, { cause: error });
   }
 }

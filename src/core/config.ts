@@ -39,6 +39,10 @@ export interface ResolvedConfig {
     /** Extra globals to treat as safe: `module.name` or `module.*`. */
     allow: readonly string[];
   };
+  deps: {
+    /** An offline advisory database (OSV export directory or zip, or a PyPA advisory-database clone). */
+    advisories?: string;
+  };
   secrets: {
     /** Values matching any of these regular expressions are not reported. */
     allowValues: readonly string[];
@@ -62,12 +66,13 @@ export function defaultConfig(): ResolvedConfig {
     rules: new Map(),
     exclude: [],
     models: { allow: [] },
+    deps: {},
     secrets: { allowValues: [], allowPaths: [] },
     limits: { ...DEFAULT_LIMITS },
   };
 }
 
-const TOP_KEYS = new Set(['rules', 'exclude', 'models', 'secrets', 'limits']);
+const TOP_KEYS = new Set(['rules', 'exclude', 'models', 'deps', 'secrets', 'limits']);
 
 /** Parses and validates config text. `knownRuleIds`, when given, makes unknown rule ids problems. */
 export function parseConfig(text: string, source: string, knownRuleIds?: ReadonlySet<string>): ResolvedConfig {
@@ -123,6 +128,12 @@ export function parseConfig(text: string, source: string, knownRuleIds?: Readonl
       }
       config.models = { allow };
     }
+  }
+
+  const deps = section(raw, 'deps', ['advisories'], problems);
+  if (deps?.['advisories'] !== undefined) {
+    if (typeof deps['advisories'] === 'string' && deps['advisories'] !== '') config.deps = { advisories: deps['advisories'] };
+    else problems.push({ path: 'deps.advisories', message: `expected a path, found ${typeName(deps['advisories'])}` });
   }
 
   const secrets = section(raw, 'secrets', ['allowValues', 'allowPaths'], problems);

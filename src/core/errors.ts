@@ -25,9 +25,28 @@ export const ERROR_CODES = {
   SYMLINK_REFUSED: 'A symbolic link was found and the symlink policy refuses it.',
   SUBJECT_MISMATCH: 'An attestation subject does not match the artifact on disk.',
   ARTIFACT_EMPTY: 'A model or dataset to hash holds no regular file after exclusions.',
+  // audit log
+  AUDIT_ENTRY_INVALID: 'An audit entry is not a JSON value that can be canonicalised (RFC 8785), or is too large or too deep.',
+  AUDIT_CHECKPOINT_INVALID: 'A signed note or checkpoint is malformed, or a verifier key is not a valid note key.',
+  AUDIT_PROOF_INVALID: 'A Merkle inclusion or consistency proof does not verify, or asks for sizes the log does not have.',
+  AUDIT_ROLLBACK: 'A log shows a checkpoint older than one already seen (the log was rolled back).',
+  AUDIT_FORK: 'A log shows a checkpoint that is not consistent with one already seen (a forked or rewritten log).',
+  AUDIT_CONFLICT: 'Another writer appended to the audit store first; the append is retried from the new size.',
+  AUDIT_STORE_CORRUPT: 'The audit store does not match the tree it signed (missing or altered rows).',
   // notebooks
   NOTEBOOK_HAS_SECRET: 'A notebook cell source holds a secret.',
   NOTEBOOK_NOT_CLEAN: 'A notebook has outputs or execution metadata that should be stripped.',
+  // registry (server and clients; HTTP statuses in src/server/errors.ts and docs/registry.md)
+  UNAUTHENTICATED: 'The request carries no valid token: missing, malformed, unknown, expired or revoked.',
+  FORBIDDEN: 'The token is valid but does not grant this action on this resource.',
+  NOT_FOUND: 'A project, artifact, version, file, account, token or upload does not exist or is not visible to the caller.',
+  CONFLICT: 'The resource already exists, or is in a state that does not allow the change (versions are immutable).',
+  NAME_INVALID: 'A project, artifact, account or file name is not allowed (path traversal, control characters, length).',
+  REQUEST_INVALID: 'A request body, parameter or header does not match the API schema.',
+  RATE_LIMITED: 'Too many requests or login attempts; retry after the time the server names.',
+  UPLOAD_INCOMPLETE: 'An upload was committed before every file of its manifest arrived, or a file upload was cut short.',
+  STORE_CORRUPT: 'Stored data no longer matches its digest: the data directory was changed outside the registry.',
+  REMOTE_ERROR: 'The registry could not be reached, or answered with something that is not the registry API.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

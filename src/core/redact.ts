@@ -25,3 +25,23 @@ export function secretTag(value: string, salt: string): string {
 export function clip(text: string, max = 200): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
+
+/** Runs of characters that tokens and keys are made of, long enough to be (part of) one. */
+const TOKEN_RUN = /[A-Za-z0-9_+/=-]{8,}/g;
+
+/**
+ * Masks what could be part of a secret in a short excerpt of input: every run of 8 or more token
+ * characters (letters, digits, `_ + / = -`) is redacted like a secret (a short prefix, then `*`).
+ * A cut secret is no longer recognisable by the detectors, so an excerpt is masked by shape.
+ */
+export function maskExcerpt(text: string): string {
+  return text.replace(TOKEN_RUN, (run) => redactSecret(run));
+}
+
+/**
+ * A bounded, masked excerpt of raw input for a message: at most `max` characters, masked by
+ * maskExcerpt, quoted as a JSON string. Messages that must show input use this and nothing else.
+ */
+export function quoteExcerpt(text: string, max = 40): string {
+  return JSON.stringify(maskExcerpt(clip(text, max)));
+}

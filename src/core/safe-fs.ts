@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { lstat, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { CustodyError } from './errors.js';
@@ -75,11 +75,43 @@ export async function readRegularFile(path: string | Buffer, options: ReadRegula
   }
 }
 
+/**
+ * `readRegularFile` for small files read synchronously (a manifest or `.dockerignore` beside a scanned file):
+ * opened with O_NONBLOCK and never through a final link; undefined when the path is absent, not a regular
+ * file, or larger than `maxBytes`. It never throws and never blocks on a FIFO.
+ */
+export function readSmallRegularFileSync(path: string, maxBytes: number): Buffer | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+  } catch {
+    return undefined;
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile() || stat.size > maxBytes) return undefined;
+    const buffer = Buffer.allocUnsafe(stat.size);
+    let filled = 0;
+    while (filled < stat.size) {
+      const read = readSync(fd, buffer, filled, stat.size - filled, filled);
+      if (read === 0) break;
+      filled += read;
+    }
+    return buffer.subarray(0, filled);
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export interface WriteSafelyOptions {
   /** Mode of a newly created file (the umask applies). An existing file keeps its own mode. */
   mode?: number;
   /** Replace an existing regular file (default true). False refuses with IO_ERROR when the path exists. */
   overwrite?: boolean;
+  /** Give the file `mode` even when it replaces one with another mode (a private key must stay 0600). */
+  forceMode?: boolean;
 }
 
 /**
@@ -104,7 +136,8 @@ export async function writeFileSafely(path: string, data: string | Uint8Array, o
   let handle: FileHandle | undefined;
   try {
     handle = await open(temporary, flags, options.mode ?? 0o666);
-    if (existing) await handle.chmod(existing.mode & 0o7777);
+    if (options.forceMode && options.mode !== undefined) await handle.chmod(options.mode);
+    else if (existing) await handle.chmod(existing.mode & 0o7777);
     await handle.writeFile(data);
     await handle.sync();
     await handle.close();

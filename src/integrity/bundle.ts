@@ -1,5 +1,6 @@
-import { readFile, stat } from 'node:fs/promises';
+import { parseJsonBounded } from '../core/bounded-json.js';
 import { CustodyError, formatProblems, type Problem } from '../core/errors.js';
+import { readRegularFile } from '../core/safe-fs.js';
 import type { DsseEnvelope, DsseSignature } from './dsse.js';
 
 /** The Sigstore bundle media type Custody writes. */
@@ -7,8 +8,12 @@ export const BUNDLE_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json'
 /** Both spellings of v0.3 that the Sigstore bundle specification allows. */
 const ACCEPTED_MEDIA_TYPES = new Set([BUNDLE_MEDIA_TYPE, 'application/vnd.dev.sigstore.bundle+json;version=0.3']);
 
-/** Bundles larger than this are refused (a manifest of a million files is about 150 MB). */
-const MAX_BUNDLE_BYTES = 512 * 1024 * 1024;
+/**
+ * Bounds on a bundle before it is parsed (docs/integrity.md, "Limits"): its size (the signed manifest
+ * inside it is about 150 bytes a file, so 64 MiB holds some 400,000 files), the nesting of its JSON (a
+ * bundle nests 5 deep) and the number of values in it (a key-signed bundle holds about 15).
+ */
+export const BUNDLE_LIMITS = { maxBytes: 64 * 1024 * 1024, maxDepth: 32, maxValues: 10_000 } as const;
 
 export interface PublicKeyIdentifier {
   /** Hex SHA-256 of the signer's SPKI PEM (current OMS form). */
@@ -50,12 +55,7 @@ function checkKeys(value: Json, allowed: readonly string[], path: string, proble
  * Fields are checked strictly: an unknown or edited field is an error, never ignored.
  */
 export function parseBundle(text: string | Buffer, source = 'signature bundle'): SigstoreBundle {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(typeof text === 'string' ? text : text.toString('utf8'));
-  } catch (error) {
-    throw new CustodyError('BUNDLE_INVALID', `${source} is not JSON: ${(error as Error).message}`, { cause: error });
-  }
+  const raw = parseJsonBounded(text, { ...BUNDLE_LIMITS, what: source, invalidCode: 'BUNDLE_INVALID' });
   const problems: Problem[] = [];
   if (!isObject(raw)) throw new CustodyError('BUNDLE_INVALID', `${source} must be a JSON object`);
   checkKeys(raw, ['mediaType', 'verificationMaterial', 'dsseEnvelope', 'messageSignature'], 'bundle', problems);
@@ -120,21 +120,19 @@ export function parseBundle(text: string | Buffer, source = 'signature bundle'):
   return raw as unknown as SigstoreBundle;
 }
 
-/** Reads and parses a bundle file; a missing or unreadable file is IO_ERROR. */
+/**
+ * Reads and parses a bundle file; a missing or unreadable file is IO_ERROR. A FIFO or device is
+ * refused without blocking (SPECIAL_FILE), a file over the size limit before it is read (INPUT_LIMIT).
+ */
 export async function readBundle(path: string): Promise<SigstoreBundle> {
-  let size: number;
+  let text: Buffer;
   try {
-    const info = await stat(path);
-    if (!info.isFile()) throw new CustodyError('IO_ERROR', `signature ${path} is not a file`);
-    size = info.size;
+    text = await readRegularFile(path, { maxBytes: BUNDLE_LIMITS.maxBytes });
   } catch (error) {
-    if (error instanceof CustodyError) throw error;
-    throw new CustodyError('IO_ERROR', `cannot read signature ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
+    if (error instanceof CustodyError && error.code === 'PATH_NOT_FOUND') throw new CustodyError('IO_ERROR', `cannot read signature ${path}: ${error.message}`, { cause: error });
+    if (error instanceof CustodyError) throw new CustodyError(error.code, `signature: ${error.message}`, { cause: error, ...(error.details ? { details: error.details } : {}) });
+    throw error;
   }
-  if (size > MAX_BUNDLE_BYTES) throw new CustodyError('INPUT_LIMIT', `signature ${path} is ${size} bytes, over the ${MAX_BUNDLE_BYTES}-byte limit`);
-  const text = await readFile(path).catch((error: unknown) => {
-    throw new CustodyError('IO_ERROR', `cannot read signature ${path}: ${(error as Error).message}`, { cause: error });
-  });
   return parseBundle(text, `signature ${path}`);
 }
 

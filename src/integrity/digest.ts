@@ -1,26 +1,38 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { CustodyError } from '../core/errors.js';
 
-/** Hash algorithms for file contents, by their OMS identifiers. The root digest is always SHA-256. */
-export const HASH_TYPES = ['sha256', 'blake3'] as const;
+/**
+ * Hash algorithms for file contents, by their OMS identifiers (the OMS algorithm registry, and
+ * the names model_signing writes). The root digest is always SHA-256.
+ */
+export const HASH_TYPES = ['sha256', 'blake2b', 'blake3'] as const;
 export type HashType = (typeof HASH_TYPES)[number];
 
 export function isHashType(value: unknown): value is HashType {
   return typeof value === 'string' && (HASH_TYPES as readonly string[]).includes(value);
 }
 
-/** Digest length in bytes for each hash type (both are 256-bit). */
-export const DIGEST_BYTES: Readonly<Record<HashType, number>> = { sha256: 32, blake3: 32 };
+/**
+ * Reads a `hash_type` as signatures spell it: the OMS identifiers, plus `blake2`, the spelling
+ * model_signing's verifier expects when it infers settings from a signature (it writes `blake2b`).
+ */
+export function parseHashType(value: unknown): HashType | undefined {
+  if (value === 'blake2') return 'blake2b';
+  return isHashType(value) ? value : undefined;
+}
 
-/** A streaming hash: node:crypto (OpenSSL) for SHA-256, WebAssembly for BLAKE3. */
+/** Digest length in bytes: SHA-256 and BLAKE3 are 256-bit, BLAKE2b (unkeyed, as OMS uses it) 512-bit. */
+export const DIGEST_BYTES: Readonly<Record<HashType, number>> = { sha256: 32, blake2b: 64, blake3: 32 };
+
+/** A streaming hash: node:crypto (OpenSSL) for SHA-256 and BLAKE2b, WebAssembly for BLAKE3. */
 export interface StreamHasher {
   update(data: Uint8Array): void;
   digest(): Buffer;
 }
 
 export async function createHasher(type: HashType): Promise<StreamHasher> {
-  if (type === 'sha256') {
-    const hash = createHash('sha256');
+  if (type === 'sha256' || type === 'blake2b') {
+    const hash = createHash(type === 'sha256' ? 'sha256' : 'blake2b512');
     return { update: (data) => void hash.update(data), digest: () => hash.digest() };
   }
   // Loaded on first use: the library is large, and worker threads hashing SHA-256 never need it.

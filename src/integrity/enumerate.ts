@@ -1,6 +1,5 @@
 import { lstat, readdir, realpath, stat } from 'node:fs/promises';
 import { basename, join, relative, resolve, sep } from 'node:path';
-import picomatch from 'picomatch';
 import { CustodyError } from '../core/errors.js';
 import { compareNames, isUnder } from './names.js';
 
@@ -25,6 +24,8 @@ export interface EnumerateOptions {
   ignorePaths?: readonly string[];
   /** Glob patterns matched against relative paths; what they match is recorded as exact paths. */
   ignorePatterns?: readonly string[];
+  /** Default exclusions not to apply (verifying a signature that signed what lies under them). */
+  keepDefaults?: readonly string[];
 }
 
 export interface Enumeration {
@@ -57,7 +58,8 @@ function checkName(name: string, rel: string): void {
 /**
  * Lists the regular files of a model: a single file, or every file under a directory, sorted by
  * code point. Symbolic links are refused (SYMLINK_REFUSED) unless `allowSymlinks`, and even then
- * only links that resolve inside the tree, without cycles, are followed; a link keeps its own name.
+ * only links to files inside the tree are followed; a link keeps its own name. Links to
+ * directories are refused whatever the policy (see docs/integrity.md).
  * Special files (FIFOs, sockets, devices) are refused: reading them could block forever.
  */
 export async function enumerateArtifact(path: string, options: EnumerateOptions = {}): Promise<Enumeration> {
@@ -76,14 +78,19 @@ export async function enumerateArtifact(path: string, options: EnumerateOptions 
     });
   }
   const modelName = basename(root);
+  // Recorded for a single file too, as model_signing records them (nothing is left out of a file).
+  const defaults = DEFAULT_IGNORE_PATHS.filter((p) => !(options.keepDefaults ?? []).includes(p));
+  const ignorePaths = [...new Set([...defaults, ...(options.ignorePaths ?? [])])];
   if (info.isFile()) {
     checkName(modelName, modelName);
-    return { kind: 'file', root, modelName, files: [{ name: modelName, absPath: root, size: info.size }], ignorePaths: [] };
+    return { kind: 'file', root, modelName, files: [{ name: modelName, absPath: root, size: info.size }], ignorePaths };
   }
   if (!info.isDirectory()) throw new CustodyError('UNSUPPORTED_FORMAT', `${path} is neither a regular file nor a directory`);
 
-  const ignorePaths = [...new Set([...DEFAULT_IGNORE_PATHS, ...(options.ignorePaths ?? [])])];
-  const matchers = (options.ignorePatterns ?? []).map((p) => picomatch(p, { dot: true }));
+  const patterns = options.ignorePatterns ?? [];
+  // Loaded only when patterns are given: most runs have none, and start-up time counts.
+  const picomatch = patterns.length > 0 ? (await import('picomatch')).default : undefined;
+  const matchers = picomatch ? patterns.map((p) => picomatch(p, { dot: true })) : [];
   const matched = new Set<string>();
   const files: ArtifactFile[] = [];
   const realRoot = await realpath(root);
@@ -124,8 +131,9 @@ export async function enumerateArtifact(path: string, options: EnumerateOptions 
           throw refuse(`${rel} is a symbolic link whose target cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, rel);
         });
         if (targetInfo.isDirectory()) {
-          if (ancestors.includes(target)) throw refuse(`${rel} makes a cycle (it links to a directory that contains it)`, rel);
-          await walk(abs, rel, [...ancestors, target]);
+          // model_signing neither follows nor records a link to a directory, so what it points to
+          // would be left out of its manifest, and a link added later would go unnoticed. Refuse.
+          throw refuse(`${rel} is a symbolic link to a directory; only links to files are followed (model_signing skips linked directories, which would leave their content unsigned)`, rel);
         } else if (targetInfo.isFile()) files.push({ name: rel, absPath: abs, size: targetInfo.size });
         else throw new CustodyError('UNSUPPORTED_FORMAT', `${rel} links to something that is neither a regular file nor a directory`, { details: { path: rel } });
       } else if (entry.isDirectory()) {

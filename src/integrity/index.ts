@@ -3,7 +3,7 @@
 // proof or throw CustodyError with a stable code; see docs/integrity.md.
 export { digestArtifact, signStatement, verifyAttestation, type ArtifactDigest, type AttestationProof, type AttestationVerifyOptions, type SubjectMatch } from './attest.js';
 export { BUNDLE_MEDIA_TYPE, parseBundle, readBundle, serializeBundle, type PublicKeyIdentifier, type SigstoreBundle, type VerificationMaterial } from './bundle.js';
-export { computeRootDigest, digestEquals, HASH_TYPES, isHashType, type HashType } from './digest.js';
+export { computeRootDigest, digestEquals, HASH_TYPES, isHashType, parseHashType, type HashType } from './digest.js';
 export { describeDiff, diffResources, type ManifestDiff, type ModifiedFile, type RenamedFile } from './diff.js';
 export { decodeBase64Strict, encodePae, IN_TOTO_PAYLOAD_TYPE, type DsseEnvelope, type DsseSignature } from './dsse.js';
 export { DEFAULT_IGNORE_PATHS, enumerateArtifact, type ArtifactFile, type Enumeration } from './enumerate.js';
@@ -23,8 +23,9 @@ export {
   type PrivateKeyInfo,
   type PublicKeyInfo,
 } from './keys.js';
-export { DEFAULT_SHARD_SIZE, hashArtifact, manifestToJson, toOmsSerialization, type HashOptions, type HashProgress, type Manifest, type Resource, type Serialization } from './manifest.js';
-export { compareNames, compareNamesByComponents, splitShardName } from './names.js';
+export { DEFAULT_SHARD_SIZE, effectiveShardSize, hashArtifact, manifestToJson, resourceAlgorithm, toOmsSerialization, type HashOptions, type HashProgress, type Manifest, type Resource, type Serialization } from './manifest.js';
+export { describeInteropLimits, OMS_KEY_ALGORITHMS } from './interop.js';
+export { compareNames, compareResourceNames, splitShardName } from './names.js';
 export {
   buildOmsStatement,
   OMS_PREDICATE_TYPE,

@@ -3,7 +3,7 @@ import { computeRootDigest, type HashType } from './digest.js';
 import { enumerateArtifact, MAX_FILES, type Enumeration } from './enumerate.js';
 import { hashInParallel } from './hash-pool.js';
 import type { HashUnit } from './hash-io.js';
-import { compareNames, formatShardName, requireIgnorePath } from './names.js';
+import { compareResourceNames, formatShardName, requireIgnorePath } from './names.js';
 
 /** How a model was turned into resources; the camelCase twin of the OMS `serialization` object. */
 export interface Serialization {
@@ -18,7 +18,9 @@ export interface Serialization {
 
 /** One OMS resource descriptor: a file, or a `path:start:end` shard of one. */
 export interface Resource {
+  /** Relative POSIX path (`.` for a single-file model), with `:start:end` for a shard. */
   name: string;
+  /** The hash type; for shards `<hash type>-sharded-<shard size>`, as model_signing writes and compares it. */
   algorithm: string;
   /** Lower-case hex. */
   digest: string;
@@ -29,7 +31,7 @@ export interface Manifest {
   name: string;
   kind: 'file' | 'directory';
   serialization: Serialization;
-  /** Sorted by name in code point order (see names.ts for the rule and why). */
+  /** In model_signing's order (see `compareResourceNames` for the rule and why). */
   resources: Resource[];
   /** SHA-256 over the resource digests in order: the OMS subject digest. */
   rootDigest: string;
@@ -44,9 +46,12 @@ export interface HashProgress {
 }
 
 export interface HashOptions {
-  /** `sha256` (default) or `blake3`. */
+  /** `sha256` (default), `blake2b` or `blake3`. */
   hashType?: HashType;
-  /** Split files into shards of this many bytes (OMS method `shards`); absent: one digest per file. */
+  /**
+   * Split files into shards of this many bytes (OMS method `shards`); absent: one digest per file.
+   * Ignored for BLAKE3, as model_signing ignores it: BLAKE3 manifests are always per file.
+   */
   shardSize?: number;
   /** Follow symlinks that stay inside the tree (default: refuse every symlink). */
   allowSymlinks?: boolean;
@@ -54,7 +59,7 @@ export interface HashOptions {
   ignorePaths?: readonly string[];
   /** Glob patterns to leave out; each match is recorded as an exact path. */
   ignorePatterns?: readonly string[];
-  /** Worker threads (0: hash in this thread). Default: the cores, at most 4; inline for small inputs. */
+  /** Threads hashing at once, this one included (0 or 1: this thread alone). Default: the cores, at most 4; this thread alone for small inputs. */
   jobs?: number;
   onProgress?: (progress: HashProgress) => void;
 }
@@ -69,7 +74,21 @@ function checkShardSize(value: number | undefined): void {
   }
 }
 
-/** Turns listed files into hash units: one per file, or one per shard (empty files have none). */
+/** The shard size a hash type really uses: none for BLAKE3, which model_signing never shards. */
+export function effectiveShardSize(hashType: HashType, shardSize: number | undefined): number | undefined {
+  return hashType === 'blake3' ? undefined : shardSize;
+}
+
+/** The algorithm a resource records: the hash type, or `<hash type>-sharded-<size>` for a shard. */
+export function resourceAlgorithm(hashType: HashType, shardSize: number | undefined): string {
+  return shardSize === undefined ? hashType : `${hashType}-sharded-${shardSize}`;
+}
+
+/**
+ * Turns listed files into hash units: one per file, or one per shard (empty files have none).
+ * A single-file model's one file is named `.`, as model_signing names it (its path relative to
+ * the model path).
+ */
 function planUnits(enumeration: Enumeration, shardSize: number | undefined): { units: HashUnit[]; names: string[] } {
   if (shardSize !== undefined) {
     const count = enumeration.files.reduce((sum, f) => sum + Math.ceil(f.size / shardSize), 0);
@@ -80,15 +99,16 @@ function planUnits(enumeration: Enumeration, shardSize: number | undefined): { u
   const units: HashUnit[] = [];
   const names: string[] = [];
   for (const file of enumeration.files) {
+    const name = enumeration.kind === 'file' ? '.' : file.name;
     if (shardSize === undefined) {
       units.push({ name: file.name, path: file.absPath, start: 0, end: file.size, fileSize: file.size });
-      names.push(file.name);
+      names.push(name);
       continue;
     }
     for (let start = 0; start < file.size; start += shardSize) {
       const end = Math.min(start + shardSize, file.size);
       units.push({ name: file.name, path: file.absPath, start, end, fileSize: file.size });
-      names.push(formatShardName(file.name, start, end));
+      names.push(formatShardName(name, start, end));
     }
   }
   return { units, names };
@@ -96,7 +116,7 @@ function planUnits(enumeration: Enumeration, shardSize: number | undefined): { u
 
 /**
  * Hashes a model or dataset (a file or a directory) into a manifest: every regular file's digest
- * (or every shard's), with relative POSIX names, in the OMS canonical order, plus the root digest.
+ * (or every shard's), with relative POSIX names, in model_signing's order, plus the root digest.
  * Throws SYMLINK_REFUSED, PATH_NOT_FOUND, IO_ERROR, ARTIFACT_EMPTY, INPUT_LIMIT as coded errors.
  */
 export async function hashArtifact(path: string, options: HashOptions = {}): Promise<Manifest> {
@@ -108,15 +128,22 @@ export async function hashArtifact(path: string, options: HashOptions = {}): Pro
     ignorePaths,
     ...(options.ignorePatterns ? { ignorePatterns: options.ignorePatterns } : {}),
   });
-  return hashEnumeration(enumeration, { ...options, hashType });
+  const { shardSize: _requested, ...rest } = options;
+  const shardSize = effectiveShardSize(hashType, options.shardSize);
+  return hashEnumeration(enumeration, { ...rest, hashType, ...(shardSize === undefined ? {} : { shardSize }) });
 }
 
-/** Hashes files already listed (verification lists with the signed settings, then hashes). */
+/**
+ * Hashes files already listed (verification lists with the signed settings, then hashes). The
+ * shard size is used as given, even for BLAKE3, so older manifests with BLAKE3 shards verify.
+ */
 export async function hashEnumeration(enumeration: Enumeration, options: HashOptions & { hashType: HashType }): Promise<Manifest> {
   if (enumeration.files.length === 0) {
     throw new CustodyError('ARTIFACT_EMPTY', `${enumeration.root} holds no regular file to hash (after ${enumeration.ignorePaths.length} exclusions); OMS does not sign empty models`);
   }
-  const { units, names } = planUnits(enumeration, options.shardSize);
+  const shardSize = options.shardSize;
+  const method = shardSize === undefined ? 'files' : 'shards';
+  const { units, names } = planUnits(enumeration, shardSize);
   const bytesTotal = enumeration.files.reduce((sum, f) => sum + f.size, 0);
   const progress: HashProgress = { bytesDone: 0, bytesTotal, files: enumeration.files.length };
   const digests = await hashInParallel(units, {
@@ -132,17 +159,18 @@ export async function hashEnumeration(enumeration: Enumeration, options: HashOpt
         }
       : {}),
   });
-  const resources = names.map((name, i) => ({ name, algorithm: options.hashType, digest: digests[i] ?? '' }));
-  resources.sort((a, b) => compareNames(a.name, b.name));
+  const algorithm = resourceAlgorithm(options.hashType, shardSize);
+  const resources = names.map((name, i) => ({ name, algorithm, digest: digests[i] ?? '' }));
+  resources.sort((a, b) => compareResourceNames(a.name, b.name, method));
   return {
     name: enumeration.modelName,
     kind: enumeration.kind,
     serialization: {
-      method: options.shardSize === undefined ? 'files' : 'shards',
+      method,
       hashType: options.hashType,
-      ...(options.shardSize === undefined ? {} : { shardSize: options.shardSize }),
+      ...(shardSize === undefined ? {} : { shardSize }),
       allowSymlinks: options.allowSymlinks === true,
-      ignorePaths: enumeration.kind === 'file' ? [] : enumeration.ignorePaths,
+      ignorePaths: enumeration.ignorePaths,
     },
     resources,
     rootDigest: computeRootDigest(resources.map((r) => r.digest)),

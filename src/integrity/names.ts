@@ -1,13 +1,8 @@
 import { CustodyError } from '../core/errors.js';
 
 /**
- * Resource ordering, the rule Custody follows when it writes a manifest (OMS v1.0 §5.2.1, §6.4):
- * names sorted by Unicode code point, i.e. by their UTF-8 bytes. So `a.txt` (0x2E) comes before
- * `a/b` (0x2F), and the shard `f:16:24` before `f:8:16`.
- *
- * The model_signing Python tool sorts differently: by path components (`a/b` before `a.txt`) and,
- * for shards, by numeric offsets. Both orders verify everywhere, because the root digest is
- * computed over the resources in the order they are listed and manifests compare as sets.
+ * Code point order of whole strings (the order of their UTF-8 bytes). Custody uses it to list
+ * files, paths and rule ids deterministically; resources in a manifest use `compareResourceNames`.
  */
 export function compareNames(a: string, b: string): number {
   if (a === b) return 0;
@@ -27,19 +22,33 @@ export function compareNames(a: string, b: string): number {
   return a.length - b.length;
 }
 
-/** The model_signing order (documented for comparison; used by tests and never for writing). */
-export function compareNamesByComponents(a: string, b: string): number {
-  const pa = splitShardName(a);
-  const pb = splitShardName(b);
-  const ca = (pa?.path ?? a).split('/');
-  const cb = (pb?.path ?? b).split('/');
-  for (let i = 0; i < Math.min(ca.length, cb.length); i += 1) {
+function compareComponents(a: string, b: string): number {
+  const ca = a.split('/');
+  const cb = b.split('/');
+  const n = Math.min(ca.length, cb.length);
+  for (let i = 0; i < n; i += 1) {
     const c = compareNames(ca[i] ?? '', cb[i] ?? '');
     if (c !== 0) return c;
   }
-  if (ca.length !== cb.length) return ca.length - cb.length;
-  if (pa && pb) return pa.start - pb.start || pa.end - pb.end;
-  return 0;
+  return ca.length - cb.length;
+}
+
+/**
+ * The order in which Custody lists resources: the order model_signing (the OMS reference
+ * implementation) writes, so that both compute the same root digest for the same files. Names
+ * compare as lists of path components, each component by code point, a path before the paths
+ * under it (`a/b` before `a.txt`, since the component `a` is a prefix of `a.txt`); shards compare
+ * by path that way, then by start and end offsets as numbers (`w:4096:8192` before
+ * `w:12288:16384`). The OMS v1.0 text asks for code point order of the whole name instead
+ * (`compareNames`); the two differ only for such names, and docs/integrity.md says why Custody
+ * follows the reference. Verification accepts any order.
+ */
+export function compareResourceNames(a: string, b: string, method: 'files' | 'shards'): number {
+  if (method === 'files') return compareComponents(a, b);
+  const pa = splitShardName(a);
+  const pb = splitShardName(b);
+  if (!pa || !pb) return compareNames(a, b);
+  return compareComponents(pa.path, pb.path) || pa.start - pb.start || pa.end - pb.end;
 }
 
 export interface ShardName {

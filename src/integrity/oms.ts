@@ -2,13 +2,14 @@ import { lstat } from 'node:fs/promises';
 import { relative, resolve, sep } from 'node:path';
 import { CustodyError, formatProblems, type Problem } from '../core/errors.js';
 import { readBundle, type SigstoreBundle } from './bundle.js';
-import { computeRootDigest, digestEquals, DIGEST_BYTES, isDigestHex, isHashType } from './digest.js';
+import { computeRootDigest, digestEquals, DIGEST_BYTES, isDigestHex, parseHashType } from './digest.js';
 import { assertNoDiff, diffResources } from './diff.js';
 import { IN_TOTO_PAYLOAD_TYPE } from './dsse.js';
-import { enumerateArtifact } from './enumerate.js';
+import { DEFAULT_IGNORE_PATHS, enumerateArtifact } from './enumerate.js';
 import type { PublicKeyInfo } from './keys.js';
 import { hashArtifact, hashEnumeration, toOmsSerialization, type HashOptions, type HashProgress, type Manifest, type Resource, type Serialization } from './manifest.js';
-import { isCanonicalName, requireIgnorePath, splitShardName } from './names.js';
+import { OMS_KEY_ALGORITHMS } from './interop.js';
+import { isCanonicalName, isUnder, requireIgnorePath, splitShardName } from './names.js';
 import { createKeyVerifier, signPayload, verifyEnvelope, type BundleVerifier, type Signer, type SignerIdentity } from './signer.js';
 import { buildStatement, encodeStatement, parseStatement, type Statement } from './statement.js';
 import { isRecord } from '../core/json.js';
@@ -44,9 +45,10 @@ const SERIALIZATION_KEYS = ['method', 'hash_type', 'shard_size', 'allow_symlinks
 
 /**
  * Reads the OMS predicate of an authenticated statement. Accepts what model_signing writes as well
- * as what the OMS spec prescribes: any resource order, `.` as the name of a single-file model, and
- * `sha256-sharded-<size>` as a shard algorithm. Checks that the subject digest is the root digest
- * of the resources as listed.
+ * as what the OMS text prescribes: any resource order, `.` or the basename as the name of a
+ * single-file model, `<hash>-sharded-<size>` or the bare hash type as a shard's algorithm,
+ * `shard_size` as an integer or an integral float (`4096.0`), and `blake2b` or `blake2` for BLAKE2.
+ * Checks that the subject digest is the root digest of the resources as listed.
  */
 export function parseOmsStatement(statement: Statement): SignedManifest {
   if (statement.predicateType === OMS_LEGACY_PREDICATE_TYPE) {
@@ -70,13 +72,12 @@ export function parseOmsStatement(statement: Statement): SignedManifest {
   else {
     for (const key of Object.keys(raw)) if (!SERIALIZATION_KEYS.includes(key)) problems.push({ path: `predicate.serialization.${key}`, message: 'is not an OMS v1.0 serialization parameter' });
     const method = raw['method'];
-    const hashType = raw['hash_type'];
+    const hashType = parseHashType(raw['hash_type']);
     const shardSize = raw['shard_size'];
     const allowSymlinks = raw['allow_symlinks'];
     const ignore = raw['ignore_paths'];
     if (method !== 'files' && method !== 'shards') problems.push({ path: 'predicate.serialization.method', message: 'must be "files" or "shards"' });
-    if (hashType === 'blake2b' || hashType === 'blake2') throw new CustodyError('UNSUPPORTED_FORMAT', 'the model was hashed with BLAKE2, which this build does not compute; use sha256 or blake3');
-    if (!isHashType(hashType)) problems.push({ path: 'predicate.serialization.hash_type', message: 'must be "sha256" or "blake3"' });
+    if (hashType === undefined) problems.push({ path: 'predicate.serialization.hash_type', message: 'must be "sha256", "blake2b" (or "blake2") or "blake3"' });
     if (method === 'shards' && !(typeof shardSize === 'number' && Number.isSafeInteger(shardSize) && shardSize > 0)) problems.push({ path: 'predicate.serialization.shard_size', message: 'must be a positive integer for method "shards"' });
     if (method === 'files' && shardSize !== undefined) problems.push({ path: 'predicate.serialization.shard_size', message: 'must be absent for method "files"' });
     if (typeof allowSymlinks !== 'boolean') problems.push({ path: 'predicate.serialization.allow_symlinks', message: 'must be true or false' });
@@ -93,7 +94,7 @@ export function parseOmsStatement(statement: Statement): SignedManifest {
         }
       }
     }
-    if ((method === 'files' || method === 'shards') && isHashType(hashType) && typeof allowSymlinks === 'boolean') {
+    if ((method === 'files' || method === 'shards') && hashType !== undefined && typeof allowSymlinks === 'boolean') {
       serialization = { method, hashType, ...(method === 'shards' ? { shardSize: shardSize as number } : {}), allowSymlinks, ignorePaths };
     }
   }
@@ -102,8 +103,7 @@ export function parseOmsStatement(statement: Statement): SignedManifest {
   const resources: Resource[] = [];
   if (!Array.isArray(list) || list.length === 0) problems.push({ path: 'predicate.resources', message: 'must be a non-empty array' });
   else if (serialization) {
-    const accepted = new Set<string>([serialization.hashType]);
-    if (serialization.method === 'shards') accepted.add(`${serialization.hashType}-sharded-${serialization.shardSize ?? 0}`);
+    const accepted = acceptedAlgorithms(serialization);
     const seen = new Set<string>();
     list.forEach((r: unknown, i) => {
       const at = `predicate.resources[${i}]`;
@@ -129,6 +129,14 @@ export function parseOmsStatement(statement: Statement): SignedManifest {
   return { name, rootDigest, serialization, resources };
 }
 
+/** Algorithm names a resource may carry under a serialization (see parseOmsStatement). */
+function acceptedAlgorithms(serialization: Serialization): Set<string> {
+  const names: string[] = serialization.hashType === 'blake2b' ? ['blake2b', 'blake2'] : [serialization.hashType];
+  const accepted = new Set<string>(names);
+  if (serialization.method === 'shards') for (const n of names) accepted.add(`${n}-sharded-${serialization.shardSize ?? 0}`);
+  return accepted;
+}
+
 function isResourceName(name: string, method: 'files' | 'shards'): boolean {
   const path = method === 'shards' ? splitShardName(name)?.path : name;
   return path !== undefined && (path === '.' || isCanonicalName(path));
@@ -138,7 +146,13 @@ export interface SignOptions extends HashOptions {
   signer: Signer;
   /** Where the signature will be written; left out of the manifest when it lies inside the model. */
   signaturePath?: string;
+  /**
+   * Sign with a key outside the OMS key registry (Ed25519). model_signing and other OMS verifiers
+   * refuse such signatures, so it takes this explicit choice (USAGE otherwise).
+   */
+  allowNonOmsKey?: boolean;
 }
+
 
 export interface SignResult {
   bundle: SigstoreBundle;
@@ -156,10 +170,19 @@ async function signatureInside(modelPath: string, signaturePath: string | undefi
   return rel.split(sep).join('/');
 }
 
-/** Hashes a model and signs its manifest as an OMS v1.0 bundle. */
+/**
+ * Hashes a model and signs its manifest as an OMS v1.0 bundle. A signer whose key is outside the
+ * OMS key registry (Ed25519) is refused with USAGE unless `allowNonOmsKey`.
+ */
 export async function signArtifact(path: string, options: SignOptions): Promise<SignResult> {
+  const { signer, signaturePath: _sig, allowNonOmsKey, ...hashOptions } = options;
+  if (signer.algorithm !== undefined && !OMS_KEY_ALGORITHMS.includes(signer.algorithm) && allowNonOmsKey !== true) {
+    throw new CustodyError(
+      'USAGE',
+      `the signing key is ${signer.algorithm}, which is not in the OMS key registry (ECDSA P-256, P-384, P-521): model_signing and other OMS verifiers refuse such signatures. Use an ECDSA key, or allow it explicitly (--allow-ed25519)`,
+    );
+  }
   const sigRel = await signatureInside(path, options.signaturePath);
-  const { signer, signaturePath: _sig, ...hashOptions } = options;
   const manifest = await hashArtifact(path, { ...hashOptions, ignorePaths: [...(options.ignorePaths ?? []), ...(sigRel ? [sigRel] : [])] });
   const statement = buildOmsStatement(manifest);
   const bundle = await signPayload(encodeStatement(statement), IN_TOTO_PAYLOAD_TYPE, signer);
@@ -210,9 +233,15 @@ export async function verifyArtifact(path: string, options: VerifyOptions): Prom
   const signed = parseOmsStatement(parseStatement(payloadType, payload));
   const sigRel = await signatureInside(path, options.signaturePath);
   const extra = (options.ignorePaths ?? []).map((p) => requireIgnorePath(p, 'USAGE'));
+  // model_signing can sign the git files too (--no-ignore-git-paths): a default exclusion under
+  // which the signature lists resources is not applied, so those files are checked, not skipped.
+  const sharded = signed.serialization.method === 'shards';
+  const signedPaths = signed.resources.map((r) => (sharded ? (splitShardName(r.name)?.path ?? r.name) : r.name));
+  const keepDefaults = DEFAULT_IGNORE_PATHS.filter((d) => signedPaths.some((p) => isUnder(p, d)));
   const enumeration = await enumerateArtifact(path, {
     allowSymlinks: signed.serialization.allowSymlinks,
-    ignorePaths: [...signed.serialization.ignorePaths, ...extra, ...(sigRel ? [sigRel] : [])],
+    ignorePaths: [...signed.serialization.ignorePaths.filter((p) => !keepDefaults.includes(p)), ...extra, ...(sigRel ? [sigRel] : [])],
+    keepDefaults,
   });
 
   let actual: Resource[] = [];
@@ -228,10 +257,10 @@ export async function verifyArtifact(path: string, options: VerifyOptions): Prom
     actual = manifest.resources;
     bytes = manifest.bytes;
   }
-  // model_signing names a single-file model "."; OMS names it by its basename. Accept both.
-  const sharded = signed.serialization.method === 'shards';
-  if (enumeration.kind === 'file' && signed.resources.every((r) => (sharded ? splitShardName(r.name)?.path : r.name) === '.')) {
-    actual = actual.map((r) => ({ ...r, name: sharded ? `.${r.name.slice(enumeration.modelName.length)}` : '.' }));
+  // A single-file model's file is named "." (model_signing, and Custody since it follows it) or,
+  // in bundles that follow the OMS text, by its basename: compare under the name the bundle uses.
+  if (enumeration.kind === 'file' && !signed.resources.every((r) => (sharded ? splitShardName(r.name)?.path : r.name) === '.')) {
+    actual = actual.map((r) => ({ ...r, name: `${enumeration.modelName}${r.name.slice(1)}` }));
   }
   assertNoDiff(diffResources(signed.resources, actual, sharded), path);
   return {

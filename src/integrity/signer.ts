@@ -30,6 +30,8 @@ export interface SignatureResult {
  */
 export interface Signer {
   readonly method: string;
+  /** Sigstore algorithm name of the signing key (e.g. PKIX_ECDSA_P256_SHA_256), when known. */
+  readonly algorithm?: string;
   sign(pae: Buffer): Promise<SignatureResult>;
 }
 
@@ -42,6 +44,7 @@ export interface BundleVerifier {
 export function createKeySigner(privateKey: PrivateKeyInfo): Signer {
   return {
     method: 'key',
+    algorithm: KEY_ALGORITHMS[privateKey.type],
     sign(pae: Buffer): Promise<SignatureResult> {
       return Promise.resolve({
         signature: signBytes(privateKey, pae),

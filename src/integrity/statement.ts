@@ -1,4 +1,5 @@
 import { CustodyError } from '../core/errors.js';
+import { parseJsonBounded } from '../core/bounded-json.js';
 import { IN_TOTO_PAYLOAD_TYPE } from './dsse.js';
 import { isRecord } from '../core/json.js';
 
@@ -30,18 +31,16 @@ export function encodeStatement(statement: Statement): Buffer {
   return Buffer.from(JSON.stringify(statement), 'utf8');
 }
 
+/** Nesting and value bounds on a statement before it is parsed (a resource of a manifest is 4 values). */
+const STATEMENT_LIMITS = { maxDepth: 32, maxValues: 4_000_000 } as const;
+
 /**
  * Parses an authenticated DSSE payload as an in-toto Statement v1: right payload type, `_type`,
  * at least one subject with a digest, a predicate type and an object predicate.
  */
 export function parseStatement(payloadType: string, payload: Buffer): Statement {
   if (payloadType !== IN_TOTO_PAYLOAD_TYPE) throw new CustodyError('BUNDLE_INVALID', `payload type is "${payloadType.slice(0, 100)}", expected ${IN_TOTO_PAYLOAD_TYPE}`);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(payload.toString('utf8'));
-  } catch (error) {
-    throw new CustodyError('BUNDLE_INVALID', `the signed payload is not JSON: ${(error as Error).message}`, { cause: error });
-  }
+  const raw = parseJsonBounded(payload, { ...STATEMENT_LIMITS, what: 'the signed payload', invalidCode: 'BUNDLE_INVALID' });
   if (!isRecord(raw)) throw new CustodyError('BUNDLE_INVALID', 'the signed payload is not a JSON object');
   if (raw['_type'] !== STATEMENT_TYPE) throw new CustodyError('BUNDLE_INVALID', `the statement _type is not ${STATEMENT_TYPE}`);
   const subject = raw['subject'];

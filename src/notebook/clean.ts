@@ -6,6 +6,7 @@ import type { Scanner } from '../core/scanner.js';
 import type { Severity } from '../core/severity.js';
 import { invalidSuppressionRule } from '../scanners/core/rules.js';
 import { scanBlob } from '../scanners/file-scan.js';
+import { MAX_NOTEBOOK_NODES } from '../scanners/secrets/notebook.js';
 import { scanIncompleteRule } from '../scanners/secrets/rules/meta.js';
 
 /**
@@ -55,8 +56,16 @@ export interface CleanResult {
 /** Deepest JSON nesting read (nbformat nests about 6 deep; widget state a little more). */
 const MAX_DEPTH = 512;
 
+/**
+ * Values kept as nodes while cleaning (cells, keys, lines of sources and kept outputs); each costs
+ * memory, so a notebook with more is refused (INPUT_LIMIT) — the limit of the secrets check, which must
+ * read a notebook cell by cell before it is written. Outputs that are stripped are checked for syntax
+ * and skipped without building nodes, however many lines they hold.
+ */
+export const MAX_NOTEBOOK_VALUES = MAX_NOTEBOOK_NODES;
+
 export function cleanNotebook(text: string, options: CleanOptions = {}): CleanResult {
-  const root = parseJson(text);
+  const root = parseJson(text, { skipOutputs: !options.keepOutput });
   if (root.kind !== 'object') throw new CustodyError('PARSE_ERROR', 'not a notebook: the top level is not a JSON object');
   const keep = new Set(options.keepMetadata ?? []);
   const cellStrip = (options.cellMetadata ?? DEFAULT_CELL_METADATA).filter((k) => !keep.has(k));
@@ -80,19 +89,20 @@ export function cleanNotebook(text: string, options: CleanOptions = {}): CleanRe
     list.items.forEach((cell, index) => {
       // One entry per cell, objects or not: the secrets scanner counts every cell.
       const id = cell.kind === 'object' ? get(cell, 'id') : undefined;
-      cellIds.push(id?.kind === 'scalar' && typeof id.value === 'string' ? id.value : undefined);
+      cellIds.push(stringOf(id));
       if (cell.kind !== 'object') return;
       const where = `${path}[${index}]`;
       if (stringOf(get(cell, 'cell_type')) === 'code') {
         const outputs = get(cell, 'outputs');
-        if (!options.keepOutput && outputs?.kind === 'array' && outputs.items.length > 0) {
-          summary.outputs += outputs.items.length;
-          outputs.items = [];
+        const count = outputs?.kind === 'array' ? outputs.items.length : outputs?.kind === 'skipped' && outputs.array ? outputs.count : 0;
+        if (!options.keepOutput && count > 0) {
+          summary.outputs += count;
+          set(cell, 'outputs', { kind: 'array', items: [] });
         }
         if (!keep.has('execution_count')) {
           const count = get(cell, countKey);
           if (countKey === 'execution_count' && count !== undefined && !(count.kind === 'scalar' && count.raw === 'null')) {
-            set(cell, countKey, { kind: 'scalar', raw: 'null', value: null });
+            set(cell, countKey, { kind: 'scalar', raw: 'null' });
             summary.executionCounts += 1;
           } else if (countKey === 'prompt_number' && count !== undefined) {
             remove(cell, countKey);
@@ -187,10 +197,13 @@ function unreadable(finding: Finding): CustodyError {
 // ---------------------------------------------------------------------------------------------
 // An order- and token-preserving JSON tree.
 
-type JsonScalar = { kind: 'scalar'; raw: string; value: string | number | boolean | null };
+/** A scalar as written; strings are decoded only when read (stringOf). */
+type JsonScalar = { kind: 'scalar'; raw: string };
 type JsonArray = { kind: 'array'; items: JsonNode[] };
 type JsonObject = { kind: 'object'; entries: { rawKey: string; key: string; value: JsonNode }[] };
-type JsonNode = JsonScalar | JsonArray | JsonObject;
+/** A value checked but not built (stripped outputs): its text, and its element count if it is an array. */
+type JsonSkipped = { kind: 'skipped'; raw: string; array: boolean; count: number };
+type JsonNode = JsonScalar | JsonArray | JsonObject | JsonSkipped;
 
 function get(node: JsonObject, key: string): JsonNode | undefined {
   // JSON allows duplicate keys; like JSON.parse, the last one wins.
@@ -215,13 +228,37 @@ function remove(node: JsonObject, key: string): boolean {
 }
 
 function stringOf(node: JsonNode | undefined): string | undefined {
-  return node?.kind === 'scalar' && typeof node.value === 'string' ? node.value : undefined;
+  return node?.kind === 'scalar' && node.raw.startsWith('"') ? (JSON.parse(node.raw) as string) : undefined;
 }
 
-function parseJson(text: string): JsonNode {
+/** Where a value sits in a notebook, as far as cleaning cares. */
+type Place = 'root' | 'cells' | 'cell' | 'worksheets' | 'worksheet' | 'other';
+
+function placeOf(parent: Place, key: string | undefined): Place {
+  if (parent === 'root') return key === 'cells' ? 'cells' : key === 'worksheets' ? 'worksheets' : 'other';
+  if (parent === 'worksheets') return 'worksheet';
+  if (parent === 'worksheet') return key === 'cells' ? 'cells' : 'other';
+  if (parent === 'cells') return 'cell';
+  return 'other';
+}
+
+/**
+ * Parses JSON into the order- and token-preserving tree, bounded in depth (MAX_DEPTH) and in nodes
+ * built (MAX_NOTEBOOK_VALUES). With `skipOutputs`, a cell's `outputs` is checked for syntax and kept as
+ * its text without building nodes (it is about to be stripped).
+ */
+function parseJson(text: string, options: { skipOutputs: boolean }): JsonNode {
   let pos = 0;
+  let nodes = 0;
   const fail = (what: string): never => {
-    throw new CustodyError('PARSE_ERROR', `not valid JSON: ${what} at byte ${pos}`);
+    throw new CustodyError('PARSE_ERROR', `not valid JSON: ${what} at character ${pos}`);
+  };
+  const count = (): void => {
+    if (++nodes > MAX_NOTEBOOK_VALUES) {
+      throw new CustodyError('INPUT_LIMIT', `the notebook holds more than ${MAX_NOTEBOOK_VALUES} JSON values (cells, source lines, kept outputs); notebooks are cleaned up to that many`, {
+        details: { limit: 'values', max: MAX_NOTEBOOK_VALUES },
+      });
+    }
   };
   const skipSpace = (): void => {
     for (;;) {
@@ -250,13 +287,24 @@ function parseJson(text: string): JsonNode {
       return fail('invalid string');
     }
   };
-  const value = (depth: number): JsonNode => {
+  const readScalar = (): string => {
+    const match = /^(?:-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)/.exec(text.slice(pos, pos + 400));
+    if (!match) return fail('unexpected token');
+    pos += match[0].length;
+    return match[0];
+  };
+  /**
+   * One value. `build` false checks it (same grammar, strings decoded and dropped) without keeping
+   * nodes; it then returns undefined.
+   */
+  const value = (depth: number, place: Place, build: boolean): JsonNode | undefined => {
     if (depth > MAX_DEPTH) fail(`nesting deeper than ${MAX_DEPTH}`);
+    if (build) count();
     skipSpace();
     const c = text[pos];
     if (c === '{') {
       pos++;
-      const node: JsonObject = { kind: 'object', entries: [] };
+      const node: JsonObject | undefined = build ? { kind: 'object', entries: [] } : undefined;
       skipSpace();
       if (text[pos] === '}') {
         pos++;
@@ -266,10 +314,14 @@ function parseJson(text: string): JsonNode {
         skipSpace();
         if (text[pos] !== '"') fail('expected a key');
         const rawKey = readString();
+        const key = decode(rawKey);
         skipSpace();
         if (text[pos] !== ':') fail("expected ':'");
         pos++;
-        node.entries.push({ rawKey, key: decode(rawKey), value: value(depth + 1) });
+        if (node !== undefined) {
+          const child = place === 'cell' && key === 'outputs' && options.skipOutputs ? skipped(depth + 1) : (value(depth + 1, placeOf(place, key), true) as JsonNode);
+          node.entries.push({ rawKey, key, value: child });
+        } else value(depth + 1, 'other', false);
         skipSpace();
         if (text[pos] === ',') pos++;
         else if (text[pos] === '}') {
@@ -280,14 +332,15 @@ function parseJson(text: string): JsonNode {
     }
     if (c === '[') {
       pos++;
-      const node: JsonArray = { kind: 'array', items: [] };
+      const node: JsonArray | undefined = build ? { kind: 'array', items: [] } : undefined;
       skipSpace();
       if (text[pos] === ']') {
         pos++;
         return node;
       }
       for (;;) {
-        node.items.push(value(depth + 1));
+        const item = value(depth + 1, placeOf(place, undefined), build);
+        if (node !== undefined) node.items.push(item as JsonNode);
         skipSpace();
         if (text[pos] === ',') pos++;
         else if (text[pos] === ']') {
@@ -298,15 +351,36 @@ function parseJson(text: string): JsonNode {
     }
     if (c === '"') {
       const raw = readString();
-      return { kind: 'scalar', raw, value: decode(raw) };
+      decode(raw); // a string JSON does not allow is refused even where it is not read
+      return build ? { kind: 'scalar', raw } : undefined;
     }
-    const match = /^(?:-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)/.exec(text.slice(pos, pos + 400));
-    if (!match) return fail('unexpected token');
-    pos += match[0].length;
-    const raw = match[0];
-    return { kind: 'scalar', raw, value: raw === 'true' ? true : raw === 'false' ? false : raw === 'null' ? null : Number(raw) };
+    const raw = readScalar();
+    return build ? { kind: 'scalar', raw } : undefined;
   };
-  const root = value(0);
+  /** A value checked without building nodes; an array's top-level elements are counted. */
+  const skipped = (depth: number): JsonSkipped => {
+    skipSpace();
+    const start = pos;
+    const array = text[pos] === '[';
+    let elements = 0;
+    if (array) {
+      pos++;
+      skipSpace();
+      if (text[pos] !== ']') {
+        for (;;) {
+          value(depth + 1, 'other', false);
+          elements++;
+          skipSpace();
+          if (text[pos] === ',') pos++;
+          else if (text[pos] === ']') break;
+          else fail("expected ',' or ']'");
+        }
+      }
+      pos++;
+    } else value(depth, 'other', false);
+    return { kind: 'skipped', raw: text.slice(start, pos), array, count: elements };
+  };
+  const root = value(0, 'root', true) as JsonNode;
   skipSpace();
   if (pos !== text.length) fail('trailing content');
   return root;
@@ -332,7 +406,7 @@ function printJson(root: JsonNode, style: Style): string {
   const { indent, newline } = style;
   const parts: string[] = [];
   const print = (node: JsonNode, level: number): void => {
-    if (node.kind === 'scalar') {
+    if (node.kind === 'scalar' || node.kind === 'skipped') {
       parts.push(node.raw);
       return;
     }

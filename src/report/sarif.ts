@@ -1,5 +1,6 @@
 import type { Finding } from '../core/finding.js';
 import type { AnyRule } from '../core/rule.js';
+import { escapeJsonForTerminal } from '../core/terminal.js';
 import type { Severity } from '../core/severity.js';
 import type { ScanResult } from '../scanners/engine.js';
 import type { ReportOptions } from './options.js';
@@ -56,7 +57,7 @@ function result(f: Finding, ruleIndex: Map<string, number>): Record<string, unkn
   return out;
 }
 
-/** SARIF 2.1.0, as GitHub code scanning accepts it. */
+/** SARIF 2.1.0, as GitHub code scanning accepts it; terminal-unsafe characters are JSON escapes (values unchanged). */
 export function renderSarif(scan: ScanResult, options: ReportOptions): string {
   const used = new Set(scan.findings.map((f) => f.ruleId));
   const rules = options.rules.filter((r) => used.has(r.id) || options.rules.length <= 400);
@@ -73,5 +74,5 @@ export function renderSarif(scan: ScanResult, options: ReportOptions): string {
       },
     ],
   };
-  return `${JSON.stringify(log, null, 2)}\n`;
+  return `${escapeJsonForTerminal(JSON.stringify(log, null, 2))}\n`;
 }

@@ -1,4 +1,5 @@
 import type { Finding } from '../core/finding.js';
+import { escapeForTerminal as e } from '../core/terminal.js';
 import { SEVERITIES, type Severity } from '../core/severity.js';
 import type { ScanResult } from '../scanners/engine.js';
 import type { ReportOptions } from './options.js';
@@ -10,23 +11,30 @@ const BOLD = '\x1b[1m';
 
 function where(f: Finding): string {
   const parts: string[] = [];
-  if (f.location.member) parts.push(`!${f.location.member}`);
+  if (f.location.member) parts.push(`!${e(f.location.member)}`);
   if (f.location.line !== undefined) parts.push(`:${f.location.line}${f.location.column !== undefined ? `:${f.location.column}` : ''}`);
   if (f.location.offset !== undefined && f.location.line === undefined) parts.push(` @${f.location.offset}`);
   return parts.join('');
 }
 
-/** Context a person needs to find the thing: notebook cell, commit, image layer. */
-function context(f: Finding): string | undefined {
+/**
+ * Context a person needs to find the thing: notebook cell, commit, image layer. Values from the input
+ * pass through `escape` (terminal escaping for text; the HTML report escapes the whole line itself).
+ */
+export function describeContext(f: Finding, escape: (text: string) => string = e): string | undefined {
   const p = f.properties ?? {};
   const parts: string[] = [];
-  if (typeof p['cell'] === 'number') parts.push(`cell ${p['cell']}${typeof p['cellLine'] === 'number' ? ` line ${p['cellLine']}` : ''}${typeof p['field'] === 'string' && p['field'] !== 'source' ? ` (${p['field']})` : ''}`);
-  if (typeof p['commit'] === 'string' && p['commit'] !== '') parts.push(`introduced in ${p['commit'].slice(0, 12)}${p['inHead'] === false ? ', no longer in HEAD' : ''}`);
-  if (typeof p['layer'] === 'string') parts.push(`image layer ${p['layer']}${p['deletedInLayer'] !== undefined ? `, deleted in layer ${String(p['deletedInLayer'])} but still in the image` : ''}`);
+  if (typeof p['cell'] === 'number') parts.push(`cell ${p['cell']}${typeof p['cellLine'] === 'number' ? ` line ${p['cellLine']}` : ''}${typeof p['field'] === 'string' && p['field'] !== 'source' ? ` (${escape(p['field'])})` : ''}`);
+  if (typeof p['commit'] === 'string' && p['commit'] !== '') parts.push(`introduced in ${escape(p['commit'].slice(0, 12))}${p['inHead'] === false ? ', no longer in HEAD' : ''}`);
+  if (typeof p['layer'] === 'string') parts.push(`image layer ${escape(p['layer'])}${p['deletedInLayer'] !== undefined ? `, deleted in layer ${escape(String(p['deletedInLayer']))} but still in the image` : ''}`);
   return parts.length > 0 ? parts.join('; ') : undefined;
 }
 
-/** Findings grouped by file, most severe first within a file; a summary line at the end. */
+/**
+ * Findings grouped by file, most severe first within a file; a summary line at the end. Every piece
+ * of text that comes from the input (paths, members, messages, evidence, properties) is escaped with
+ * escapeForTerminal, so the report cannot act on the terminal or forge a line.
+ */
 export function renderText(result: ScanResult, options: ReportOptions): string {
   const paint = (code: string, text: string): string => (options.color ? `${code}${text}${RESET}` : text);
   const out: string[] = [];
@@ -37,14 +45,14 @@ export function renderText(result: ScanResult, options: ReportOptions): string {
     byPath.set(f.location.path, list);
   }
   for (const [path, findings] of byPath) {
-    out.push(paint(BOLD, path));
+    out.push(paint(BOLD, e(path)));
     const ordered = [...findings].sort((a, b) => SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity));
     for (const f of ordered) {
-      out.push(`  ${paint(COLORS[f.severity], f.severity.toUpperCase().padEnd(8))} ${f.message} ${paint(DIM, `[${f.ruleId}]`)}`);
+      out.push(`  ${paint(COLORS[f.severity], f.severity.toUpperCase().padEnd(8))} ${e(f.message)} ${paint(DIM, `[${e(f.ruleId)}]`)}`);
       const loc = where(f);
-      const ctx = context(f);
-      if (loc || ctx) out.push(`           ${paint(DIM, `at ${path}${loc}${ctx ? ` (${ctx})` : ''}`)}`);
-      if (f.evidence) out.push(`           ${paint(DIM, `evidence: ${f.evidence}`)}`);
+      const ctx = describeContext(f);
+      if (loc || ctx) out.push(`           ${paint(DIM, `at ${e(path)}${loc}${ctx ? ` (${ctx})` : ''}`)}`);
+      if (f.evidence) out.push(`           ${paint(DIM, `evidence: ${e(f.evidence)}`)}`);
     }
     out.push('');
   }

@@ -7,6 +7,7 @@ import { HEAD_BYTES, type ScanContext, type ScanTarget, type Scanner } from '../
 import { atLeast, severityRank, type Severity } from '../core/severity.js';
 import type { WalkedFile } from '../core/walk.js';
 import { findingsCappedRule, invalidSuppressionRule, nestingLimitRule, scanErrorRule } from './core/rules.js';
+import { redactFindingText } from './redact-text.js';
 
 /** Builds a Finding from a rule and a report: applies overrides, redacts secrets, fingerprints. */
 export function buildFinding(rule: AnyRule, target: Pick<ScanTarget, 'path' | 'member' | 'properties'>, input: ReportInput<string>, config: ResolvedConfig): Finding {
@@ -40,9 +41,12 @@ export function buildFinding(rule: AnyRule, target: Pick<ScanTarget, 'path' | 'm
     fingerprint: '',
     tags: rule.tags,
   };
-  if (evidence !== undefined) finding.evidence = clip(evidence, 300);
+  if (evidence !== undefined) finding.evidence = evidence;
   const properties = target.properties === undefined ? input.properties : { ...target.properties, ...input.properties };
   if (properties !== undefined) finding.properties = properties;
+  // Text built from the input (message, evidence, properties) is redacted whatever rule built it; evidence is clipped after, so no secret is cut unrecognisably.
+  redactFindingText(finding);
+  if (finding.evidence !== undefined) finding.evidence = clip(finding.evidence, 300);
   finding.fingerprint = computeFingerprint(rule.id, location, key ?? evidence ?? finding.message);
   return finding;
 }
@@ -133,20 +137,25 @@ export async function scanSource(path: string, source: ByteSource, options: File
       if (config.rules.get(rule.id)?.enabled === false) return () => undefined;
       return (input) => add(rule, target, input as ReportInput<string>);
     },
+    // Containers (src/scanners/containers/) hand each member here once; every scanner sees it, the
+    // containers scanner included, so containers nest — up to limits.maxNesting, past which the member
+    // is reported and not read.
     scanMember: async (parent, member, memberSource, properties) => {
+      const path = parent.member === undefined ? member : `${parent.member}!${member}`;
+      const depth = parent.depth + 1;
+      if (depth > config.limits.maxNesting) {
+        context.reporter(nestingLimitRule, parent)({ message: 'tooDeep', member, data: { member: path, limit: config.limits.maxNesting } });
+        return;
+      }
       const inherited = properties === undefined ? parent.properties : { ...parent.properties, ...properties };
       const target: ScanTarget = {
         path: parent.path,
-        member: parent.member === undefined ? member : `${parent.member}!${member}`,
+        member: path,
         source: memberSource,
         head: await memberSource.read(0, HEAD_BYTES),
-        depth: parent.depth + 1,
+        depth,
         ...(inherited === undefined ? {} : { properties: inherited }),
       };
-      if (target.depth > config.limits.maxNesting) {
-        context.reporter(nestingLimitRule, parent)({ message: 'tooDeep', member, data: { member: target.member ?? member, limit: config.limits.maxNesting } });
-        return;
-      }
       await runScanners(target, scanners, context);
     },
   };

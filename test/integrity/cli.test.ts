@@ -22,7 +22,10 @@ describe('custody keygen', () => {
     const again = await cli(['keygen', '--out', 'signer'], dir);
     assert.equal(again.code, 2);
     assert.match(again.stderr, /error USAGE: .*exists/);
-    assert.equal((await cli(['keygen', '--out', 'signer', '--force', '--type', 'ed25519'], dir)).code, 0);
+    const ed = await cli(['keygen', '--out', 'signer', '--force', '--type', 'ed25519'], dir);
+    assert.equal(ed.code, 0);
+    assert.match(ed.stderr, /warning: Ed25519 is not in the OMS key registry/);
+    assert.equal(made.stderr, '', 'no warning for the default P-256');
     assert.match((await cli(['keygen', '--type', 'rsa'], dir)).stderr, /error USAGE/);
     assert.equal((await cli(['keygen', '--out', 'p384', '--type', 'P-384'], dir)).code, 0);
   });
@@ -60,10 +63,14 @@ describe('custody hash', () => {
     const manifest = JSON.parse(json.stdout) as { name: string; digest: { sha256: string }; resources: { name: string }[]; serialization: Record<string, unknown> };
     assert.equal(manifest.digest.sha256, (await hashArtifact(join(dir, 'model'))).rootDigest);
     assert.deepEqual(manifest.resources.map((r) => r.name), ['config.json', 'tok/vocab.txt', 'weights.bin']);
-    const text = await cli(['hash', 'model', '--format', 'text', '--shard-size', '4Ki', '--hash-type', 'blake3'], dir);
+    const text = await cli(['hash', 'model', '--format', 'text', '--shard-size', '4Ki', '--hash-type', 'blake2b'], dir);
     assert.equal(text.code, 0, text.stderr);
-    assert.match(text.stdout, /^# model: root sha256:[0-9a-f]{64} \(3 files, .*shards\/blake3\)\n/);
-    assert.match(text.stdout, /\n[0-9a-f]{64} {2}weights\.bin:8192:9000\n/);
+    assert.match(text.stdout, /^# model: root sha256:[0-9a-f]{64} \(3 files, .*shards\/blake2b\)\n/);
+    assert.match(text.stdout, /\n[0-9a-f]{128} {2}weights\.bin:8192:9000\n/);
+    assert.equal(text.stderr, '');
+    const blake3 = await cli(['hash', 'model', '--format', 'text', '--shard-size', '4Ki', '--hash-type', 'blake3'], dir);
+    assert.match(blake3.stdout, /\(3 files, .*files\/blake3\)\n/, 'BLAKE3 is never sharded, as in model_signing');
+    assert.match(blake3.stderr, /warning: BLAKE3 manifests are never sharded/);
     const out = await cli(['hash', 'model', '--output', 'manifest.json', '--ignore', 'tok', '--ignore', '*.bin'], dir);
     assert.equal(out.code, 0);
     const written = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { resources: { name: string }[]; serialization: { ignore_paths: string[] } };
@@ -127,6 +134,31 @@ describe('custody sign / verify', () => {
       ['sign', 'model', '--key', 'k.pem', '--signature', 'x.sig', '--passphrase-env', 'NOPE'],
     ];
     for (const args of tool) assert.equal((await cli(args, dir)).code, 2, args.join(' '));
+  });
+
+  it('signs with Ed25519 only when allowed explicitly, and then warns that OMS verifiers refuse it', async () => {
+    const dir = project();
+    await cli(['keygen', '--out', 'ed', '--type', 'ed25519'], dir);
+    const refused = await cli(['sign', 'model', '--key', 'ed.pem', '--signature', 'ed.sig'], dir);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /error USAGE: .*OMS key registry.*--allow-ed25519/);
+    assert.equal(existsSync(join(dir, 'ed.sig')), false);
+    const allowed = await cli(['sign', 'model', '--key', 'ed.pem', '--signature', 'ed.sig', '--allow-ed25519'], dir);
+    assert.equal(allowed.code, 0, allowed.stderr);
+    assert.match(allowed.stderr, /warning: the key is PKIX_ED25519, not in the OMS key registry: model_signing and other OMS verifiers will refuse/);
+    assert.equal((await cli(['verify', 'model', '--signature', 'ed.sig', '--key', 'ed.pub.pem'], dir)).code, 0, 'Custody verifies it');
+    await cli(['keygen', '--out', 'p', '--type', 'p521'], dir);
+    const p521 = await cli(['sign', 'model', '--key', 'p.pem', '--signature', 'p.sig'], dir);
+    assert.equal(p521.stderr, '', 'no warning for a key in the registry');
+  });
+
+  it('warns when a sharded signature names a file holding ":", which model_signing cannot read', async () => {
+    const dir = writeTree(project(), { 'model/a:b.bin': 'colon' });
+    await cli(['keygen', '--out', 'k'], dir);
+    const sharded = await cli(['sign', 'model', '--key', 'k.pem', '--signature', 's.sig', '--shard-size', '4K'], dir);
+    assert.equal(sharded.code, 0, sharded.stderr);
+    assert.match(sharded.stderr, /warning: model_signing cannot read shard names of files whose name holds ":" \(such as "a:b\.bin"\)/);
+    assert.equal((await cli(['sign', 'model', '--key', 'k.pem', '--signature', 'f.sig'], dir)).stderr, '', 'per-file names with ":" are fine');
   });
 });
 

@@ -60,9 +60,9 @@ export async function cli(args: string[], cwd: string, env: Record<string, strin
   return { code, stdout, stderr };
 }
 
-/** Runs the independent Python verifier on a bundle. */
-export function pythonVerify(key: string, signature: string, model: string, extra: string[] = []): { status: number | null; stdout: string; stderr: string } {
-  const run = spawnSync('python3', ['scripts/oms_verify.py', '--key', key, '--signature', signature, ...extra, model], { encoding: 'utf8' });
+/** Verifies a bundle with scripts/oms_reference.py, which behaves as model_signing 1.1.1 does. */
+export function referenceVerify(key: string, signature: string, model: string, extra: string[] = []): { status: number | null; stdout: string; stderr: string } {
+  const run = spawnSync('python3', ['scripts/oms_reference.py', 'verify', model, '--key', key, '--signature', signature, ...extra], { encoding: 'utf8' });
   return { status: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 

@@ -27,7 +27,7 @@ describe('hashArtifact', () => {
   before(ensureFixtures);
 
   for (const method of ['files', 'shards'] as const) {
-    it(`matches the manifest an independent implementation computes (${method}), in code point order`, async () => {
+    it(`matches the manifest model_signing computes (${method}): names, order, algorithms, root digest`, async () => {
       const want = expected(method);
       for (const jobs of [0, 2]) {
         const manifest = await hashArtifact(join(FIXTURES, 'model'), { ignorePaths: ['ignore-me'], jobs, ...(method === 'shards' ? { shardSize: 4096 } : {}) });
@@ -44,7 +44,7 @@ describe('hashArtifact', () => {
     assert.ok(list.includes('nested/.gitignore'), 'a nested .gitignore is a model file');
     assert.ok(list.includes('empty.bin'), 'empty files have a digest with method files');
     assert.ok(!list.some((n) => n.startsWith('.git') || n === 'ignore-me'));
-    assert.ok(list.indexOf('a.txt') < list.indexOf('a/b'), 'a.txt (0x2E) sorts before a/b (0x2F)');
+    assert.ok(list.indexOf('a/b') < list.indexOf('a.txt'), 'model_signing order: the component a sorts before a.txt');
     assert.deepEqual(manifest.serialization.ignorePaths, ['.git', '.gitattributes', '.github', '.gitignore', 'ignore-me']);
     const json = manifestToJson(manifest);
     assert.deepEqual(json['digest'], { sha256: manifest.rootDigest });
@@ -57,12 +57,22 @@ describe('hashArtifact', () => {
     for (const p of ['empty.bin', 'weights.bin', 'weird:name.bin', 'd\u00efr with space/\u00fc.bin', 'ignore-me']) assert.ok(manifest.serialization.ignorePaths.includes(p), p);
   });
 
-  it('hashes a single file under its basename', async () => {
+  it('names a single file "." (as model_signing does) and the model by its basename', async () => {
     const manifest = await hashArtifact(join(FIXTURES, 'single', 'weights.safetensors'), { ignorePaths: ['x'] });
     assert.equal(manifest.kind, 'file');
     assert.equal(manifest.name, 'weights.safetensors');
-    assert.deepEqual(names(manifest), ['weights.safetensors']);
-    assert.deepEqual(manifest.serialization.ignorePaths, []);
+    assert.deepEqual(names(manifest), ['.']);
+    assert.deepEqual(manifest.serialization.ignorePaths, ['.git', '.gitattributes', '.github', '.gitignore', 'x'], 'recorded as model_signing records them');
+    const sharded = await hashArtifact(join(FIXTURES, 'single', 'weights.safetensors'), { shardSize: 4096 });
+    assert.deepEqual(names(sharded), ['.:0:4096', '.:4096:8192', '.:8192:10000']);
+    assert.ok(sharded.resources.every((r) => r.algorithm === 'sha256-sharded-4096'));
+  });
+
+  it('lists resources in model_signing order: path components, then shard offsets as numbers', async () => {
+    const dir = writeTree(workDir('order'), { 'a.txt': '1', 'a/b': '2', 'a-b': '3', 'a0': '4', 'w.bin': Buffer.alloc(13_000, 1) });
+    assert.deepEqual(names(await hashArtifact(dir, { jobs: 0 })), ['a/b', 'a-b', 'a.txt', 'a0', 'w.bin']);
+    const shards = names(await hashArtifact(dir, { jobs: 0, shardSize: 4096 })).filter((n) => n.startsWith('w.bin'));
+    assert.deepEqual(shards, ['w.bin:0:4096', 'w.bin:4096:8192', 'w.bin:8192:12288', 'w.bin:12288:13000']);
   });
 
   it('splits shards at exact multiples and omits empty files (boundaries)', async () => {
@@ -73,11 +83,17 @@ describe('hashArtifact', () => {
     assert.equal(manifest.files, 4);
   });
 
-  it('hashes with BLAKE3 when asked', async () => {
+  it('hashes with BLAKE3 (never sharded, as in model_signing) and BLAKE2b-512 when asked', async () => {
     const dir = writeTree(workDir('blake3'), { 'abc.txt': 'abc' });
-    const manifest = await hashArtifact(dir, { hashType: 'blake3' });
+    const manifest = await hashArtifact(dir, { hashType: 'blake3', shardSize: 2 });
     assert.deepEqual(manifest.resources, [{ name: 'abc.txt', algorithm: 'blake3', digest: '6437b3ac38465133ffb63b75273a8db548c558465d79db03fd359c6cd5bd9d85' }]);
-    assert.equal(manifest.serialization.hashType, 'blake3');
+    assert.deepEqual([manifest.serialization.hashType, manifest.serialization.method, manifest.serialization.shardSize], ['blake3', 'files', undefined]);
+    const blake2 = await hashArtifact(dir, { hashType: 'blake2b', shardSize: 2 });
+    assert.deepEqual(blake2.resources.map((r) => [r.name, r.algorithm, r.digest]), [
+      ['abc.txt:0:2', 'blake2b-sharded-2', createHash('blake2b512').update('ab').digest('hex')],
+      ['abc.txt:2:3', 'blake2b-sharded-2', createHash('blake2b512').update('c').digest('hex')],
+    ]);
+    assert.equal((await hashArtifact(dir, { hashType: 'blake2b' })).resources[0]?.digest, 'ba80a53f981c4d0d6a2797b69f12f6e94c212f14685ac4b74b12bb6fdbffa2d17d87c5392aab792dc252d5de4533cc9518d38aa8dbf1925ab92386edd4009923');
   });
 
   it('reports progress and gives the same digests in worker threads as inline', async () => {
@@ -120,16 +136,18 @@ describe('symlink policy', () => {
     await rejectsWithCode(hashArtifact(join(dir3, 'alias')), 'SYMLINK_REFUSED', 'root link');
   });
 
-  it('with allowSymlinks follows links inside the tree under their own names', async () => {
+  it('with allowSymlinks follows links to files inside the tree under their own names, and refuses links to directories', async () => {
     const dir = tree();
     mkdirSync(join(dir, 'model', 'sub'));
     writeFileSync(join(dir, 'model', 'sub', 'b.txt'), 'b');
     symlinkSync('a.txt', join(dir, 'model', 'link.txt'));
-    symlinkSync('sub', join(dir, 'model', 'sublink'));
+    symlinkSync('../a.txt', join(dir, 'model', 'sub', 'up.txt'));
     const manifest = await hashArtifact(join(dir, 'model'), { allowSymlinks: true });
-    assert.deepEqual(names(manifest), ['a.txt', 'link.txt', 'sub/b.txt', 'sublink/b.txt']);
+    assert.deepEqual(names(manifest), ['a.txt', 'link.txt', 'sub/b.txt', 'sub/up.txt']);
     assert.equal(manifest.resources[1]?.digest, manifest.resources[0]?.digest);
     assert.equal(manifest.serialization.allowSymlinks, true);
+    symlinkSync('sub', join(dir, 'model', 'sublink'));
+    await rejectsWithCode(hashArtifact(join(dir, 'model'), { allowSymlinks: true }), 'SYMLINK_REFUSED', 'a link to a directory');
   });
 
   it('with allowSymlinks still refuses links leaving the tree, dangling links and cycles', async () => {
@@ -158,6 +176,21 @@ describe('symlink policy', () => {
       const listed = await enumerateArtifact(dir);
       appendFileSync(join(dir, 'a.bin'), 'more');
       await rejectsWithCode(hashEnumeration(listed, { hashType: 'sha256', jobs: 0, ...(shardSize === undefined ? {} : { shardSize }) }), 'IO_ERROR', `shard size ${String(shardSize)}`);
+    }
+  });
+
+  it('stops with the coded error when a file vanishes, whichever thread hashes it', async () => {
+    for (const jobs of [2, 3]) {
+      const files: Record<string, Buffer> = {};
+      for (let i = 0; i < 6; i += 1) files[`f${i}.bin`] = Buffer.alloc(6 * 1024 * 1024 - i, i);
+      const dir = writeTree(workDir('vanish'), files);
+      const listed = await enumerateArtifact(dir);
+      for (const victim of ['f0.bin', 'f5.bin']) {
+        const copy = { ...listed, files: listed.files.map((f) => (f.name === victim ? { ...f, absPath: `${f.absPath}.gone` } : f)) };
+        await rejectsWithCode(hashEnumeration(copy, { hashType: 'sha256', jobs }), 'IO_ERROR', `jobs ${jobs}, ${victim}`);
+      }
+      const all = await hashEnumeration(listed, { hashType: 'sha256', jobs });
+      assert.deepEqual(all.resources, (await hashEnumeration(listed, { hashType: 'sha256', jobs: 0 })).resources, `jobs ${jobs}: same digests as one thread`);
     }
   });
 

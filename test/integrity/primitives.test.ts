@@ -5,7 +5,7 @@ import { isCustodyError } from '../../src/core/errors.js';
 import { computeRootDigest, createHasher, digestEquals, isDigestHex } from '../../src/integrity/digest.js';
 import { decodeBase64Strict, encodePae } from '../../src/integrity/dsse.js';
 import { computeKeyHint, generateKeyPair, KEY_TYPES, loadPrivateKey, loadPublicKey, signBytes, verifyBytes } from '../../src/integrity/keys.js';
-import { compareNames, compareNamesByComponents, isCanonicalName, normalizeIgnorePath, splitShardName } from '../../src/integrity/names.js';
+import { compareNames, compareResourceNames, isCanonicalName, normalizeIgnorePath, splitShardName } from '../../src/integrity/names.js';
 
 function throwsCode(fn: () => unknown, code: string): void {
   assert.throws(fn, (error: unknown) => isCustodyError(error) && error.code === code);
@@ -46,11 +46,15 @@ describe('digests', () => {
 });
 
 describe('names', () => {
-  it('orders by code point (spec) — a.txt before a/b — unlike model_signing (components)', () => {
+  it('orders names by code point, and resources as model_signing does (components, then offsets)', () => {
     assert.ok(compareNames('a.txt', 'a/b') < 0);
-    assert.ok(compareNamesByComponents('a/b', 'a.txt') < 0);
+    assert.ok(compareResourceNames('a/b', 'a.txt', 'files') < 0);
+    assert.ok(compareResourceNames('a/b:0:1', 'a.txt:0:1', 'shards') < 0);
+    assert.ok(compareResourceNames('f:10:20', 'f:9:20', 'files') < 0, 'files: a colon is part of the name, never offsets');
+    assert.ok(compareResourceNames('f:10:20', 'f:9:20', 'shards') > 0);
     assert.ok(compareNames('f:12288:16384', 'f:4096:8192') < 0);
-    assert.ok(compareNamesByComponents('f:4096:8192', 'f:12288:16384') < 0);
+    assert.ok(compareResourceNames('f:4096:8192', 'f:12288:16384', 'shards') < 0);
+    assert.ok(compareResourceNames('\u{1F600}/x', '\uFF5E/x', 'files') > 0, 'components compare by code point, not UTF-16 unit');
     // Code point, not UTF-16 unit: U+FF5E sorts before U+1F600 (a surrogate pair starting 0xD83D).
     assert.ok(compareNames('\u{1F600}', '\uFF5E') > 0);
     // The same order as comparing UTF-8 bytes, at every boundary of the UTF-16 encoding.

@@ -7,23 +7,25 @@ import { BufferSource } from '../../src/core/byte-source.js';
 import { defaultConfig } from '../../src/core/config.js';
 import type { Scanner } from '../../src/core/scanner.js';
 import { scanSource } from '../../src/scanners/file-scan.js';
-import { compressedFormat } from '../../src/scanners/models/formats/compressed.js';
+import { containersScanner } from '../../src/scanners/containers/index.js';
 import { numpyFormat } from '../../src/scanners/models/formats/numpy.js';
 import { torchLegacyFormat } from '../../src/scanners/models/formats/torch-legacy.js';
-import { unsupportedFormat } from '../../src/scanners/models/formats/unsupported.js';
-import { zipFormat } from '../../src/scanners/models/formats/zip.js';
 import { modelsScanner } from '../../src/scanners/models/index.js';
 import { FIXTURES } from './containers-support.js';
 import { mulberry32 } from '../support/random.js';
 
-const CONTAINER_FORMATS = [compressedFormat, numpyFormat, torchLegacyFormat, unsupportedFormat, zipFormat];
+const CONTAINER_FORMATS = [numpyFormat, torchLegacyFormat];
 
-/** Only the container formats, so a throw can only come from the code under test. */
+/**
+ * The container layer plus the models formats that read container layouts (npy, legacy PyTorch), so a
+ * throw can only come from the code under test.
+ */
 const containersOnly: Scanner = {
   name: 'models',
-  description: 'container formats only',
-  rules: CONTAINER_FORMATS.flatMap((f) => f.rules),
+  description: 'container layer and container-like model formats only',
+  rules: [...containersScanner.rules, ...CONTAINER_FORMATS.flatMap((f) => f.rules)],
   async scan(target, context) {
+    await containersScanner.scan(target, context);
     for (const format of CONTAINER_FORMATS) if (format.detect(target)) await format.scan(target, context);
   },
 };
@@ -101,7 +103,7 @@ describe('container fuzzing (fixed seed, bounded)', () => {
     const config = defaultConfig();
     config.limits.maxMemberBytes = 4 * 1024 * 1024;
     config.limits.fileTimeoutMs = 5_000;
-    const knownRuleIds = new Set(modelsScanner.rules.map((r) => r.id));
+    const knownRuleIds = new Set([...containersScanner.rules, ...modelsScanner.rules].map((r) => r.id));
     const magics = ['PK\x03\x04', 'PK\x05\x06', '\x93NUMPY\x01\x00', '\x93NUMPY\x03\x00', '\x1f\x8b\x08', 'BZh91AY&SY', '\xfd7zXZ\x00', '\x04\x22\x4d\x18', '\x28\xb5\x2f\xfd', 'ZF0x10              ', '\x5d\x00\x00\x80\x00\xff\xff\xff\xff\xff\xff\xff\xff\x00', '\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19.', '7z\xbc\xaf\x27\x1c'];
     for (let i = 0; i < 120; i++) {
       const magic = Buffer.from(magics[i % magics.length] ?? '', 'latin1');

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BufferSource, SliceSource } from '../../src/core/byte-source.js';
 import { defaultConfig } from '../../src/core/config.js';
-import { crc32, crc32Table } from '../../src/scanners/models/containers/crc32.js';
-import { describeZipKind } from '../../src/scanners/models/containers/zip-scan.js';
-import { readZip } from '../../src/scanners/models/containers/zip-reader.js';
+import { crc32, crc32Table } from '../../src/scanners/containers/crc32.js';
+import { describeZipKind } from '../../src/scanners/containers/zip.js';
+import { readZip } from '../../src/scanners/containers/zip-reader.js';
 import { analysed, caught, containerFindings, hasHigh, ruleIds, scanBuffer, scanFixture, withRule } from './containers-support.js';
 
 const DEADLINE = (): number => Date.now() + 60_000;

@@ -31,6 +31,8 @@ const REQUIRED_TECHNIQUES = [
   'numpy:npz with object array', 'joblib:payload in main pickle', 'joblib:zlib-compressed', 'joblib:gzip-compressed', 'joblib:bz2-compressed',
   'joblib:xz-compressed', 'joblib:lz4-compressed', 'joblib:payload in inline object-array pickle', 'compressed:gzip', 'compressed:bz2', 'compressed:xz',
   'unscannable:7z', 'unscannable:rar',
+  'loaders:frame fetched with read(n) (pickle.load of a file)', "loaders:frame fetched with read(n) (torch.load's BytesIO)",
+  'tooling:fickling.hook.remove_hook', 'broken:dangerous import then garbage (protocol 0)', 'memory:billion laughs (DUP)',
 ];
 
 describe('models corpus: shape', () => {

@@ -6,6 +6,7 @@ import { BufferSource } from '../../src/core/byte-source.js';
 import { defaultConfig } from '../../src/core/config.js';
 import type { Finding } from '../../src/core/finding.js';
 import type { Scanner } from '../../src/core/scanner.js';
+import { containersScanner } from '../../src/scanners/containers/index.js';
 import { scanFile, scanSource } from '../../src/scanners/file-scan.js';
 import { kerasV3Format, sniffKerasConfig } from '../../src/scanners/models/formats/keras-v3.js';
 import { modelsScanner } from '../../src/scanners/models/index.js';
@@ -91,13 +92,13 @@ describe('keras-v3 rules on fixtures', () => {
     assert.deepEqual(finding?.properties?.['names'], ['__import__', 'system']);
   });
 
-  it('reaches config.json inside a .keras zip through the zip format (members are detected by content)', async () => {
-    const bad = await scan('bad-lambda.keras', [modelsScanner]);
+  it('reaches config.json inside a .keras zip through the container layer (members are detected by content)', async () => {
+    const bad = await scan('bad-lambda.keras', [containersScanner, modelsScanner]);
     const lambda = bad.find((f) => f.ruleId === 'models/keras-lambda-layer');
     assert.ok(lambda, summary(bad));
     assert.equal(lambda.location.member, 'config.json');
     assert.equal(lambda.severity, 'critical');
-    const ok = await scan('ok-model.keras', [modelsScanner]);
+    const ok = await scan('ok-model.keras', [containersScanner, modelsScanner]);
     assert.deepEqual(ok, [], summary(ok));
   });
 });
@@ -134,10 +135,11 @@ describe('analyzeKerasConfig', () => {
       { module: 'keras.layers', class_name: 'Dense', config: { name: 'g' }, registered_name: 'Dense' },
       { module: 'keras_hub.src.models.gemma.gemma_backbone', class_name: 'GemmaBackbone', config: { name: 'h' }, registered_name: 'keras_hub>GemmaBackbone' },
       { class_name: '__tensor__', config: { value: [1, 2], dtype: 'float32' } },
-      layer('Lambda', { name: 'i', function: fn('keras.ops', 'copy') }),
       fn('keras.src.ops.numpy', 'exists'),
     ]);
     assert.deepEqual(analyzeKerasConfig(config), []);
+    // A Lambda layer is always reported, even one that only names a Keras function (low: no code of the model's).
+    assert.deepEqual(kinds(analyzeKerasConfig(model([layer('Lambda', { name: 'i', function: fn('keras.ops', 'copy') })]))), ['lambda:low:Lambda']);
   });
 
   it('flags builtins that evaluate code and modules that only look like Keras', () => {
@@ -151,6 +153,7 @@ describe('analyzeKerasConfig', () => {
 
   it('reports Keras-namespace functions that write, download or disable safe mode', () => {
     assert.deepEqual(kinds(analyzeKerasConfig(layer('Lambda', { name: 'l', function: fn('keras.config', 'enable_unsafe_deserialization') }))), [
+      'lambda:low:Lambda',
       'dangerous-function:critical:keras.config.enable_unsafe_deserialization',
     ]);
     assert.deepEqual(kinds(analyzeKerasConfig(fn('keras.src.utils.file_utils', 'listdir'))), ['dangerous-function:high:keras.src.utils.file_utils.listdir']);
@@ -167,9 +170,37 @@ describe('analyzeKerasConfig', () => {
     const legacy = analyzeKerasConfig({ class_name: 'Lambda', config: { name: 'l', function: 'bWFpbg==bWFpbg==', function_type: 'function', module: 'keras.activations', output_shape: ['AAAAAAAA', null, null], output_shape_type: 'lambda' } });
     assert.deepEqual(kinds(legacy), ['lambda:high:Lambda']);
     const mainFunction = analyzeKerasConfig({ class_name: 'Lambda', config: { name: 'l', function: 'preprocess', function_type: 'function', module: '__main__' } });
-    assert.deepEqual(kinds(mainFunction), ['custom-object:medium:__main__.preprocess']);
+    assert.deepEqual(kinds(mainFunction), ['lambda:medium:Lambda']);
     const missing = analyzeKerasConfig({ class_name: 'Lambda', config: { name: 'l' } });
     assert.deepEqual(kinds(missing), ['lambda:high:Lambda']);
+  });
+
+  it('reports every Lambda layer whatever form its function takes', () => {
+    const lambda = (config: Record<string, unknown>): string[] => kinds(analyzeKerasConfig({ class_name: 'Lambda', config: { name: 'l', ...config } }));
+    // Python source text (no function_type, as the legacy HDF5 peer sample has it): high, critical when it names eval/os/…
+    assert.deepEqual(lambda({ function: 'lambda x: x * 2' }), ['lambda:high:Lambda']);
+    assert.deepEqual(lambda({ function: "lambda x: eval('print(1)')" }), ['lambda:critical:Lambda']);
+    assert.deepEqual(lambda({ function: 'lambda x: __import__("os").system("id")', function_type: 'raw' }), ['lambda:critical:Lambda']);
+    // base64 of source text, of random bytes; bytecode shapes that cannot be read
+    assert.deepEqual(lambda({ function: Buffer.from('lambda x: x + 1  # just maths').toString('base64') }), ['lambda:high:Lambda']);
+    assert.deepEqual(lambda({ function: Buffer.from('lambda x: os.system("id")').toString('base64') }), ['lambda:critical:Lambda']);
+    assert.deepEqual(lambda({ function: Buffer.alloc(40, 0xfe).toString('base64'), function_type: 'lambda' }), ['lambda:high:Lambda']);
+    assert.deepEqual(lambda({ function: 42 }), ['lambda:high:Lambda']);
+    assert.deepEqual(lambda({ function: [7, null, null], function_type: 'lambda' }), ['lambda:high:Lambda']);
+    assert.deepEqual(lambda({ function: { code: 'lambda x: exec(x)' } }), ['lambda:critical:Lambda']);
+    assert.deepEqual(lambda({ function: { something: 'else' } }), ['lambda:high:Lambda']);
+    // named and registered functions: Keras' own (low), the program's or a package's (medium), a dangerous module (critical, reported as such)
+    assert.deepEqual(lambda({ function: 'relu', function_type: 'function', module: 'keras.activations' }), ['lambda:low:Lambda']);
+    assert.deepEqual(lambda({ function: 'gelu', function_type: 'function', module: 'my_pkg.ops' }), ['custom-object:medium:my_pkg.ops.gelu', 'lambda:medium:Lambda']);
+    assert.deepEqual(lambda({ function: 'system', function_type: 'function', module: 'os' }), ['unsafe-module:critical:os.system', 'lambda:medium:Lambda']);
+    assert.deepEqual(lambda({ function: { module: 'builtins', class_name: 'function', config: 'exec', registered_name: 'function' } }), [
+      'lambda:medium:Lambda',
+      'unsafe-module:critical:builtins.exec',
+    ]);
+    // output_shape given as plain numbers is data, not code
+    assert.deepEqual(lambda({ function: 'relu', function_type: 'function', module: 'keras.activations', output_shape: [null, 4], output_shape_type: 'raw' }), ['lambda:low:Lambda']);
+    // a Keras 3 serialized lambda is reported once, where it sits
+    assert.deepEqual(lambda({ function: { class_name: '__lambda__', config: { code: 'lambda x: x' } } }), ['lambda:high:Lambda']);
   });
 
   it('checks TFOpLambda and SlicingOpLambda function names', () => {

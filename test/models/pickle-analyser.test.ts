@@ -213,11 +213,17 @@ describe('pickle analyser: FRAME handling', () => {
     assert.equal(collector.frames[0]?.kind, 'span');
     assert.ok(collector.imports.some((r) => r.name === 'system'));
   });
-  it('a frame longer than the data breaks the stream at the FRAME', () => {
-    const { collector } = analyse(b(`\x80\x04\x95${u64(500)}${body}`));
+  it('a frame longer than the data: the C unpickler refuses it, the pure-Python one reads on, and so does the analysis', () => {
+    const { collector, result } = analyse(b(`\x80\x04\x95${u64(500)}${body}`));
+    assert.deepEqual(collector.errors, []);
+    assert.equal(result.complete, true);
+    assert.deepEqual(collector.divergences.map((d) => [d.kind, d.offset, d.declared]), [['pastEnd', 2, 500]]);
+    assert.ok(collector.imports.length > 0);
+  });
+  it('a frame longer than data that is simply cut short is damage, not a divergence', () => {
+    const { collector } = analyse(b(`\x80\x04\x95${u64(500)}${body}`.slice(0, -2)));
     assert.equal(collector.errors[0]?.kind, 'truncated');
-    assert.equal(collector.errors[0]?.offset, 2);
-    assert.deepEqual(collector.imports, []);
+    assert.deepEqual(collector.divergences, []);
   });
   it('a frame that ends exactly where the next starts, and unframed opcodes between frames, are fine', () => {
     const { collector, result } = analyse(b(`\x80\x04\x95${u64(2)}NN${'0'}\x95${u64(2)}0N.`));

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { defaultConfig } from '../../src/core/config.js';
 import { isCustodyError } from '../../src/core/errors.js';
-import { cleanNotebook, findCellSecrets } from '../../src/notebook/clean.js';
+import { cleanNotebook, findCellSecrets, MAX_NOTEBOOK_VALUES } from '../../src/notebook/clean.js';
 import { secretsScanner } from '../../src/scanners/secrets/index.js';
 
 const FIXTURES = join('test', '.tmp', 'fixtures', 'notebook');
@@ -137,4 +137,38 @@ test('a notebook the secrets check cannot read as cells is an error, never "no s
 test('cellIds stay aligned with cell indexes when a cell is not an object', () => {
   const notebook = JSON.stringify({ nbformat: 4, nbformat_minor: 5, metadata: {}, cells: [null, { id: 'second', cell_type: 'code', metadata: {}, source: 'x = 1', outputs: [], execution_count: null }] });
   assert.deepEqual(cleanNotebook(notebook).cellIds, [undefined, 'second']);
+});
+
+test('a notebook with more values to keep than the limit is INPUT_LIMIT naming it, before memory grows with it (a million cells)', () => {
+  // Each cell is 4 values (the object, cell_type, metadata, source): 130,000 cells pass the limit.
+  const cells = Array.from({ length: Math.ceil(MAX_NOTEBOOK_VALUES / 4) + 10 }, () => ({ cell_type: 'raw', metadata: {}, source: '' }));
+  const text = JSON.stringify({ cells, metadata: {}, nbformat: 4, nbformat_minor: 5 });
+  assert.throws(
+    () => cleanNotebook(text),
+    (error: unknown) => isCustodyError(error, 'INPUT_LIMIT') && error.details?.['max'] === MAX_NOTEBOOK_VALUES && error.message.includes(String(MAX_NOTEBOOK_VALUES)),
+  );
+  // Under the limit the same shape is cleaned (nothing to change).
+  const few = JSON.stringify({ cells: cells.slice(0, 1000), metadata: {}, nbformat: 4, nbformat_minor: 5 });
+  assert.equal(cleanNotebook(few).changed, false);
+});
+
+test('outputs being stripped are checked but not kept: millions of output lines clean in bounded memory; kept, they are over the limit', () => {
+  const lines = Array.from({ length: MAX_NOTEBOOK_VALUES + 1000 }, (_, i) => `${i}\n`);
+  const notebook = { cells: [{ cell_type: 'code', execution_count: 1, metadata: {}, outputs: [{ output_type: 'stream', name: 'stdout', text: lines }, { output_type: 'stream', name: 'stderr', text: ['x'] }], source: ['print(1)'] }], metadata: {}, nbformat: 4, nbformat_minor: 5 };
+  const text = JSON.stringify(notebook, null, 1);
+  const result = cleanNotebook(text);
+  assert.equal(result.summary.outputs, 2);
+  assert.equal(result.summary.executionCounts, 1);
+  assert.deepEqual(JSON.parse(result.text), { ...notebook, cells: [{ ...notebook.cells[0], execution_count: null, outputs: [] }] });
+  assert.throws(() => cleanNotebook(text, { keepOutput: true }), (error: unknown) => isCustodyError(error, 'INPUT_LIMIT'));
+});
+
+test('skipped outputs are still checked: invalid JSON or nesting too deep inside them is a PARSE_ERROR', () => {
+  const wrap = (outputs: string): string => `{"cells": [{"cell_type": "code", "execution_count": 1, "metadata": {}, "outputs": ${outputs}, "source": []}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}`;
+  assert.equal(cleanNotebook(wrap('[{"text": ["ok"]}]')).summary.outputs, 1);
+  for (const outputs of ['[{"text": ["\u0001"]}]', '[{"text": [1,]}]', '[{"text" ["x"]}]', `[${'['.repeat(600)}${']'.repeat(600)}]`, '[tru]']) {
+    assert.throws(() => cleanNotebook(wrap(outputs)), (error: unknown) => isCustodyError(error, 'PARSE_ERROR'), outputs.slice(0, 30));
+  }
+  // An `outputs` that is not an array is kept as written.
+  assert.match(cleanNotebook(wrap('{"odd": [1, 2]}')).text, /"outputs": ?\{"odd": \[1, 2\]\}/);
 });

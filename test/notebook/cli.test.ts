@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -112,4 +113,48 @@ test('.pre-commit-hooks.yaml declares both hooks with the documented commands', 
   assert.equal(byId.get('custody-notebook-clean')?.entry, 'custody notebook clean');
   assert.deepEqual(byId.get('custody-notebook-clean')?.types, ['jupyter']);
   for (const hook of hooks) assert.equal(hook.language, 'node');
+});
+
+test('a cleaned notebook keeps its file mode and leaves no temporary file beside it', async () => {
+  const root = workspace('dirty.ipynb');
+  chmodSync(join(root, 'dirty.ipynb'), 0o640);
+  const result = await cli(['notebook', 'clean', 'dirty.ipynb'], root);
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(statSync(join(root, 'dirty.ipynb')).mode & 0o777, 0o640);
+  assert.deepEqual(readdirSync(root), ['dirty.ipynb']);
+});
+
+test('a notebook that is a symbolic link is never written through: SYMLINK_REFUSED, its target unchanged', async () => {
+  const root = workspace('dirty.ipynb');
+  const outside = mkdtempSync(join(dir, 'outside-'));
+  renameSync(join(root, 'dirty.ipynb'), join(outside, 'victim.ipynb'));
+  symlinkSync(join(outside, 'victim.ipynb'), join(root, 'linked.ipynb'));
+  const before = readFileSync(join(outside, 'victim.ipynb'), 'utf8');
+  const result = await cli(['notebook', 'clean', 'linked.ipynb'], root);
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /error SYMLINK_REFUSED: linked\.ipynb/);
+  assert.equal(readFileSync(join(outside, 'victim.ipynb'), 'utf8'), before);
+  assert.equal(lstatSync(join(root, 'linked.ipynb')).isSymbolicLink(), true);
+});
+
+test('a FIFO or a link to /dev/zero named as a notebook is SPECIAL_FILE, without blocking or reading without end', async () => {
+  const root = workspace('dirty.ipynb');
+  assert.equal(spawnSync('mkfifo', [join(root, 'pipe.ipynb')]).status, 0);
+  symlinkSync('/dev/zero', join(root, 'zero.ipynb'));
+  const result = await cli(['notebook', 'clean', 'pipe.ipynb', 'zero.ipynb', 'dirty.ipynb'], root);
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /error SPECIAL_FILE: pipe\.ipynb/);
+  assert.match(result.stderr, /error SPECIAL_FILE: zero\.ipynb/);
+  assert.match(result.stdout, /cleaned dirty\.ipynb/);
+});
+
+test('a notebook over limits.maxTextBytes is INPUT_LIMIT before it is read or parsed', async () => {
+  const root = workspace('dirty.ipynb');
+  const size = statSync(join(root, 'dirty.ipynb')).size;
+  writeFileSync(join(root, 'small.yml'), `limits:\n  maxTextBytes: ${size - 1}\n`);
+  const over = await cli(['notebook', 'clean', '--config', 'small.yml', 'dirty.ipynb'], root);
+  assert.equal(over.code, 2);
+  assert.match(over.stderr, /error INPUT_LIMIT: dirty\.ipynb: .*limits\.maxTextBytes/);
+  writeFileSync(join(root, 'exact.yml'), `limits:\n  maxTextBytes: ${size}\n`);
+  assert.equal((await cli(['notebook', 'clean', '--config', 'exact.yml', 'dirty.ipynb'], root)).code, 0);
 });

@@ -5,7 +5,7 @@ import { SECRET_RULES, SECRETS_SCANNER_RULES, secretsScanner } from '../../src/s
 import { scanText } from './helpers.js';
 
 const FAMILIES = new Set([
-  'anthropic', 'aws', 'azure', 'cohere', 'comet', 'connection-uri', 'databricks', 'gcp', 'generic', 'github', 'gitlab', 'groq',
+  'anthropic', 'aws', 'azure', 'cohere', 'comet', 'connection-uri', 'custody', 'databricks', 'gcp', 'generic', 'github', 'gitlab', 'groq',
   'huggingface', 'jwt', 'kaggle', 'langsmith', 'mistral', 'mlflow', 'neptune', 'npm', 'openai', 'pinecone', 'private-key',
   'pypi', 'replicate', 'slack', 'snowflake', 'stripe', 'wandb',
 ]);

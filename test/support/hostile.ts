@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'custody');
+export const CUSTODY_BIN = join(ROOT, 'bin', 'custody');
 const BOUNDED = join(ROOT, 'scripts', 'bounded-run.py');
 
 export interface Sandbox {
@@ -73,7 +73,7 @@ export function runCustody(box: Sandbox, args: readonly string[], bounds: RunBou
   const timeoutMs = bounds.timeoutMs ?? 60_000;
   const maxRssMb = bounds.maxRssMb ?? 1024;
   const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: box.home, LANG: 'C.UTF-8', ...bounds.env };
-  const child = spawnSync('python3', [BOUNDED, String(timeoutMs / 1000), String(maxRssMb), '--', process.execPath, BIN, ...args], {
+  const child = spawnSync('python3', [BOUNDED, String(timeoutMs / 1000), String(maxRssMb), '--', process.execPath, CUSTODY_BIN, ...args], {
     cwd: bounds.cwd ?? box.tree,
     env,
     encoding: 'utf8',

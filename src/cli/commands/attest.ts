@@ -27,8 +27,17 @@ import { readVersion } from '../version.js';
 import { parseJobs, writeOutputFile } from './hash.js';
 import { readSigningKey } from './sign.js';
 import { readVerificationKeys, reportFailure } from './verify.js';
-import { DATA_ATTEST_USAGE, runDataAttestation } from './data.js';
+import { dataRules } from '../../data/rules.js';
 import { isRecord } from '../../core/json.js';
+import { escapeForTerminal as e } from '../../core/terminal.js';
+
+/** `custody attest data` (its code is in data.ts, loaded with DuckDB only when it runs). */
+const DATA_ATTEST_USAGE = `custody attest data CANDIDATE --baseline BASELINE --key PRIVATE.pem [options]
+  Runs \`custody data check\` and signs its result as an in-toto test-result attestation whose
+  subject is the candidate dataset; the tests are the data rule ids (${dataRules.length} rules).
+    --baseline, --baseline-data, --contract, --label, --fail-on   as for custody data check
+    --key-column COL        The key column (--key is the signing key here)
+`;
 
 const USAGE = `Usage: custody attest <provenance | scan | data | verify> [options]
 
@@ -68,7 +77,7 @@ Common options:
   --key FILE                Private key to sign with (provenance, scan) or public key to verify with
   --passphrase-env VAR      Read the private key's passphrase from environment variable VAR
   --output FILE             Where to write the bundle (default: standard output)
-  --jobs N                  Hashing worker threads
+  --jobs N                  Threads hashing at once, this one included
   -h, --help                Show this help
 
 Exit codes: 0 done or verified; 1 verification failed (SIGNATURE_INVALID, KEY_UNTRUSTED,
@@ -106,7 +115,7 @@ async function emitBundle(command: string, io: CliIo, statement: Statement, sign
   const text = serializeBundle(await signStatement(statement, signer));
   if (output !== undefined) {
     await writeOutputFile(command, io, output, text);
-    io.stderr.write(`custody ${command}: wrote ${statement.predicateType} attestation for ${statement.subject.map((s) => s.name ?? '?').join(', ')} to ${output}\n`);
+    io.stderr.write(`custody ${command}: wrote ${statement.predicateType} attestation for ${statement.subject.map((s) => e(s.name ?? '?')).join(', ')} to ${e(output)}\n`);
   } else io.stdout.write(text);
 }
 
@@ -313,7 +322,7 @@ async function runVerify(args: string[], io: CliIo): Promise<number> {
     io.stdout.write(`${JSON.stringify({ verified: true, predicateType: proof.predicateType, signer: proof.signer, subjects: proof.subjects, matched: proof.matched, verifiedAt: proof.verifiedAt, predicate: proof.statement.predicate }, null, 2)}\n`);
   } else {
     io.stdout.write(
-      `verified ${proof.predicateType} attestation\n  signer ${proof.signer.method} ${proof.signer.algorithm} ${proof.signer.keyHint}\n${proof.matched.map((m) => `  ${m.path} = subject "${m.subject}" sha256:${m.digest.sha256}\n`).join('')}`,
+      `verified ${proof.predicateType} attestation\n  signer ${proof.signer.method} ${proof.signer.algorithm} ${e(proof.signer.keyHint)}\n${proof.matched.map((m) => `  ${e(m.path)} = subject "${e(m.subject)}" sha256:${e(m.digest.sha256)}\n`).join('')}`,
     );
   }
   return EXIT.ok;
@@ -328,7 +337,7 @@ export const attestCommand: Command = {
     if (sub === 'provenance') return runProvenance(rest, io);
     if (sub === 'scan') return runScanAttestation(rest, io);
     if (sub === 'verify') return runVerify(rest, io);
-    if (sub === 'data') return runDataAttestation(rest, io);
+    if (sub === 'data') return import('./data.js').then((m) => m.runDataAttestation(rest, io));
     return Promise.reject(new CustodyError('USAGE', `attest: expected a subcommand provenance, scan, data or verify${sub === undefined ? '' : `, found "${sub}"`} (see \`custody attest --help\`)`));
   },
 };

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { CustodyError } from '../../core/errors.js';
 import { readRegularFile } from '../../core/safe-fs.js';
 import { atLeast, isSeverity, type Severity } from '../../core/severity.js';
-import { buildDataCheckAttestation, checkDataset, checkMemoryLimit, DATA_FORMATS, dataRules, fingerprintDataset, fingerprintToJson, loadContract, profileDataset, readProfile, type DataCheckResult, type DataFormat, type DataProfile, type EngineOptions } from '../../data/index.js';
+import { buildDataCheckAttestation, checkDataset, checkMemoryLimit, DATA_FORMATS, fingerprintDataset, fingerprintToJson, loadContract, profileDataset, readProfile, type DataCheckResult, type DataFormat, type DataProfile, type EngineOptions } from '../../data/index.js';
 import { renderDataDetails } from '../../data/plots.js';
 import type { DataContract } from '../../data/index.js';
 import { createKeySigner, serializeBundle, signStatement } from '../../integrity/index.js';
@@ -266,7 +266,8 @@ async function runCheck(args: string[], io: CliIo): Promise<number> {
 /**
  * `custody attest data CANDIDATE --baseline BASELINE --key PRIVATE.pem [--output FILE]`: runs the
  * check and writes only the signed attestation (the key column is `--key-column` here, since `--key`
- * is the signing key as in every attest subcommand).
+ * is the signing key as in every attest subcommand). Its usage text lives in attest.ts, which loads this
+ * module (and DuckDB) only when `attest data` runs.
  */
 export async function runDataAttestation(args: string[], io: CliIo): Promise<number> {
   const command = 'attest data';
@@ -283,13 +284,6 @@ export async function runDataAttestation(args: string[], io: CliIo): Promise<num
   } else io.stdout.write(text);
   return EXIT.ok;
 }
-
-export const DATA_ATTEST_USAGE = `custody attest data CANDIDATE --baseline BASELINE --key PRIVATE.pem [options]
-  Runs \`custody data check\` and signs its result as an in-toto test-result attestation whose
-  subject is the candidate dataset; the tests are the data rule ids (${dataRules.length} rules).
-    --baseline, --baseline-data, --contract, --label, --fail-on   as for custody data check
-    --key-column COL        The key column (--key is the signing key here)
-`;
 
 export const dataCommand: Command = {
   name: 'data',

@@ -1,19 +1,25 @@
-import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { CustodyError, type ErrorCode } from '../../core/errors.js';
+import { writeFileSafely } from '../../core/safe-fs.js';
 import { formatBytes } from '../../report/text.js';
-import { hashArtifact, HASH_TYPES, isHashType, manifestToJson, type HashOptions, type HashProgress } from '../../integrity/index.js';
+// Imported from their modules, not integrity/index.js: `custody hash` loads no signing code.
+import { HASH_TYPES, isHashType } from '../../integrity/digest.js';
+import { describeInteropLimits } from '../../integrity/interop.js';
+import { hashArtifact, manifestToJson, type HashOptions, type HashProgress, type Manifest } from '../../integrity/manifest.js';
 import { isIgnorePattern } from '../../integrity/names.js';
 import { EXIT, parseCommandArgs, type CliIo, type Command } from '../command.js';
+import { escapeForTerminal as e } from '../../core/terminal.js';
 
 export const HASH_OPTIONS_HELP = `  --hash-type TYPE      ${HASH_TYPES.join(' | ')} (default: sha256)
   --shard-size BYTES    Split files into shards of BYTES (OMS method "shards"; suffixes K M G = 10^3,
-                        Ki Mi Gi = 2^10…; the OMS default is 1G); default: one digest per file
+                        Ki Mi Gi = 2^10…; the OMS default is 1G); default: one digest per file.
+                        Ignored with blake3, which is never sharded (as in model_signing)
   --allow-symlinks      Follow symbolic links that stay inside the tree (default: refuse them)
   --ignore PATH|GLOB    Leave out a path relative to the model root (with its subtree), or every path
                         matching a glob; repeatable. .git, .github, .gitignore, .gitattributes are
                         always left out. Exclusions are recorded as exact paths.
-  --jobs N              Hashing worker threads (default: the cores, at most 4; 0 = none)`;
+  --jobs N              Threads hashing at once, this one included (default: the cores, at most
+                        4; 0 or 1: this thread alone)`;
 
 /** Options shared by hash and sign. */
 export const HASH_ARG_OPTIONS = {
@@ -65,6 +71,15 @@ export function hashOptionsFrom(command: string, values: HashArgValues): HashOpt
   };
 }
 
+/** Prints, as warnings on stderr, what would keep model_signing from verifying this manifest. */
+export function warnInteropLimits(command: string, io: CliIo, manifest: Manifest, requested: { shardSize?: number | undefined; keyAlgorithm?: string }): void {
+  const notes = describeInteropLimits(manifest, {
+    ...(requested.shardSize === undefined ? {} : { shardSize: requested.shardSize }),
+    ...(requested.keyAlgorithm === undefined ? {} : { keyAlgorithm: requested.keyAlgorithm }),
+  });
+  for (const note of notes) io.stderr.write(`custody ${command}: warning: ${note}\n`);
+}
+
 /** Shows a progress bar on a terminal's stderr for inputs worth waiting on (64 MiB or more). */
 export function progressBar(io: CliIo, label: string): { onProgress?: (p: HashProgress) => void; done: () => void } {
   if (!io.stderrIsTTY) return { done: () => undefined };
@@ -87,11 +102,17 @@ export function progressBar(io: CliIo, label: string): { onProgress?: (p: HashPr
   };
 }
 
+/**
+ * Writes an output the user named (manifest, signature, attestation): whole or not at all, never
+ * through a symbolic link planted at that name (SYMLINK_REFUSED), never into a FIFO or device
+ * (SPECIAL_FILE); a file it replaces keeps its mode.
+ */
 export async function writeOutputFile(command: string, io: CliIo, file: string, text: string, mode?: number): Promise<void> {
   try {
-    await writeFile(resolve(io.cwd, file), text, mode === undefined ? {} : { mode });
+    await writeFileSafely(resolve(io.cwd, file), text, mode === undefined ? {} : { mode });
   } catch (error) {
-    throw new CustodyError('IO_ERROR', `${command}: cannot write ${file}: ${(error as Error).message}`, { cause: error });
+    if (error instanceof CustodyError) throw new CustodyError(error.code, `${command}: ${error.message}`, { cause: error, ...(error.details ? { details: error.details } : {}) });
+    throw error;
   }
 }
 
@@ -109,7 +130,9 @@ export const VERIFICATION_FAILURES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(
 const USAGE = `Usage: custody hash PATH [options]
 
 Hashes a model or dataset (a file or a directory) into a manifest: every regular file's digest
-(or every shard's), relative POSIX names in OMS order, and the root digest over them.
+(or every shard's), relative POSIX names (a single file is named "."), listed in the order
+model_signing writes, and the root digest over them: the same root digest model_signing computes
+for the same files and options.
 
 Options:
   --format FORMAT       json | text (default: json; text is "<digest>  <name>" lines)
@@ -122,23 +145,25 @@ Exit codes: 0 hashed, 2 the tool could not run (e.g. SYMLINK_REFUSED, PATH_NOT_F
 
 export const hashCommand: Command = {
   name: 'hash',
-  summary: 'Hash a model or dataset into a manifest (SHA-256 or BLAKE3, per file or shard)',
+  summary: 'Hash a model or dataset into a manifest (SHA-256, BLAKE2b or BLAKE3, per file or shard)',
   usage: USAGE,
   async run(args: string[], io: CliIo): Promise<number> {
     const { values, positionals } = parseCommandArgs('hash', args, { ...HASH_ARG_OPTIONS, format: { type: 'string', default: 'json' }, output: { type: 'string' } });
     if (positionals.length !== 1) throw new CustodyError('USAGE', 'hash: give exactly one PATH (a file or a directory; see `custody hash --help`)');
     if (values.format !== 'json' && values.format !== 'text') throw new CustodyError('USAGE', `hash: --format must be json or text, found "${values.format}"`);
+    const options = hashOptionsFrom('hash', values);
     const progress = progressBar(io, 'hashing');
     let manifest;
     try {
-      manifest = await hashArtifact(resolve(io.cwd, positionals[0] ?? ''), { ...hashOptionsFrom('hash', values), ...(progress.onProgress ? { onProgress: progress.onProgress } : {}) });
+      manifest = await hashArtifact(resolve(io.cwd, positionals[0] ?? ''), { ...options, ...(progress.onProgress ? { onProgress: progress.onProgress } : {}) });
     } finally {
       progress.done();
     }
+    warnInteropLimits('hash', io, manifest, { shardSize: options.shardSize });
     const text =
       values.format === 'json'
         ? `${JSON.stringify(manifestToJson(manifest), null, 2)}\n`
-        : `# ${manifest.name}: root sha256:${manifest.rootDigest} (${manifest.files} files, ${formatBytes(manifest.bytes)}, ${manifest.serialization.method}/${manifest.serialization.hashType})\n${manifest.resources.map((r) => `${r.digest}  ${r.name}\n`).join('')}`;
+        : `# ${e(manifest.name)}: root sha256:${manifest.rootDigest} (${manifest.files} files, ${formatBytes(manifest.bytes)}, ${manifest.serialization.method}/${manifest.serialization.hashType})\n${manifest.resources.map((r) => `${r.digest}  ${e(r.name)}\n`).join('')}`;
     if (values.output !== undefined) await writeOutputFile('hash', io, values.output, text);
     else io.stdout.write(text);
     return EXIT.ok;

@@ -1,6 +1,7 @@
-import { lstat, open } from 'node:fs/promises';
+import { lstat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { CustodyError } from '../../core/errors.js';
+import { writeFileSafely } from '../../core/safe-fs.js';
 import { generateKeyPair, isKeyType, KEY_TYPES } from '../../integrity/index.js';
 import { EXIT, parseCommandArgs, type CliIo, type Command } from '../command.js';
 
@@ -11,7 +12,9 @@ PREFIX.pub.pem (SubjectPublicKeyInfo public key), the forms \`openssl\` reads an
 key hint (SHA-256 of the public PEM) that signatures carry to name the key.
 
 Options:
-  --type TYPE     ${KEY_TYPES.join(' | ')} (default: p256, ECDSA P-256 with SHA-256)
+  --type TYPE     ${KEY_TYPES.join(' | ')} (default: p256, ECDSA P-256 with SHA-256).
+                  ed25519 is not in the OMS key registry: model signatures made with it need
+                  \`custody sign --allow-ed25519\`, and other OMS verifiers refuse them
   --out PREFIX    Path prefix of the two files (default: custody-signing)
   --force         Overwrite existing files
   -h, --help      Show this help
@@ -19,18 +22,16 @@ Options:
 Keep the private key secret (a secrets manager or CI secret); share the .pub.pem with verifiers.
 `;
 
-async function writeNew(path: string, text: string, mode: number, force: boolean): Promise<void> {
-  let handle;
+/**
+ * Writes a key file whole or not at all, with exactly `mode` (also over an existing file), never
+ * through a symbolic link planted at its name; without `force` an existing file is refused.
+ */
+async function writeKeyFile(path: string, text: string, mode: number, force: boolean): Promise<void> {
   try {
-    handle = await open(path, force ? 'w' : 'wx', mode);
-    await handle.chmod(mode); // an overwritten file keeps its old mode otherwise
-    await handle.writeFile(text);
+    await writeFileSafely(path, text, { mode, forceMode: true, overwrite: force });
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') throw new CustodyError('USAGE', `keygen: ${path} exists; pass --force to overwrite it or choose another --out`);
-    throw new CustodyError('IO_ERROR', `keygen: cannot write ${path}: ${code ?? (error as Error).message}`, { cause: error });
-  } finally {
-    await handle?.close();
+    if (error instanceof CustodyError) throw new CustodyError(error.code, `keygen: ${error.message}`, { cause: error, ...(error.details ? { details: error.details } : {}) });
+    throw error;
   }
 }
 
@@ -61,8 +62,11 @@ export const keygenCommand: Command = {
         if (exists) throw new CustodyError('USAGE', `keygen: ${path} exists; pass --force to overwrite it or choose another --out`);
       }
     }
-    await writeNew(privatePath, pair.privateKeyPem, 0o600, values.force);
-    await writeNew(publicPath, pair.publicKeyPem, 0o644, values.force);
+    await writeKeyFile(privatePath, pair.privateKeyPem, 0o600, values.force);
+    await writeKeyFile(publicPath, pair.publicKeyPem, 0o644, values.force);
+    if (type === 'ed25519') {
+      io.stderr.write('custody keygen: warning: Ed25519 is not in the OMS key registry: `custody sign` needs --allow-ed25519 to use it, and model_signing and other OMS verifiers refuse its model signatures (attestations are fine)\n');
+    }
     io.stdout.write(`private key: ${privatePath} (keep secret)\npublic key:  ${publicPath}\ntype:        ${type}\nkey hint:    ${pair.hint}\n`);
     return EXIT.ok;
   },

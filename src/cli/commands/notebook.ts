@@ -1,12 +1,15 @@
-import { access, lstat, readFile, rename, writeFile } from 'node:fs/promises';
+import { access, lstat } from 'node:fs/promises';
 import { relative, resolve } from 'node:path';
 import { defaultConfig, loadConfig, type ResolvedConfig } from '../../core/config.js';
 import { CustodyError, isCustodyError } from '../../core/errors.js';
+import { readRegularFile, writeFileSafely } from '../../core/safe-fs.js';
 import { joinDisplay, toPosix, walkFiles } from '../../core/walk.js';
 import { cleanNotebook, DEFAULT_CELL_METADATA, DEFAULT_NOTEBOOK_METADATA, findCellSecrets, type CellSecret, type CleanOptions, type CleanSummary } from '../../notebook/clean.js';
 import { allRules } from '../../scanners/index.js';
 import { secretsScanner } from '../../scanners/secrets/index.js';
 import { EXIT, parseCommandArgs, type CliIo, type Command } from '../command.js';
+import { escapeForTerminal as e } from '../../core/terminal.js';
+import { describeErrorMessage } from '../../scanners/redact-text.js';
 
 const USAGE = `Usage: custody notebook clean PATH... [options]
 
@@ -76,10 +79,12 @@ export const notebookCommand: Command = {
     let failed = 0;
     for (const { display, absPath } of notebooks) {
       try {
-        const bytes = await readFile(absPath);
-        const text = bytes.toString('utf8');
-        const result = cleanNotebook(text, options);
-        const secrets = await findCellSecrets(display, bytes, { scanners: [secretsScanner], config, knownRuleIds, includeOutputs: options.keepOutput === true });
+        const bytes = await readNotebook(absPath, config.limits.maxTextBytes);
+        const result = cleanNotebook(bytes.toString('utf8'), options);
+        // Outputs being stripped cannot keep a secret, so the check reads the cleaned notebook: the same
+        // cells and source lines, without outputs that may hold millions of values.
+        const checked = options.keepOutput || !result.changed ? bytes : Buffer.from(result.text, 'utf8');
+        const secrets = await findCellSecrets(display, checked, { scanners: [secretsScanner], config, knownRuleIds, includeOutputs: options.keepOutput === true });
         if (secrets.length > 0) {
           refused += 1;
           raise(EXIT.findings);
@@ -90,17 +95,17 @@ export const notebookCommand: Command = {
         cleaned += 1;
         const what = describeSummary(result.summary);
         if (write) {
-          await writeAtomically(absPath, result.text);
-          io.stdout.write(`cleaned ${display} (${what})\n`);
+          await writeFileSafely(absPath, result.text);
+          io.stdout.write(`cleaned ${e(display)} (${what})\n`);
         } else {
-          io.stdout.write(`${display} would be cleaned (${what})\n`);
+          io.stdout.write(`${e(display)} would be cleaned (${what})\n`);
           if (values.check) raise(EXIT.findings);
         }
       } catch (error) {
         raise(EXIT.error);
         failed += 1;
         const code = isCustodyError(error) ? error.code : 'IO_ERROR';
-        io.stderr.write(`custody: error ${code}: ${display}: ${(error as Error).message}\n`);
+        io.stderr.write(`custody: error ${code}: ${e(display)}: ${describeErrorMessage((error as Error).message)}\n`);
       }
     }
     const verb = write ? 'cleaned' : 'to clean';
@@ -139,14 +144,18 @@ async function listNotebooks(io: CliIo, paths: readonly string[]): Promise<{ dis
   return out;
 }
 
-/** Writes next to the file and renames over it, so an interrupted run never leaves half a notebook. */
-async function writeAtomically(path: string, text: string): Promise<void> {
-  const temporary = `${path}.custody-${process.pid}.tmp`;
+/**
+ * Reads a notebook named by the user or found by the walk: a FIFO or device (or a link to one) is
+ * refused without blocking (SPECIAL_FILE), a file over limits.maxTextBytes before any of it is read.
+ */
+async function readNotebook(path: string, maxBytes: number): Promise<Buffer> {
   try {
-    await writeFile(temporary, text);
-    await rename(temporary, path);
+    return await readRegularFile(path, { maxBytes });
   } catch (error) {
-    throw new CustodyError('IO_ERROR', `cannot write ${path}: ${(error as Error).message}`, { cause: error });
+    if (isCustodyError(error, 'INPUT_LIMIT')) {
+      throw new CustodyError('INPUT_LIMIT', `${error.message}: notebooks are read up to limits.maxTextBytes (raise it in .custody.yml)`, { cause: error, ...(error.details ? { details: error.details } : {}) });
+    }
+    throw error;
   }
 }
 
@@ -163,7 +172,7 @@ function describeSecrets(display: string, secrets: readonly CellSecret[], cellId
   const lines = secrets.map((s) => {
     const id = cellIds[s.cell];
     const where = `cell ${s.cell + 1}${s.field === 'outputs' ? ' output' : ''} line ${s.line}`;
-    return `${display}: ${where}: ${s.ruleId}: ${s.message}${s.evidence === undefined ? '' : ` [${s.evidence}]`}${id === undefined ? '' : ` (cell id ${id})`}\n`;
+    return `${e(display)}: ${where}: ${e(s.ruleId)}: ${e(s.message)}${s.evidence === undefined ? '' : ` [${e(s.evidence)}]`}${id === undefined ? '' : ` (cell id ${e(id)})`}\n`;
   });
-  return `${lines.join('')}${display}: not cleaned — remove the secret from the cell (read it from the environment or a secrets manager), rotate it, then run again.\n`;
+  return `${lines.join('')}${e(display)}: not cleaned — remove the secret from the cell (read it from the environment or a secrets manager), rotate it, then run again.\n`;
 }

@@ -1,4 +1,4 @@
-import { lstat, writeFile } from 'node:fs/promises';
+import { access, lstat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { readBaseline, writeBaseline } from '../../core/baseline.js';
 import { defaultConfig, loadConfig } from '../../core/config.js';
@@ -9,6 +9,7 @@ import { runScan, type ScanProgress } from '../../scanners/engine.js';
 import { SELECTABLE_SCANNERS, allRules } from '../../scanners/index.js';
 import { EXIT, parseCommandArgs, type CliIo, type Command } from '../command.js';
 import { readVersion } from '../version.js';
+import { writeOutputFile } from './hash.js';
 
 const USAGE = `Usage: custody scan PATH... [options]
 
@@ -28,6 +29,8 @@ Options:
   --baseline FILE       Hide findings whose fingerprints are in FILE
   --write-baseline FILE Write every finding of this scan to FILE as the new baseline
   --history             Also scan all of each git repository's history (secrets)
+  --advisories PATH     Match pinned dependencies against an offline advisory database: an OSV
+                        export (directory or zip of JSON records) or a PyPA advisory-database clone
   --no-gitignore        Scan what .gitignore files match with every scanner too
   --jobs N              Worker threads (default: chosen from the work size; 0 = none)
   -h, --help            Show this help
@@ -52,6 +55,7 @@ export const scanCommand: Command = {
       history: { type: 'boolean', default: false },
       'no-gitignore': { type: 'boolean', default: false },
       jobs: { type: 'string' },
+      advisories: { type: 'string' },
     });
     if (positionals.length === 0) throw new CustodyError('USAGE', 'scan: give at least one PATH to scan (see `custody scan --help`)');
     const format = values.format;
@@ -73,6 +77,12 @@ export const scanCommand: Command = {
     else if (await lstat(resolve(io.cwd, '.custody.yml')).then(() => true, () => false)) {
       io.stderr.write('custody scan: note: .custody.yml in the working directory is not read; pass --config .custody.yml to use it\n');
     }
+    const advisories = values.advisories ?? config.deps.advisories;
+    if (advisories !== undefined) {
+      const path = resolve(values.advisories === undefined && values.config !== undefined ? resolve(io.cwd, values.config, '..') : io.cwd, advisories);
+      if (!(await access(path).then(() => true, () => false))) throw new CustodyError('PATH_NOT_FOUND', `scan: advisory database ${advisories} does not exist`);
+      config = { ...config, deps: { ...config.deps, advisories: path } };
+    }
     const baseline = values.baseline === undefined ? undefined : await readBaseline(resolve(io.cwd, values.baseline));
 
     const progress = io.stderrIsTTY ? progressLine(io) : undefined;
@@ -92,11 +102,7 @@ export const scanCommand: Command = {
     if (values['write-baseline'] !== undefined) await writeBaseline(resolve(io.cwd, values['write-baseline']), result.findings);
     const report = renderReport(format, result, { color: format === 'text' && values.output === undefined && io.stdoutIsTTY && !io.env['NO_COLOR'], rules, toolVersion: readVersion() });
     if (values.output !== undefined) {
-      try {
-        await writeFile(resolve(io.cwd, values.output), report);
-      } catch (error) {
-        throw new CustodyError('IO_ERROR', `scan: cannot write ${values.output}: ${(error as Error).message}`, { cause: error });
-      }
+      await writeOutputFile('scan', io, values.output, report);
     } else io.stdout.write(report);
 
     if (failOn === 'none') return EXIT.ok;

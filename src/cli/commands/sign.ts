@@ -1,9 +1,11 @@
 import { resolve } from 'node:path';
 import { CustodyError } from '../../core/errors.js';
-import { createKeySigner, readPrivateKeyFile, serializeBundle, signArtifact, type PrivateKeyInfo } from '../../integrity/index.js';
+import { BUNDLE_LIMITS } from '../../integrity/bundle.js';
+import { createKeySigner, KEY_ALGORITHMS, readPrivateKeyFile, serializeBundle, signArtifact, type PrivateKeyInfo } from '../../integrity/index.js';
 import { EXIT, parseCommandArgs, type CliIo, type Command } from '../command.js';
 import { formatBytes } from '../../report/text.js';
-import { HASH_ARG_OPTIONS, HASH_OPTIONS_HELP, hashOptionsFrom, progressBar, writeOutputFile } from './hash.js';
+import { HASH_ARG_OPTIONS, HASH_OPTIONS_HELP, hashOptionsFrom, progressBar, warnInteropLimits, writeOutputFile } from './hash.js';
+import { escapeForTerminal as e } from '../../core/terminal.js';
 
 const USAGE = `Usage: custody sign PATH --key PRIVATE.pem --signature OUT [options]
 
@@ -14,7 +16,10 @@ written inside the model directory.
 
 Options:
   --key FILE            Private key, PEM (PKCS#8 as \`openssl\` or \`custody keygen\` write it):
-                        ECDSA P-256, P-384, P-521 or Ed25519
+                        ECDSA P-256, P-384 or P-521 (the OMS key registry), or Ed25519 with
+                        --allow-ed25519
+  --allow-ed25519       Sign with an Ed25519 key. It is not in the OMS key registry: model_signing
+                        and other OMS verifiers refuse such signatures (Custody verifies them)
   --passphrase-env VAR  Read the key's passphrase from environment variable VAR
   --signature FILE      Where to write the bundle (conventionally model.sig)
   --format FORMAT       text | json: what to print about the signature (default: text)
@@ -45,6 +50,7 @@ export const signCommand: Command = {
       'passphrase-env': { type: 'string' },
       signature: { type: 'string' },
       format: { type: 'string', default: 'text' },
+      'allow-ed25519': { type: 'boolean', default: false },
     });
     if (positionals.length !== 1) throw new CustodyError('USAGE', 'sign: give exactly one PATH to sign (see `custody sign --help`)');
     if (values.signature === undefined) throw new CustodyError('USAGE', 'sign: --signature OUT is required (where to write the bundle, e.g. model.sig)');
@@ -59,19 +65,29 @@ export const signCommand: Command = {
         ...hashOptions,
         signer: createKeySigner(key),
         signaturePath,
+        allowNonOmsKey: values['allow-ed25519'],
         ...(progress.onProgress ? { onProgress: progress.onProgress } : {}),
       });
     } finally {
       progress.done();
     }
-    await writeOutputFile('sign', io, values.signature, serializeBundle(result.bundle));
+    const bundleText = serializeBundle(result.bundle);
+    const bundleBytes = Buffer.byteLength(bundleText, 'utf8');
+    if (bundleBytes > BUNDLE_LIMITS.maxBytes) {
+      // Never write a signature that verify would refuse to read.
+      throw new CustodyError('INPUT_LIMIT', `sign: the signature would be ${bundleBytes} bytes, over the ${BUNDLE_LIMITS.maxBytes}-byte limit that verify reads; sign with a larger --shard-size, or sign parts of the tree separately`, {
+        details: { limit: 'bytes', size: bundleBytes, max: BUNDLE_LIMITS.maxBytes },
+      });
+    }
+    await writeOutputFile('sign', io, values.signature, bundleText);
     const { manifest } = result;
+    warnInteropLimits('sign', io, manifest, { shardSize: hashOptions.shardSize, keyAlgorithm: KEY_ALGORITHMS[key.type] });
     if (values.format === 'json') {
       io.stdout.write(
         `${JSON.stringify({ signature: signaturePath, name: manifest.name, digest: { sha256: manifest.rootDigest }, keyHint: key.publicKey.hint, keyType: key.type, files: manifest.files, bytes: manifest.bytes, resources: manifest.resources.length }, null, 2)}\n`,
       );
     } else {
-      io.stdout.write(`signed ${manifest.name}: ${manifest.files} files, ${formatBytes(manifest.bytes)}, sha256:${manifest.rootDigest}\n  key ${key.type} ${key.publicKey.hint}\n  signature ${signaturePath}\n`);
+      io.stdout.write(`signed ${e(manifest.name)}: ${manifest.files} files, ${formatBytes(manifest.bytes)}, sha256:${manifest.rootDigest}\n  key ${key.type} ${key.publicKey.hint}\n  signature ${e(signaturePath)}\n`);
     }
     return EXIT.ok;
   },

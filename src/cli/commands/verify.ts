@@ -4,6 +4,8 @@ import { describeDiff, readPublicKeyFile, readTrustedKeys, verifyArtifact, type 
 import { EXIT, parseCommandArgs, type CliIo, type Command } from '../command.js';
 import { formatBytes } from '../../report/text.js';
 import { parseJobs, progressBar, VERIFICATION_FAILURES } from './hash.js';
+import { escapeForTerminal as e } from '../../core/terminal.js';
+import { describeErrorMessage } from '../../scanners/redact-text.js';
 
 const USAGE = `Usage: custody verify PATH --signature FILE (--key PUBLIC.pem | --trusted-keys DIR) [options]
 
@@ -18,7 +20,8 @@ Options:
   --trusted-keys DIR    Trust every *.pem / *.pub public key in DIR
   --ignore PATH         Also leave out PATH (relative to the model root); repeatable
   --format FORMAT       text | json (default: text)
-  --jobs N              Hashing worker threads (default: the cores, at most 4; 0 = none)
+  --jobs N              Threads hashing at once, this one included (default: the cores, at most
+                        4; 0 or 1: this thread alone)
   -h, --help            Show this help
 
 Exit codes: 0 verified; 1 verification failed (DIGEST_MISMATCH, MANIFEST_MISMATCH, SIGNATURE_INVALID,
@@ -44,7 +47,7 @@ export function reportFailure(command: string, io: CliIo, error: unknown, format
     const diff = error.details as Partial<ManifestDiff> | undefined;
     const lines = diff && Array.isArray(diff.modified) ? describeDiff(diff as ManifestDiff) : [];
     const [headline = ''] = error.message.split('\n');
-    io.stderr.write(`custody ${command}: FAILED ${error.code}: ${lines.length > 0 ? headline : error.message}\n${lines.map((l) => `  ${l}\n`).join('')}`);
+    io.stderr.write(`custody ${command}: FAILED ${error.code}: ${describeErrorMessage(lines.length > 0 ? headline : error.message)}\n${lines.map((l) => `  ${e(l)}\n`).join('')}`);
   }
   return EXIT.findings;
 }
@@ -85,9 +88,9 @@ export const verifyCommand: Command = {
     if (values.format === 'json') io.stdout.write(`${JSON.stringify({ verified: true, ...proof }, null, 2)}\n`);
     else {
       io.stdout.write(
-        `verified ${positionals[0] ?? ''}: ${proof.files} files, ${formatBytes(proof.bytes)}, sha256:${proof.digest.sha256}\n` +
-          `  signer ${proof.signer.method} ${proof.signer.algorithm} ${proof.signer.keyHint}${proof.signer.keySource ? ` (${proof.signer.keySource})` : ''}\n` +
-          `  manifest ${proof.serialization.method}/${proof.serialization.hashType}, ${proof.resources} resources, subject "${proof.name}"\n` +
+        `verified ${e(positionals[0] ?? '')}: ${proof.files} files, ${formatBytes(proof.bytes)}, sha256:${proof.digest.sha256}\n` +
+          `  signer ${proof.signer.method} ${proof.signer.algorithm} ${e(proof.signer.keyHint)}${proof.signer.keySource ? ` (${e(proof.signer.keySource)})` : ''}\n` +
+          `  manifest ${proof.serialization.method}/${proof.serialization.hashType}, ${proof.resources} resources, subject "${e(proof.name)}"\n` +
           `  verified at ${proof.verifiedAt}\n`,
       );
     }

@@ -1,5 +1,6 @@
 import type { ByteSource } from '../../core/byte-source.js';
 import { CustodyError } from '../../core/errors.js';
+import { quoteExcerpt } from '../../core/redact.js';
 
 /**
  * A bounded tar reader over a ByteSource. It reads headers only (data is addressed by `dataOffset`,
@@ -223,7 +224,7 @@ function parseNumber(block: Buffer, start: number, length: number, field: string
   }
   const text = block.toString('latin1', start, start + length).replace(/\0.*$/s, '').trim();
   if (text === '') return 0;
-  if (!/^[0-7]+$/.test(text)) throw new CustodyError('PARSE_ERROR', `tar: ${field} field at byte ${offset} is not octal: ${JSON.stringify(text)}`);
+  if (!/^[0-7]+$/.test(text)) throw new CustodyError('PARSE_ERROR', `tar: ${field} field at byte ${offset} is not octal: ${quoteExcerpt(text)}`);
   return parseInt(text, 8);
 }
 
@@ -266,7 +267,7 @@ function parsePax(data: Buffer, offset: number): PaxAttributes {
     else if (key === 'linkpath') attributes.linkpath = value;
     else if (key === 'size') {
       if (!/^[0-9]{1,16}$/.test(value) || !Number.isSafeInteger(Number(value))) {
-        throw new CustodyError('PARSE_ERROR', `tar: pax size ${JSON.stringify(value.slice(0, 20))} near byte ${offset} is not a valid size`);
+        throw new CustodyError('PARSE_ERROR', `tar: pax size ${quoteExcerpt(value, 20)} near byte ${offset} is not a valid size`);
       }
       attributes.size = Number(value);
     }

@@ -1,4 +1,4 @@
-import { lstat } from 'node:fs/promises';
+import { lstat, rm } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import picomatch from 'picomatch';
 import { FileSource } from '../../core/byte-source.js';
@@ -8,8 +8,9 @@ import type { Finding } from '../../core/finding.js';
 import type { Scanner } from '../../core/scanner.js';
 import { joinDisplay, toPosix } from '../../core/walk.js';
 import { buildFinding, scanBlob, type FileScanOptions } from '../file-scan.js';
-import { AsyncQueue, listHeadBlobs, locateRepo, readBlobs, walkHistory, type BlobContent, type Commit } from './git.js';
+import { AsyncQueue, listHeadBlobs, locateRepo, openGitSession, readBlobs, sanitizeShallow, walkHistory, type BlobContent, type Commit, type GitLimits, type GitSession, type RepoInfo } from './git.js';
 import { inThreadScanner, workerScanner, type BlobScanner } from './pool.js';
+import { findingsCappedRule } from '../core/rules.js';
 import { blobNotScannedRule } from './rules.js';
 
 export { historyRules } from './rules.js';
@@ -35,9 +36,20 @@ export interface HistoryScanOptions {
    * heavy in large blobs on many cores.
    */
   jobs?: number;
+  /**
+   * Bounds on the git processes (defaults in DEFAULT_GIT_LIMITS: 120 s without output while waited on,
+   * 20 s for short commands, 512 MiB of memory per git process). Past one, the scan ends with INPUT_LIMIT.
+   */
+  gitLimits?: Partial<GitLimits>;
+  /**
+   * Most commits plus distinct (file version, path) pairs a history scan keeps track of (default
+   * 1,000,000, about 250 MB); past it the scan ends with INPUT_LIMIT instead of growing without bound.
+   */
+  maxEntries?: number;
 }
 
 const MEMORY_BLOB_BYTES = 64 * 1024 * 1024;
+const DEFAULT_MAX_ENTRIES = 1_000_000;
 const DEFAULT_MAX_BLOB_BYTES = 4 * 1024 * 1024 * 1024;
 
 /** Findings of one blob scanned at one path. */
@@ -45,6 +57,27 @@ interface Scanned {
   sha: string;
   path: string;
   findings: Finding[];
+}
+
+/**
+ * Where one blob was introduced: its first path and the commit that introduced it there, further paths
+ * only when there are any (most blobs have one), and the path it is scanned at in the first pass.
+ */
+interface BlobPaths {
+  path: string;
+  commit: number;
+  more?: Map<string, number>;
+  scanPath?: string;
+}
+
+function pathsOf(paths: BlobPaths | undefined): string[] {
+  return paths === undefined ? [] : [paths.path, ...(paths.more?.keys() ?? [])];
+}
+
+/** Index of the commit that introduced the blob at `path`, or -1. */
+function commitOf(paths: BlobPaths | undefined, path: string): number {
+  if (paths === undefined) return -1;
+  return paths.path === path ? paths.commit : (paths.more?.get(path) ?? -1);
 }
 
 interface NotScanned {
@@ -69,7 +102,6 @@ interface NotScanned {
  * `inHead` (some version of the file holding this finding is in HEAD's tree).
  */
 export async function scanHistory(options: HistoryScanOptions): Promise<Finding[]> {
-  const { config } = options;
   const absolute = resolve(options.repo);
   let isDirectory: boolean;
   try {
@@ -77,25 +109,56 @@ export async function scanHistory(options: HistoryScanOptions): Promise<Finding[
   } catch (error) {
     throw new CustodyError('PATH_NOT_FOUND', `--history: cannot read ${options.repo}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
   }
-  const repo = await locateRepo(isDirectory ? absolute : dirname(absolute));
+  const session = await openGitSession(options.gitLimits);
+  const repo = await locateRepo(session, isDirectory ? absolute : dirname(absolute));
+  // A planted `shallow` entry must not hide commits the repository holds.
+  const shallow = await sanitizeShallow(session, repo);
+  const git = shallow === undefined ? session : { ...session, env: { ...session.env, GIT_SHALLOW_FILE: shallow.file } };
+  try {
+    return await scanRepository(git, repo, isDirectory, absolute, options);
+  } finally {
+    if (shallow !== undefined) await rm(shallow.dir, { recursive: true, force: true });
+  }
+}
+
+/** The scan proper, once the repository is located, checked and its shallow list corrected. */
+async function scanRepository(git: GitSession, repo: RepoInfo, isDirectory: boolean, absolute: string, options: HistoryScanOptions): Promise<Finding[]> {
+  const { config } = options;
   const pathspec = isDirectory ? repo.prefix : `${repo.prefix}${basename(absolute)}`;
   const display = (path: string): string => (isDirectory ? joinDisplay(options.displayRoot, path.slice(pathspec.length)) : toPosix(options.displayRoot));
   const excluded = excluder([...config.exclude, ...(options.exclude ?? [])], pathspec, display);
 
   const commits: Commit[] = [];
-  /** blob → path → index of the commit that introduced it there (the last, oldest, to show it). */
-  const introduced = new Map<string, Map<string, number>>();
-  /** blob → the path it is scanned at in the first pass. */
-  const firstPath = new Map<string, string>();
+  /** blob → the paths it was introduced at, each with the commit that introduced it there (the last, oldest, to show it). */
+  const introduced = new Map<string, BlobPaths>();
   const queue = new AsyncQueue<string>();
-  const walking = walkHistory(repo.top, pathspec, {
-    onCommit: (commit) => commits.push(commit),
+  const maxEntries = options.maxEntries ?? DEFAULT_MAX_ENTRIES;
+  let entries = 0;
+  const count = (): void => {
+    if (++entries > maxEntries) {
+      throw new CustodyError('INPUT_LIMIT', `--history: the history holds more than ${maxEntries} commits and file versions, the most a history scan tracks; scan a subdirectory's history instead`, {
+        details: { limit: 'entries', max: maxEntries },
+      });
+    }
+  };
+  const walking = walkHistory(git, repo.top, pathspec, {
+    onCommit: (commit) => {
+      count();
+      commits.push(commit);
+    },
     onBlob: (sha, path) => {
+      const commit = commits.length - 1;
       let paths = introduced.get(sha);
-      if (paths === undefined) introduced.set(sha, (paths = new Map()));
-      paths.set(path, commits.length - 1);
-      if (!firstPath.has(sha) && !excluded(path)) {
-        firstPath.set(sha, path);
+      if (paths === undefined) {
+        count();
+        introduced.set(sha, (paths = { path, commit }));
+      } else if (paths.path === path) paths.commit = commit;
+      else {
+        if (paths.more?.has(path) !== true) count();
+        (paths.more ??= new Map()).set(path, commit);
+      }
+      if (paths.scanPath === undefined && !excluded(path)) {
+        paths.scanPath = path;
         queue.push(sha);
       }
     },
@@ -107,13 +170,18 @@ export async function scanHistory(options: HistoryScanOptions): Promise<Finding[
     },
   );
   walking.catch(() => undefined);
-  const head = listHeadBlobs(repo.top);
+  const head = listHeadBlobs(git, repo.top);
+  head.catch(() => undefined);
 
   const scanOptions: FileScanOptions = { scanners: options.scanners, config, knownRuleIds: options.knownRuleIds };
   const jobs = options.jobs ?? 0;
   const scanner: BlobScanner = jobs > 0 ? workerScanner(scanOptions, jobs) : inThreadScanner(scanOptions);
   const readOptions = { memoryBytes: options.memoryBlobBytes ?? MEMORY_BLOB_BYTES, maxBytes: options.maxBlobBytes ?? DEFAULT_MAX_BLOB_BYTES };
+  /** Blobs with findings only: most versions of most files have none. */
   const scanned: Scanned[] = [];
+  const keep = (sha: string, path: string, findings: Finding[]): void => {
+    if (findings.length > 0) scanned.push({ sha, path, findings });
+  };
   const notScanned: NotScanned[] = [];
   const inFlight = new Set<Promise<void>>();
 
@@ -129,14 +197,14 @@ export async function scanHistory(options: HistoryScanOptions): Promise<Finding[
       // The spool file is removed when the reader moves on: scan it now, in this thread.
       const source = await FileSource.open(blob.file);
       try {
-        for (const p of paths) scanned.push({ sha: blob.sha, path: p, findings: await scanBlob(display(p), source, scanOptions) });
+        for (const p of paths) keep(blob.sha, p, await scanBlob(display(p), source, scanOptions));
       } finally {
         await source.close();
       }
       return;
     }
     const data = blob.data;
-    const work = Promise.all(paths.map(async (p) => scanned.push({ sha: blob.sha, path: p, findings: await scanner.scan(display(p), data) }))).then(() => undefined);
+    const work = Promise.all(paths.map(async (p) => keep(blob.sha, p, await scanner.scan(display(p), data)))).then(() => undefined);
     inFlight.add(work);
     void work.then(() => inFlight.delete(work));
     if (inFlight.size >= scanner.capacity) await Promise.race(inFlight);
@@ -144,37 +212,48 @@ export async function scanHistory(options: HistoryScanOptions): Promise<Finding[
 
   try {
     // First pass: every blob once, at the first path it was seen at, while the walk goes on.
-    for await (const blob of readBlobs(repo.top, queue, readOptions)) await handle(blob, [firstPath.get(blob.sha) ?? '']);
+    for await (const blob of readBlobs(git, repo.top, queue, readOptions)) await handle(blob, [introduced.get(blob.sha)?.scanPath ?? '']);
     await walking;
     await Promise.all(inFlight);
 
     // Second pass: blobs with findings, at the other paths they were introduced at.
-    const withFindings = new Set(scanned.filter((s) => s.findings.length > 0).map((s) => s.sha));
+    const withFindings = new Set(scanned.map((s) => s.sha));
     const morePaths = new Map<string, string[]>();
     for (const sha of withFindings) {
-      const rest = [...(introduced.get(sha)?.keys() ?? [])].filter((p) => p !== firstPath.get(sha) && !excluded(p));
+      const paths = introduced.get(sha);
+      const rest = pathsOf(paths).filter((p) => p !== paths?.scanPath && !excluded(p));
       if (rest.length > 0) morePaths.set(sha, rest);
     }
     if (morePaths.size > 0) {
-      for await (const blob of readBlobs(repo.top, AsyncQueue.from(morePaths.keys()), readOptions)) await handle(blob, morePaths.get(blob.sha) ?? []);
+      for await (const blob of readBlobs(git, repo.top, AsyncQueue.from(morePaths.keys()), readOptions)) await handle(blob, morePaths.get(blob.sha) ?? []);
       await Promise.all(inFlight);
     }
   } finally {
     await scanner.close();
   }
 
-  return attribute(scanned, notScanned, {
+  // Versions that could not be read are listed up to limits.maxFindingsPerRule (a partial clone can
+  // miss every blob in its history); the rest are counted in one core/findings-capped finding.
+  const cap = config.limits.maxFindingsPerRule;
+  notScanned.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : a.sha < b.sha ? -1 : a.sha > b.sha ? 1 : 0));
+  const findings = attribute(scanned, notScanned.slice(0, cap), {
     commits,
     introduced,
     headBlobs: await head,
     display,
-    report: (item) => notScannedFinding(item, commits[introduced.get(item.sha)?.get(item.path) ?? -1], display, config, readOptions.maxBytes),
+    report: (item) => notScannedFinding(item, commits[commitOf(introduced.get(item.sha), item.path)], display, config, readOptions.maxBytes),
   });
+  if (notScanned.length > cap && config.rules.get(blobNotScannedRule.id)?.enabled !== false) {
+    const rule = blobNotScannedRule.id;
+    const severity = config.rules.get(rule)?.severity ?? blobNotScannedRule.severity;
+    findings.push(buildFinding(findingsCappedRule, { path: toPosix(options.displayRoot) }, { message: 'capped', severity, key: rule, data: { count: notScanned.length - cap, rule, limit: cap } }, config));
+  }
+  return findings;
 }
 
 interface Attribution {
   commits: readonly Commit[];
-  introduced: ReadonlyMap<string, ReadonlyMap<string, number>>;
+  introduced: ReadonlyMap<string, BlobPaths>;
   headBlobs: ReadonlySet<string>;
   display: (path: string) => string;
   report: (item: NotScanned) => Finding | undefined;
@@ -188,7 +267,7 @@ interface Attribution {
 function attribute(scanned: readonly Scanned[], notScanned: readonly NotScanned[], context: Attribution): Finding[] {
   const groups = new Map<string, { finding: Finding; commit: number; path: string; blobs: Set<string> }>();
   const add = (finding: Finding, sha: string, path: string): void => {
-    const commit = context.introduced.get(sha)?.get(path) ?? -1;
+    const commit = commitOf(context.introduced.get(sha), path);
     const group = groups.get(finding.fingerprint);
     if (!group) groups.set(finding.fingerprint, { finding, commit, path, blobs: new Set([sha]) });
     else {

@@ -1,7 +1,6 @@
 import type { AnyRule } from '../../core/rule.js';
 import type { Scanner } from '../../core/scanner.js';
 import type { ModelFormat } from './format.js';
-import { compressedFormat } from './formats/compressed.js';
 import { ggufFormat } from './formats/gguf.js';
 import { hfRepoFormat } from './formats/hf-repo.js';
 import { kerasH5Format } from './formats/keras-h5.js';
@@ -12,12 +11,9 @@ import { pickleFormat } from './formats/pickle.js';
 import { safetensorsFormat } from './formats/safetensors.js';
 import { tfSavedModelFormat } from './formats/tf-saved-model.js';
 import { torchLegacyFormat } from './formats/torch-legacy.js';
-import { unsupportedFormat } from './formats/unsupported.js';
-import { zipFormat } from './formats/zip.js';
 
 /** Every format, sorted by name. Each format's `detect` decides by content whether it applies. */
 export const MODEL_FORMATS: readonly ModelFormat[] = [
-  compressedFormat,
   ggufFormat,
   hfRepoFormat,
   kerasH5Format,
@@ -28,8 +24,6 @@ export const MODEL_FORMATS: readonly ModelFormat[] = [
   safetensorsFormat,
   tfSavedModelFormat,
   torchLegacyFormat,
-  unsupportedFormat,
-  zipFormat,
 ];
 
 function collectRules(): AnyRule[] {

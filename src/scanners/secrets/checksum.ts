@@ -1,4 +1,4 @@
-import { crc32 as crc32Bytes } from '../models/containers/crc32.js';
+import { crc32 as crc32Bytes } from '../containers/crc32.js';
 
 /**
  * Offline checksums that some token formats carry, so that a look-alike string (a typo, a truncated

@@ -4,6 +4,7 @@ import { azureSasTokenRule, azureStorageKeyRule } from './rules/azure.js';
 import { cohereKeyRule } from './rules/cohere.js';
 import { cometKeyRule } from './rules/comet.js';
 import { connectionUriRule } from './rules/connection-uri.js';
+import { custodyTokenRule } from './rules/custody.js';
 import { databricksTokenRule } from './rules/databricks.js';
 import { gcpApiKeyRule, gcpServiceAccountKeyRule, googleOauthClientSecretRule } from './rules/gcp.js';
 import { documentPasswordRule, genericSecretRule, ownedPrefixes } from './rules/generic.js';
@@ -39,6 +40,7 @@ export const SECRET_RULES: readonly SecretRule[] = [
   cohereKeyRule,
   cometKeyRule,
   connectionUriRule,
+  custodyTokenRule,
   databricksTokenRule,
   documentPasswordRule,
   gcpApiKeyRule,

@@ -5,7 +5,8 @@ import { readTarEntries } from '../../containers/tar.js';
 import { looksLikePickle } from '../pickle/index.js';
 import { isLegacyStacked } from '../pickle/sniff.js';
 import { pickleExtent, type Extent } from './pickle-extent.js';
-import { archiveLimitExceededRule, torchLegacyExtraPickleRule, torchLegacyMalformedRule } from './rules.js';
+import { archiveLimitExceededRule } from '../../containers/archive-rules.js';
+import { torchLegacyExtraPickleRule, torchLegacyMalformedRule } from './rules.js';
 
 /*
  * Legacy (pre-1.6) PyTorch files.

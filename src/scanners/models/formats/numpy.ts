@@ -2,11 +2,11 @@ import { SliceSource } from '../../../core/byte-source.js';
 import { HEAD_BYTES } from '../../../core/scanner.js';
 import type { ModelFormat } from '../format.js';
 import { MAX_NPY_HEADER, NPY_MAGIC, NpyError, expectedDataBytes, parseNpyHeader } from '../containers/npy-header.js';
-import { startsLikePickle } from '../containers/pickle-sniff.js';
+import { startsLikePickle } from '../../containers/pickle-sniff.js';
 import { npyMalformedRule, npyObjectArrayRule } from '../containers/rules.js';
 
 /**
- * NumPy `.npy` files (`.npz` archives are zips of them, opened by the zip format). The header is parsed
+ * NumPy `.npy` files (`.npz` archives are zips of them, opened by the container layer). The header is parsed
  * without eval. An object dtype means the data is a pickle (numpy.load runs it with allow_pickle=True):
  * it is reported and handed to every scanner as a member. For other dtypes the data length must be
  * shape × item size; bytes after the array are reported and scanned.

@@ -1,14 +1,14 @@
 import { readAll } from '../../../core/byte-source.js';
 import { isLegacyStacked } from '../containers/torch-legacy-scan.js';
 import type { ModelFormat } from '../format.js';
-import { looksLikePickle, pickleRules, pickleTooLargeRule, scanPickleBuffer } from '../pickle/index.js';
+import { detectPickle, pickleRules, pickleTooLargeRule, scanPickleBuffer } from '../pickle/index.js';
 
 const ZIP_LOCAL_HEADER = 0x504b0304;
 
 /**
  * A file that is a pickle (recognised by content, never by name): plain pickles, joblib dumps,
  * pickle-prefixed polyglots. The first stream and every pickle concatenated after it are analysed.
- * Zip files (PyTorch's zip format, npz) belong to the zip format, which hands their pickles back here.
+ * Zip files (PyTorch's zip format, npz) are opened by the container layer (src/scanners/containers/), which hands their pickles back here as members.
  * Legacy stacked PyTorch files: the first pickle is read here; the torch-legacy format walks the layout
  * and hands over each later pickle as a member, so they are not read twice.
  */
@@ -18,7 +18,7 @@ export const pickleFormat: ModelFormat = {
   detect(target) {
     const head = target.head;
     if (head.length >= 4 && head.readUInt32BE(0) === ZIP_LOCAL_HEADER) return false;
-    return looksLikePickle(head, 0);
+    return detectPickle(head, target.source.size);
   },
   async scan(target, context) {
     const limit = context.limits.maxMemberBytes;

@@ -1,5 +1,5 @@
 import type { ModelFormat } from '../format.js';
-import { archiveLimitExceededRule, torchLegacyExtraPickleRule, torchLegacyMalformedRule } from '../containers/rules.js';
+import { torchLegacyExtraPickleRule, torchLegacyMalformedRule } from '../containers/rules.js';
 import { isLegacyStacked, isLegacyTar, scanLegacyStacked, scanLegacyTar } from '../containers/torch-legacy-scan.js';
 
 /**
@@ -9,7 +9,8 @@ import { isLegacyStacked, isLegacyTar, scanLegacyStacked, scanLegacyTar } from '
  */
 export const torchLegacyFormat: ModelFormat = {
   name: 'torch-legacy',
-  rules: [archiveLimitExceededRule, torchLegacyExtraPickleRule, torchLegacyMalformedRule],
+  // It also reports models/archive-limit-exceeded, a rule of the container layer (listed there).
+  rules: [torchLegacyExtraPickleRule, torchLegacyMalformedRule],
   detect: (target) => isLegacyStacked(target.head) || isLegacyTar(target.head),
   async scan(target, context) {
     if (isLegacyStacked(target.head)) await scanLegacyStacked(target, context);

@@ -330,30 +330,87 @@ function isKerasRegistration(registered: string, name: string): boolean {
   return cut > 0 && registered.slice(cut + 1) === name && isKerasModule(registered.slice(0, cut));
 }
 
+type LambdaPart = Pick<KerasIssue, 'severity' | 'reason'> & Partial<Pick<KerasIssue, 'names' | 'consts' | 'dangerous'>>;
+
+const SEVERITY_ORDER: readonly Severity[] = ['info', 'low', 'medium', 'high', 'critical'];
+
+/**
+ * Every Lambda layer is reported, whatever form its function takes: marshalled bytecode (any of the
+ * shapes Keras has written), Python source text, base64 of anything, a registered or named function,
+ * a Keras 3 `__lambda__` object (reported where it sits), or a shape Custody does not recognise. One
+ * `lambda` issue per layer carries the worst of its function, output_shape and mask; references to
+ * modules outside Keras are checked as such too.
+ */
 function inspectLambdaLayer(inner: unknown, at: (issue: Omit<KerasIssue, 'path' | 'layer'>) => void): void {
   if (!isRecord(inner)) {
     at({ kind: 'lambda', severity: 'high', subject: 'Lambda', reason: 'a Lambda layer without a readable config' });
     return;
   }
-  // Keras 3 serializes the function as `{class_name: "__lambda__", …}`, which the walker reports itself.
+  const parts: LambdaPart[] = [];
+  let covered = false;
   for (const field of ['function', 'output_shape', 'mask'] as const) {
     const typeKey = field === 'function' ? 'function_type' : `${field}_type`;
+    const moduleKey = field === 'function' ? 'module' : `${field}_module`;
     const value = inner[field];
     const type = inner[typeKey];
-    if (isRecord(value)) continue;
-    if (type === 'lambda' || (field === 'function' && type === undefined && (Array.isArray(value) || (typeof value === 'string' && looksBase64(value))))) {
-      at(lambdaIssue(lambdaCode(value), `the Lambda layer's ${field}`));
-    } else if (type === 'function' && typeof value === 'string') {
-      const moduleKey = field === 'function' ? 'module' : `${field}_module`;
-      const module = typeof inner[moduleKey] === 'string' ? (inner[moduleKey] as string) : undefined;
-      if (module === undefined || module === '__main__') {
-        at({ kind: 'custom-object', severity: 'medium', subject: `${module ?? '?'}.${value}`, reason: `the Lambda layer's ${field} is a function of the loading program` });
-      } else {
-        checkModule(module, value, 'function', undefined, at);
+    const what = `the Lambda layer's ${field}`;
+    if (value === undefined || value === null) continue;
+    if (isRecord(value)) {
+      const cls = value['class_name'];
+      if (cls === '__lambda__') {
+        // The walker reports the serialized lambda where it sits.
+        if (field === 'function') covered = true;
+        continue;
       }
+      if (cls === 'function') {
+        const module = typeof value['module'] === 'string' ? value['module'] : undefined;
+        const name = typeof value['config'] === 'string' ? value['config'] : typeof value['registered_name'] === 'string' ? value['registered_name'] : '?';
+        parts.push(functionReference(module, name, what));
+        continue;
+      }
+      if (field === 'function' || type === 'lambda') parts.push(lambdaPart(lambdaCode(value), what));
+      continue;
+    }
+    if (type === 'lambda') {
+      parts.push(lambdaPart(lambdaCode(value), what));
+    } else if (type === 'function' && typeof value === 'string') {
+      const module = typeof inner[moduleKey] === 'string' ? (inner[moduleKey] as string) : undefined;
+      if (module !== undefined && module !== '__main__') checkModule(module, value, 'function', undefined, at);
+      parts.push(functionReference(module, value, what));
+    } else if (field === 'function') {
+      // No (or an unknown) function_type: bytecode, base64, source text or something else — all code.
+      parts.push(lambdaPart(lambdaCode(value), what));
     }
   }
-  if (inner['function'] === undefined) at({ kind: 'lambda', severity: 'high', subject: 'Lambda', reason: 'a Lambda layer whose function is missing: it cannot be checked' });
+  if (inner['function'] === undefined || inner['function'] === null) {
+    parts.push({ severity: 'high', reason: 'a Lambda layer whose function is missing: it cannot be checked' });
+  }
+  if (parts.length === 0) {
+    if (!covered) at({ kind: 'lambda', severity: 'high', subject: 'Lambda', reason: 'a Lambda layer whose function could not be read' });
+    return;
+  }
+  let worst = parts[0]!;
+  for (const part of parts) if (SEVERITY_ORDER.indexOf(part.severity) > SEVERITY_ORDER.indexOf(worst.severity)) worst = part;
+  const names = [...new Set(parts.flatMap((p) => p.names ?? []))];
+  const consts = [...new Set(parts.flatMap((p) => p.consts ?? []))];
+  const dangerous = [...new Set(parts.flatMap((p) => p.dangerous ?? []))];
+  at({
+    kind: 'lambda',
+    severity: worst.severity,
+    subject: 'Lambda',
+    reason: parts.map((p) => p.reason).join('; '),
+    ...(names.length > 0 ? { names: names.slice(0, 50) } : {}),
+    ...(consts.length > 0 ? { consts: consts.slice(0, 20) } : {}),
+    ...(dangerous.length > 0 || parts.some((p) => p.dangerous !== undefined) ? { dangerous } : {}),
+  });
+}
+
+/** A Lambda function given by name: Keras' own functions run no code of the model's; others need the loader's code. */
+function functionReference(module: string | undefined, name: string, what: string): LambdaPart {
+  const subject = `${module ?? '?'}.${name}`;
+  if (module !== undefined && isKerasModule(module)) return { severity: 'low', reason: `${what} is the Keras function ${clipText(subject, 100)}` };
+  if (module === undefined || module === '__main__') return { severity: 'medium', reason: `${what} is ${clipText(subject, 100)}, a function of the loading program` };
+  return { severity: 'medium', reason: `${what} is ${clipText(subject, 100)}, code outside Keras that the loader imports` };
 }
 
 /** The base64 marshal text of a serialized lambda, in any of the shapes Keras has used. */
@@ -368,17 +425,60 @@ function lambdaCode(value: unknown): unknown {
 }
 
 function lambdaIssue(code: unknown, what: string): Omit<KerasIssue, 'path' | 'layer'> {
+  return { kind: 'lambda', subject: 'Lambda', ...lambdaPart(code, what) };
+}
+
+const IDENTIFIER_TEXT = /[A-Za-z_][A-Za-z0-9_]*/g;
+const STRING_LITERAL = /'([^'\\\n]{1,200})'|"([^"\\\n]{1,200})"/g;
+
+/** What Python source text names (identifiers) and quotes (string literals), read as text only. */
+function describeSource(text: string): { names: string[]; consts: string[] } {
+  const names = [...new Set(text.match(IDENTIFIER_TEXT) ?? [])];
+  const consts: string[] = [];
+  for (const m of text.matchAll(STRING_LITERAL)) consts.push(m[1] ?? m[2] ?? '');
+  return { names, consts };
+}
+
+function sourcePart(text: string, what: string, via: string): LambdaPart {
+  const { names, consts } = describeSource(text);
+  const dangerous = findDangerousNames({ names });
+  return {
+    severity: dangerous.length > 0 ? 'critical' : 'high',
+    reason: `${what} is Python source text${via} (${clipText(JSON.stringify(text), 80)}) that a loader evaluating it would run`,
+    names: names.slice(0, 50),
+    consts: consts.slice(0, 20),
+    dangerous,
+  };
+}
+
+function lambdaPart(code: unknown, what: string): LambdaPart {
   if (typeof code !== 'string' || code.trim() === '') {
-    return { kind: 'lambda', severity: 'high', subject: 'Lambda', reason: `${what} carries Python code in a form that could not be read` };
+    return { severity: 'high', reason: `${what} carries Python code in a form that could not be read` };
   }
+  if (!looksBase64(code)) return sourcePart(code, what, '');
   const bytes = Buffer.from(code.replace(/\\n/g, '\n'), 'base64');
   const described = describeMarshalledCode(bytes);
+  if (described.error !== undefined && described.names.length === 0 && isPrintableText(bytes)) {
+    return sourcePart(bytes.toString('utf8'), what, ' in base64');
+  }
   const dangerous = findDangerousNames(described);
   const severity: Severity = dangerous.length > 0 ? 'critical' : 'high';
   const reason = described.error !== undefined && described.names.length === 0
     ? `${what} carries marshalled Python bytecode that runs when the model is used (undecodable: ${clipText(described.error, 80)})`
     : `${what} carries marshalled Python bytecode that runs when the model is used`;
-  return { kind: 'lambda', severity, subject: 'Lambda', reason, names: described.names.slice(0, 50), consts: described.consts.slice(0, 20), dangerous };
+  return { severity, reason, names: described.names.slice(0, 50), consts: described.consts.slice(0, 20), dangerous };
+}
+
+function isPrintableText(bytes: Buffer): boolean {
+  if (bytes.length < 4) return false;
+  const text = bytes.toString('utf8');
+  if (text.includes('\ufffd')) return false;
+  let printable = 0;
+  for (const ch of text) {
+    const c = ch.codePointAt(0) ?? 0;
+    if (c >= 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) printable += 1;
+  }
+  return printable === [...text].length;
 }
 
 function looksBase64(text: string): boolean {

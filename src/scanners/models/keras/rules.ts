@@ -39,11 +39,13 @@ function reportEach(kind: KerasIssueKind, issues: Issues, report: Report<'found'
 
 export const kerasLambdaRule = defineRule<'found' | 'dangerous', Issues>({
   id: 'models/keras-lambda-layer',
-  title: 'Keras Lambda layer with marshalled Python code',
+  title: 'Keras Lambda layer (Python code in the model)',
   description:
-    'A Keras Lambda layer (or any serialized Python lambda in the config) stores its function as marshalled Python bytecode. ' +
-    'Loading it with `safe_mode=False` — and always for legacy HDF5 and tf.keras models (CVE-2024-3660, CVE-2025-9905) — ' +
-    'rebuilds and runs that code. The bytecode is decoded without running it to show what it names.',
+    'A Keras Lambda layer (or any serialized Python lambda in the config) stores its function in the model: usually marshalled ' +
+    'Python bytecode, sometimes source text, base64 of something else, or a named function. Loading it with `safe_mode=False` — ' +
+    'and always for legacy HDF5 and tf.keras models (CVE-2024-3660, CVE-2025-9905) — rebuilds and runs that code. Every Lambda ' +
+    'layer is reported, whatever form its function takes; bytecode is decoded and source text read, without running either, ' +
+    'to show what it names.',
   severity: 'high',
   confidence: 'high',
   tags: ['cwe:502', 'cwe:94', 'owasp-ml:ML06', 'format:keras'],

@@ -1,11 +1,13 @@
 import { gunzipSync, inflateSync } from 'node:zlib';
-import { displayName, PickleCollector, SPECIAL, type ImportRecord, type StreamError } from './collector.js';
+import { displayName, PickleCollector, SPECIAL, type DivergenceEvent, type ImportRecord, type StreamError } from './collector.js';
 import { HIGHEST_PROTOCOL, OP } from './opcodes.js';
+import { classifyGlobal } from './classify.js';
+import { measureExpansion } from './expansion.js';
 import { isTorchSave, looksLikePickle } from './sniff.js';
 import {
   addItems, C_DICT, C_FROZENSET, C_LIST, C_SET, C_TUPLE, ConstReader, containerFrom, dictGet, dictHas, EMPTY_TUPLE,
   newContainer, OUT_OF_BAND, pyRepr, readU64, T_BYTES, T_CALL, T_CONTAINER, T_GLOBAL, T_INSTANCE, T_OPAQUE,
-  tupleItems, UNKNOWN, type BytesValue, type CallValue, type ObjValue, type OpaqueValue, type Value,
+  tupleItems, UNKNOWN, type BytesValue, type CallValue, type ContainerValue, type ObjValue, type OpaqueValue, type Value,
 } from './values.js';
 
 /**
@@ -60,6 +62,12 @@ export interface StreamOptions {
    * a stack of unknown values and report nothing about the stream's health.
    */
   lenient: boolean;
+  /**
+   * Another loader's reading of the same bytes (a frame-honouring C unpickler, see loader-views.ts):
+   * report what it reaches, but not the stream's health (breaks, leftovers, frames), which the main
+   * reading reports.
+   */
+  quiet?: boolean;
 }
 
 export interface StreamResult {
@@ -68,6 +76,17 @@ export interface StreamResult {
   complete: boolean;
   opcodes: number;
   proto: number;
+  /** A FRAME opcode was read. */
+  sawFrame: boolean;
+  /** Frames and opcodes disagreed (an opcode across a frame's end, overlapping frames, a frame past STOP or past the data). */
+  frameAnomaly: boolean;
+  /** Bytes skipped as joblib array data (read as opcodes by every loader but joblib's). */
+  skipped: boolean;
+  /**
+   * Where a frame that was still open at STOP ends: a C unpickler that fetched that frame with `read(n)`
+   * leaves the file there, so the next pickle.load of the same file starts there rather than after STOP.
+   */
+  frameTail: number | undefined;
 }
 
 /** Analyses one pickle stream starting at `start`. Never throws for bad input. */
@@ -76,6 +95,13 @@ export function analyseStream(data: Buffer, start: number, collector: PickleColl
 }
 
 const MAX_CALL_EVIDENCE = 4;
+/** References between containers kept per stream for the expansion measure (beyond it, what was kept is a lower bound). */
+const MAX_EXPANSION_REFS = 4_000_000;
+/** A tree walk of the loaded object visiting at least this many nodes, and this many per opcode, is reported. */
+export const EXPANSION_MIN_NODES = 10_000_000;
+export const EXPANSION_MIN_RATIO = 1000;
+/** A container holding at least this many references to itself or to an enclosing container is reported. */
+export const BACK_REFERENCES_MIN = 16;
 /** Opcodes spent per stream reading joblib array bytes as a non-joblib loader would. */
 const SHADOW_BUDGET = 5_000_000;
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -99,6 +125,12 @@ class Machine {
   private stopped = false;
   private joblibPending: JoblibPending | undefined;
   private pendingSkip: { at: number; to: number } | undefined;
+  private skipped = false;
+  private frameAnomaly = false;
+  /** Containers holding references to other containers or calls, for the expansion measure, and where each was made. */
+  private readonly registry: ContainerValue[] = [];
+  private readonly registryAt: number[] = [];
+  private refsLeft = MAX_EXPANSION_REFS;
 
   constructor(
     private readonly d: Buffer,
@@ -115,11 +147,15 @@ class Machine {
     const marks = this.marks;
     const limits = this.o.limits;
     if (this.o.lenient) for (let i = 0; i < 16; i++) stack.push(UNKNOWN);
+    const quiet = this.o.lenient || this.o.quiet === true;
     let p = start;
     let fence = 0;
     let frameEnd = -1;
     let ops = 0;
     let complete = false;
+    let sawFrame = false;
+    let frameTail: number | undefined;
+    let pastEnd: DivergenceEvent | undefined;
 
     loop: for (;;) {
       if (p >= len) {
@@ -147,10 +183,13 @@ class Machine {
           }
           stack.pop();
           complete = true;
-          if (!this.o.lenient && (stack.length > 0 || marks.length > 0)) {
+          if (!quiet && (stack.length > 0 || marks.length > 0)) {
             this.c.add(this.c.leftovers, { offset: opStart, items: stack.length, marks: marks.length });
           }
-          if (frameEnd > p) this.frame(opStart, 'trailing', `the frame declared ${frameEnd - p} more byte(s) after STOP`);
+          if (frameEnd > p) {
+            this.frame(opStart, 'trailing', `the frame declared ${frameEnd - p} more byte(s) after STOP`);
+            frameTail = frameEnd;
+          }
           break loop;
         case OP.POP:
           if (marks.length > 0 && marks[marks.length - 1] === stack.length) {
@@ -354,6 +393,7 @@ class Machine {
           const nl1 = d.indexOf(10, p);
           const nl2 = nl1 < 0 ? -1 : d.indexOf(10, nl1 + 1);
           if (nl2 < 0) {
+            this.eofImport(nl1, p, opStart);
             this.fail(opStart, 'truncated', 'the data ends inside a module/name pair');
             break loop;
           }
@@ -364,7 +404,17 @@ class Machine {
             break loop;
           }
           p = nl2 + 1;
+          // An empty module line fails before any import (C: "pickle data was truncated"; Python: "Empty module
+          // name"); an empty name fails after the pure-Python unpickler has imported the module.
+          if (module === '') {
+            this.fail(opStart, 'badArgument', 'the module name is empty');
+            break loop;
+          }
           const g = this.global(module, name, opStart, op === OP.GLOBAL ? 'GLOBAL' : 'INST');
+          if (name === '') {
+            this.fail(opStart, 'badArgument', 'the attribute name is empty');
+            break loop;
+          }
           if (op === OP.GLOBAL) {
             stack.push(g);
             break;
@@ -375,7 +425,7 @@ class Machine {
           }
           const x = marks.pop()!;
           fence = marks.length > 0 ? marks[marks.length - 1]! : 0;
-          const args = x === stack.length ? EMPTY_TUPLE : containerFrom(C_TUPLE, stack, x, stack.length, 1);
+          const args = x === stack.length ? EMPTY_TUPLE : this.adopt(containerFrom(C_TUPLE, stack, x, stack.length, 1), x, stack.length, opStart);
           stack.length = x;
           stack.push(this.call(g, args, undefined, op, opStart));
           break;
@@ -410,16 +460,16 @@ class Machine {
               this.fail(opStart, 'badArgument', 'odd number of items for DICT');
               break loop;
             }
-            v = containerFrom(C_DICT, stack, x, n, 2);
-          } else if (op === OP.LIST) v = containerFrom(C_LIST, stack, x, n, 1);
-          else if (op === OP.TUPLE) v = n === x ? EMPTY_TUPLE : containerFrom(C_TUPLE, stack, x, n, 1);
-          else if (op === OP.FROZENSET) v = containerFrom(C_FROZENSET, stack, x, n, 1);
+            v = this.adopt(containerFrom(C_DICT, stack, x, n, 2), x, n, opStart);
+          } else if (op === OP.LIST) v = this.adopt(containerFrom(C_LIST, stack, x, n, 1), x, n, opStart);
+          else if (op === OP.TUPLE) v = n === x ? EMPTY_TUPLE : this.adopt(containerFrom(C_TUPLE, stack, x, n, 1), x, n, opStart);
+          else if (op === OP.FROZENSET) v = this.adopt(containerFrom(C_FROZENSET, stack, x, n, 1), x, n, opStart);
           else {
             if (n - x < 1) {
               this.fail(opStart, 'underflow', 'OBJ needs a class after the MARK');
               break loop;
             }
-            const args = n - x === 1 ? EMPTY_TUPLE : containerFrom(C_TUPLE, stack, x + 1, n, 1);
+            const args = n - x === 1 ? EMPTY_TUPLE : this.adopt(containerFrom(C_TUPLE, stack, x + 1, n, 1), x + 1, n, opStart);
             v = this.call(stack[x]!, args, undefined, op, opStart);
           }
           stack.length = x;
@@ -447,7 +497,7 @@ class Machine {
             this.fail(opStart, 'underflow', `TUPLE${k} needs ${k} value(s) above the mark`);
             break loop;
           }
-          const v = containerFrom(C_TUPLE, stack, n - k, n, 1);
+          const v = this.adopt(containerFrom(C_TUPLE, stack, n - k, n, 1), n - k, n, opStart);
           stack.length = n - k;
           stack.push(v);
           break;
@@ -546,12 +596,17 @@ class Machine {
           }
           const n = readU64(d, p);
           p += 8;
+          sawFrame = true;
           if (frameEnd > opStart && !this.o.lenient) {
             this.frame(opStart, 'overlap', `a new frame starts ${frameEnd - opStart} byte(s) before the previous frame ends`);
           }
           if (n > len - p) {
-            this.fail(opStart, 'truncated', `FRAME declares ${n} bytes but only ${len - p} remain`);
-            break loop;
+            // The C unpickler refuses the frame ("pickle data was truncated"); the pure-Python one (joblib's)
+            // reads what there is and goes on — so the analysis goes on too.
+            // Reported only when that reading completes: a file cut short breaks both readings anyway.
+            pastEnd ??= { offset: opStart, kind: 'pastEnd', frame: opStart, left: len - p, declared: n, reached: [] };
+            frameEnd = -1;
+            break;
           }
           frameEnd = p + n;
           break;
@@ -598,14 +653,50 @@ class Machine {
     }
 
     this.c.opcodes += ops;
-    return { end: Math.min(p, len), complete, opcodes: ops, proto: this.proto };
+    if (pastEnd !== undefined && complete && !quiet) this.c.add(this.c.divergences, pastEnd);
+    if (this.registry.length > 0) this.measure(ops);
+    return { end: Math.min(p, len), complete, opcodes: ops, proto: this.proto, sawFrame, frameAnomaly: this.frameAnomaly || pastEnd !== undefined, skipped: this.skipped, frameTail };
   }
 
   // ---- bookkeeping -------------------------------------------------------------------------------
 
+  /** Keeps the container's references to containers and calls among stack[from, to), for the expansion measure. */
+  private adopt(c: ContainerValue, from: number, to: number, offset: number): ContainerValue {
+    if (this.o.lenient || this.o.quiet === true) return c;
+    const stack = this.stack;
+    for (let i = from; i < to; i++) {
+      const v = stack[i]!;
+      if (typeof v === 'number' || v === EMPTY_TUPLE || (v.t !== T_CONTAINER && v.t !== T_CALL)) continue;
+      if (this.refsLeft <= 0) return c;
+      this.refsLeft -= 1;
+      let kids = c.kids;
+      if (kids === undefined || kids === null) {
+        kids = [];
+        c.kids = kids;
+        this.registry.push(c);
+        this.registryAt.push(offset);
+      }
+      kids.push(v);
+    }
+    return c;
+  }
+
+  /** The expansion measure of this stream's containers (expansion.ts), reported past its thresholds. */
+  private measure(ops: number): void {
+    const m = measureExpansion(this.registry, this.o.deadline);
+    const at = (c: ContainerValue | undefined): number => {
+      const i = c === undefined ? -1 : this.registry.indexOf(c);
+      return i < 0 ? 0 : this.registryAt[i]!;
+    };
+    if (m.maxNodes >= EXPANSION_MIN_NODES && m.maxNodes >= EXPANSION_MIN_RATIO * Math.max(1, ops)) {
+      this.c.add(this.c.expansions, { offset: at(m.maxAt), kind: 'walk', count: m.maxNodes, opcodes: ops });
+    }
+    if (m.maxBack >= BACK_REFERENCES_MIN) this.c.add(this.c.expansions, { offset: at(m.backAt), kind: 'cycle', count: m.maxBack, opcodes: ops });
+  }
+
   private fail(offset: number, kind: StreamError['kind'], detail: string): void {
     this.stopped = true;
-    if (this.o.lenient) return;
+    if (this.o.lenient || this.o.quiet === true) return;
     this.c.add(this.c.errors, { offset, kind, detail, reached: this.c.reachedCount() });
   }
 
@@ -616,7 +707,8 @@ class Machine {
   }
 
   private frame(offset: number, kind: 'span' | 'overlap' | 'trailing' | 'joblib', detail: string): void {
-    if (this.o.lenient) return;
+    this.frameAnomaly = true;
+    if (this.o.lenient || this.o.quiet === true) return;
     this.c.add(this.c.frames, { offset, kind, detail });
   }
 
@@ -671,6 +763,22 @@ class Machine {
   }
 
   // ---- imports -------------------------------------------------------------------------------------
+
+  /**
+   * The pure-Python unpickler reads GLOBAL/INST lines with `readline()[:-1]` and does not check for the
+   * newline outside a frame: at the end of the data it imports the unterminated line minus its last byte
+   * (and an empty name means the module object). Recorded only when that import is dangerous, since a
+   * buffer that is only the prefix of a larger file also ends inside lines.
+   */
+  private eofImport(nl1: number, p: number, opStart: number): void {
+    const d = this.d;
+    if (this.o.lenient || d.length - p < 2) return;
+    const module = decodeUtf8(d, p, nl1 < 0 ? d.length - 1 : nl1);
+    const name = nl1 < 0 ? '' : decodeUtf8(d, nl1 + 1, Math.max(nl1 + 1, d.length - 1));
+    if (module === undefined || module === '' || name === undefined) return;
+    if (classifyGlobal(module, name, this.c.allow).verdict !== 'dangerous') return;
+    this.global(module, name, opStart, 'GLOBAL (unterminated line at the end of the data, as pickle._Unpickler reads it)');
+  }
 
   private global(module: string, name: string, offset: number, op: string): Value {
     const rec = this.c.record(module, name, offset, op);
@@ -764,7 +872,7 @@ class Machine {
     const i = typeof fn === 'number' ? -1 : rec.calls.findIndex((e) => e.value !== undefined && e.value === fn);
     if (i < 0 && rec.calls.length >= MAX_CALL_EVIDENCE) return rec.instance;
     const call: CallValue = { t: T_CALL, fn, args, kwargs, op, offset, state: undefined };
-    const entry = { offset, evidence: this.renderCall(call), value: call };
+    const entry = { offset: this.c.at(offset), evidence: this.renderCall(call), value: call };
     if (i >= 0) rec.calls[i] = entry;
     else rec.calls.push(entry);
     return call;
@@ -845,7 +953,7 @@ class Machine {
         break;
       }
       case SPECIAL.bytesProducer: {
-        const derived = this.derive(rec, items);
+        const derived = this.derive(rec, items, offset);
         if (derived !== undefined) {
           if (rec.verdict !== 'safe' && rec.verdict !== 'allowed') this.recordCall(rec, fn, args, kwargs, op, offset);
           return derived;
@@ -908,7 +1016,7 @@ class Machine {
     }
     rec.escalated ??= this.renderCall(call);
     if (target !== undefined && target.verdict !== 'safe' && target.verdict !== 'allowed' && target.calls.length < MAX_CALL_EVIDENCE) {
-      target.calls.push({ offset: call.offset, evidence: `${this.renderCall(call)} (a partial application, called later)`, value: undefined });
+      target.calls.push({ offset: this.c.at(call.offset), evidence: `${this.renderCall(call)} (a partial application, called later)`, value: undefined });
     }
   }
 
@@ -946,7 +1054,7 @@ class Machine {
     if (root === undefined || root.verdict === 'safe' || root.verdict === 'allowed') return;
     const entry = root.calls.find((e) => e.value === inst);
     if (entry !== undefined) entry.evidence = `${entry.evidence}.__setstate__(${this.render(state)})`;
-    else if (root.calls.length < MAX_CALL_EVIDENCE) root.calls.push({ offset, evidence: `${this.render(inst)}.__setstate__(${this.render(state)})`, value: undefined });
+    else if (root.calls.length < MAX_CALL_EVIDENCE) root.calls.push({ offset: this.c.at(offset), evidence: `${this.render(inst)}.__setstate__(${this.render(state)})`, value: undefined });
   }
 
   /** The class an object was made from: NEWOBJ/OBJ/INST's class, REDUCE's callee, `_reconstructor`'s first argument. */
@@ -965,7 +1073,10 @@ class Machine {
     if (target.t === T_CONTAINER) {
       // Keys and values go to dicts, single items to lists and sets; CPython fails on any other pairing
       // (APPEND to a dict…), and a mutated stream must not leave a dict with an odd number of items.
-      if (perItem === 2 ? target.kind === C_DICT : target.kind === C_LIST || target.kind === C_SET) addItems(target, this.stack, from, to, perItem);
+      if (perItem === 2 ? target.kind === C_DICT : target.kind === C_LIST || target.kind === C_SET) {
+        addItems(target, this.stack, from, to, perItem);
+        this.adopt(target, from, to, offset);
+      }
       return;
     }
     if (target.t === T_GLOBAL && !this.o.lenient && !this.c.full(this.c.mutations)) {
@@ -1021,6 +1132,7 @@ class Machine {
       return -1;
     }
     this.shadow(at, q + info.bytes);
+    if (q + info.bytes > at) this.skipped = true;
     return q + info.bytes;
   }
 
@@ -1096,7 +1208,12 @@ class Machine {
     return undefined;
   }
 
-  private derive(rec: ImportRecord, items: readonly Value[] | undefined): BytesValue | undefined {
+  /**
+   * The bytes a call computes at load time (decoding, decompression), decoded lazily when a loader
+   * needs them. Output beyond maxDerivedBytes is not decoded: the payload it holds goes unread, so the
+   * cut is recorded as a limit event (`derived`, at the call's offset), never passed silently.
+   */
+  private derive(rec: ImportRecord, items: readonly Value[] | undefined, offset: number): BytesValue | undefined {
     const x = items?.[0];
     if (items === undefined || x === undefined) return undefined;
     const name = displayName(rec);
@@ -1164,8 +1281,10 @@ class Machine {
         if (cached === null) {
           try {
             cached = thunk();
-          } catch {
+          } catch (error) {
+            // Damaged input makes Python raise too (nothing loads); output past the bound is a cut.
             cached = undefined;
+            if (isOutputTooLarge(error) && !this.o.lenient) this.c.add(this.c.limits, { offset, kind: 'derived', limit: max });
           }
         }
         return cached;
@@ -1249,6 +1368,11 @@ function parseIndex(d: Buffer, start: number, end: number): number {
     n = n * 10 + c;
   }
   return n;
+}
+
+/** node:zlib's error for output past `maxOutputLength`. */
+function isOutputTooLarge(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === 'ERR_BUFFER_TOO_LARGE';
 }
 
 function inflateBounded(input: Buffer | undefined, max: number): Buffer | undefined {

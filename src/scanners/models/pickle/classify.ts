@@ -1,4 +1,4 @@
-import { ALIAS_SEGMENTS, IMPORTER_NAMES, LOADER_NAMES, MODULE_GADGETS, NAME_GADGETS, SINK_NAMES, WALK_MODULES } from './gadgets.js';
+import { ALIAS_SEGMENTS, IMPORTER_NAMES, LOADER_NAMES, MODULE_GADGETS, NAME_GADGETS, SECURITY_TOOL_MODULES, SECURITY_TOOL_WHY, SINK_NAMES, WALK_MODULES } from './gadgets.js';
 import { ALLOW_PROFILES } from './profiles.js';
 
 /**
@@ -23,6 +23,8 @@ export interface Classification {
   confidence: 'high' | 'medium';
   /** Gadgets the analyser may prove harmless from their arguments (getattr of a known name…). */
   conditional: boolean;
+  /** A severity other than the dangerous-global rule's default (security tooling is reported high). */
+  severity?: 'high';
 }
 
 /** Python 2 module renames applied by the unpickler's `fix_imports` (protocols 0–2). */
@@ -65,6 +67,7 @@ export function normalizeGlobal(module: string, name: string): { module: string;
 
 const DANGER_NAMES = new Map<string, string>(NAME_GADGETS.map((g) => [g.pattern, g.why]));
 const DANGER_MODULES = new Map<string, string>(MODULE_GADGETS.map((g) => [g.pattern, g.why]));
+const SECURITY_MODULES = new Set(SECURITY_TOOL_MODULES);
 /** Gadgets whose calls the analyser resolves (see analyser.ts) before deciding. */
 const CONDITIONAL = new Set(['builtins.getattr', 'functools.partial', 'numpy.core._ufunc_reconstruct', 'numpy._core._ufunc_reconstruct', 'torch.storage._load_from_bytes']);
 
@@ -154,8 +157,12 @@ function classifyOnce(module: string, name: string, allow: AllowConfig, aliasDep
       if (c.verdict === 'dangerous') return { ...c, why: `${c.why} (${alias.join('.')}, reached through ${full})`, conditional: false };
     }
   }
-  // 4. Whole dangerous modules (and submodules; also module-like prefixes of dotted names).
+  // 4. Whole dangerous modules (and submodules; also module-like prefixes of dotted names), and the
+  // modules of security tooling.
   for (let k = 1; k <= segments.length; k++) {
+    if (SECURITY_MODULES.has(segments.slice(0, k).join('.'))) {
+      return { verdict: 'dangerous', why: SECURITY_TOOL_WHY, confidence: 'high', conditional: false, severity: 'high' };
+    }
     const why = DANGER_MODULES.get(segments.slice(0, k).join('.'));
     if (why !== undefined) return { verdict: 'dangerous', why, confidence: 'high', conditional: false };
   }

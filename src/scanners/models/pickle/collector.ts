@@ -97,6 +97,8 @@ export interface ImportRecord {
   resolved: number;
   /** Set when a conditional gadget was used in a way that is dangerous after all (evidence of it). */
   escalated: string | undefined;
+  /** Severity other than the dangerous-global rule's default (security tooling: high). */
+  severity: 'high' | undefined;
   /** The value GLOBAL pushes, and the one shared instance allowlisted calls of it return. */
   value: GlobalValue;
   instance: InstanceValue;
@@ -108,7 +110,7 @@ function makeRecord(
 ): ImportRecord {
   const rec: Omit<ImportRecord, 'value' | 'instance'> & Partial<Pick<ImportRecord, 'value' | 'instance'>> = {
     key, module, name, written, verdict, why, source, confidence, conditional, special, op, offset,
-    count: 1, calls: [], callCount: 0, pushes: 0, resolved: 0, escalated: undefined,
+    count: 1, calls: [], callCount: 0, pushes: 0, resolved: 0, escalated: undefined, severity: undefined,
   };
   rec.value = { t: T_GLOBAL, rec: rec as ImportRecord };
   rec.instance = { t: T_INSTANCE, rec: rec as ImportRecord };
@@ -164,13 +166,38 @@ export interface StreamError extends OffsetEvent {
   reached: number;
 }
 export interface LimitEvent extends OffsetEvent {
-  kind: 'opcodes' | 'memo' | 'stack' | 'marks' | 'deadline' | 'depth' | 'streams' | 'shadow' | 'globals';
+  kind: 'opcodes' | 'memo' | 'stack' | 'marks' | 'deadline' | 'depth' | 'streams' | 'shadow' | 'globals' | 'views' | 'derived';
   limit: number;
 }
 interface TrailingEvent extends OffsetEvent {
   bytes: number;
   /** Pickles found (and analysed) in them. */
   found: number;
+}
+/**
+ * Loaders read the stream differently (see loader-views.ts): `drop` — a C unpickler that fetched a frame
+ * with read(n) drops its rest and executes other opcodes than a sequential reading (`reached`: names
+ * only that reading imports); `pastEnd` — a FRAME longer than the data, which the C unpickler refuses and
+ * the pure-Python one (joblib's) reads on from; `nextStream` — a frame still open at STOP, so a second
+ * load from the same file starts at the frame's end.
+ */
+export interface DivergenceEvent extends OffsetEvent {
+  kind: 'drop' | 'pastEnd' | 'nextStream';
+  /** Offset of the FRAME opcode. */
+  frame: number;
+  /** Bytes of the frame left (dropped) at the divergence; for pastEnd, the bytes there are. */
+  left: number;
+  /** pastEnd: the length the frame declares. */
+  declared?: number;
+  /** Non-allowlisted names that reading reaches. */
+  reached: string[];
+}
+/** Memory-exhaustion shapes (expansion.ts): a tree walk of the loaded object visiting `count` nodes, or a container holding `count` back-references. */
+export interface ExpansionEvent extends OffsetEvent {
+  kind: 'walk' | 'cycle';
+  count: number;
+  /** Opcodes of the stream. */
+  opcodes: number;
 }
 export interface LeftoverEvent extends OffsetEvent {
   items: number;
@@ -195,6 +222,13 @@ export class PickleCollector {
   readonly limits: LimitEvent[] = [];
   readonly leftovers: LeftoverEvent[] = [];
   readonly trailing: TrailingEvent[] = [];
+  readonly divergences: DivergenceEvent[] = [];
+  readonly expansions: ExpansionEvent[] = [];
+  /**
+   * Set while another loader's reading is analysed from a linear copy of its opcodes: maps offsets in
+   * that copy back to offsets in the data, for everything recorded meanwhile.
+   */
+  mapOffset: ((offset: number) => number) | undefined;
   /** Events not kept because a list was full. */
   dropped = 0;
   /** Total opcodes read, across the main stream and inline streams. */
@@ -210,8 +244,18 @@ export class PickleCollector {
   ) {}
 
   add<T>(list: T[], event: T): void {
-    if (list.length < this.maxEvents) list.push(event);
-    else this.dropped += 1;
+    if (list.length < this.maxEvents) {
+      if (this.mapOffset !== undefined) {
+        const e = event as Partial<OffsetEvent>;
+        if (typeof e.offset === 'number') e.offset = this.mapOffset(e.offset);
+      }
+      list.push(event);
+    } else this.dropped += 1;
+  }
+
+  /** An offset as reported: mapped back to the data while another loader's reading is analysed. */
+  at(offset: number): number {
+    return this.mapOffset === undefined ? offset : this.mapOffset(offset);
   }
 
   full(list: readonly unknown[]): boolean {
@@ -230,7 +274,7 @@ export class PickleCollector {
       return 'full';
     }
     this.nestedKeys.set(key, blob.bytes.buffer);
-    this.nested.push({ ...blob, evidence: this.nested.length < NESTED_EVIDENCE ? evidence() : '' });
+    this.nested.push({ ...blob, offset: this.at(blob.offset), evidence: this.nested.length < NESTED_EVIDENCE ? evidence() : '' });
     return 'added';
   }
 
@@ -246,7 +290,7 @@ export class PickleCollector {
       // Beyond this many distinct names, new ones share one record, classified by the worst case.
       if (this.overflow === undefined) {
         const why = `stands for globals beyond the first ${this.maxRecords} distinct ones, which were not classified one by one`;
-        this.overflow = makeRecord('overflow', '<further globals>', '', undefined, 'dangerous', why, undefined, 'medium', false, SPECIAL.none, op, offset);
+        this.overflow = makeRecord('overflow', '<further globals>', '', undefined, 'dangerous', why, undefined, 'medium', false, SPECIAL.none, op, this.at(offset));
         this.imports.push(this.overflow);
         this.add(this.limits, { offset, kind: 'globals', limit: this.maxRecords });
       }
@@ -256,7 +300,8 @@ export class PickleCollector {
     const c = classifyGlobal(module, name, this.allow);
     const { module: m, name: n } = c.normalized;
     const written = m !== module || n !== name ? (name === '' ? module : `${module}.${name}`) : undefined;
-    const rec = makeRecord(key, m, n, written, c.verdict, c.why, c.source, c.confidence, c.conditional, SPECIAL_BY_NAME.get(n === '' ? m : `${m}.${n}`) ?? SPECIAL.none, op, offset);
+    const rec = makeRecord(key, m, n, written, c.verdict, c.why, c.source, c.confidence, c.conditional, SPECIAL_BY_NAME.get(n === '' ? m : `${m}.${n}`) ?? SPECIAL.none, op, this.at(offset));
+    if (c.severity !== undefined) rec.severity = c.severity;
     this.records.set(key, rec);
     this.imports.push(rec);
     return rec;
@@ -264,7 +309,7 @@ export class PickleCollector {
 
   /** A record for a STACK_GLOBAL whose operands are computed at load time (never shared). */
   computedRecord(offset: number, evidence: string): ImportRecord {
-    return makeRecord(`computed@${offset}`, '?', '?', undefined, 'computed', evidence, undefined, 'high', false, SPECIAL.none, 'STACK_GLOBAL', offset);
+    return makeRecord(`computed@${this.at(offset)}`, '?', '?', undefined, 'computed', evidence, undefined, 'high', false, SPECIAL.none, 'STACK_GLOBAL', this.at(offset));
   }
 
   /** Number of names reached so far that are not plain data. */

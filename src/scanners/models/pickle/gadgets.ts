@@ -73,6 +73,19 @@ export const MODULE_GADGETS: readonly Gadget[] = [
     .map((pattern) => ({ pattern, why: NET })),
 ];
 
+/**
+ * Model-security tooling: pickle scanners, safe-loading hooks and restricted unpicklers. A model file has
+ * no reason to import any of them; a pickle that does (fickling.hook.remove_hook,
+ * fickling.hook.deactivate_safe_ml_environment, a scanner's allowlist) is switching a defence off or
+ * tampering with one before the rest of the load runs. Whole modules, with their submodules.
+ */
+export const SECURITY_TOOL_MODULES: readonly string[] = [
+  'fickling', 'picklescan', 'modelscan', 'modelaudit', 'model_unpickler', 'saferpickle', 'safepickle', 'safe_pickle',
+  'securepickle', 'secure_pickle', 'restrictedpickle', 'restricted_pickle', 'pickleball', 'picklesafe', 'pickleguard',
+  'pickle_guard', 'torch._weights_only_unpickler', 'skops.io._audit', 'skops.io._trusted_types',
+];
+export const SECURITY_TOOL_WHY = 'belongs to model-security tooling (a pickle scanner, safe-loading hook or restricted unpickler); a model file has no reason to import it, and doing so switches off or tampers with a defence before the rest of the load runs';
+
 export const NAME_GADGETS: readonly Gadget[] = [
   ...['torch.load', 'torch.serialization.load', 'torch.serialization._load', 'torch.serialization._legacy_load',
     'torch.storage._load_from_bytes', 'torch.compile', 'torch.save', 'torch.serialization.save', 'torch.from_file',

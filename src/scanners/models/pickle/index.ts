@@ -30,13 +30,28 @@
 import { BufferSource } from '../../../core/byte-source.js';
 import type { AnyRule } from '../../../core/rule.js';
 import { HEAD_BYTES, type ScanContext, type ScanTarget } from '../../../core/scanner.js';
-import { analyseStream, DEFAULT_ANALYSER_LIMITS, type StreamOptions } from './analyser.js';
-import { compileAllow, type AllowConfig } from './classify.js';
+import { analyseStream, DEFAULT_ANALYSER_LIMITS, type StreamOptions, type StreamResult } from './analyser.js';
+import { classifyGlobal, compileAllow, type AllowConfig } from './classify.js';
 import { PickleCollector } from './collector.js';
+import { exploreLoaderViews } from './explore.js';
 import { analysisRules, checkAnalysis, pickleTooLargeRule, type NestedOutcome } from './rules.js';
-import { isTorchSave, looksLikePickle } from './sniff.js';
+import { isTorchSave, looksLikePickle, sniffStart } from './sniff.js';
 
 export { looksLikePickle } from './sniff.js';
+
+/**
+ * Could `head` (the first bytes of a target of `size` bytes) be a pickle? looksLikePickle, told that the
+ * head may be a prefix; or a start whose first well-formed opcodes import a dangerous name (the unpickler
+ * imports it as soon as it reads it, so a stream that breaks right after is still a loaded payload).
+ */
+export function detectPickle(head: Buffer, size: number): boolean {
+  const prefix = size > head.length;
+  const r = sniffStart(head, 0, prefix);
+  if (r === undefined) return false;
+  if (looksLikePickle(head, 0, prefix)) return true;
+  return r.imports.some(([module, name]) => classifyGlobal(module, name, NO_ALLOW).verdict === 'dangerous');
+}
+const NO_ALLOW = compileAllow([]);
 export { pickleTooLargeRule } from './rules.js';
 
 export interface PickleScanOptions {
@@ -91,10 +106,27 @@ async function analyseAndReport(
   data: Buffer, start: number, target: ScanTarget, context: ScanContext, offsetBase: number, multi: boolean, partialEnd: number | undefined,
 ): Promise<PickleStreamResult> {
   const collector = new PickleCollector(allowFor(context));
-  const options: StreamOptions = { deadline: context.deadline, limits: DEFAULT_ANALYSER_LIMITS, joblib: true, depth: 0, lenient: false };
-  const first = analyseStream(data, start, collector, options);
+  const options: StreamOptions = { deadline: context.deadline, limits: DEFAULT_ANALYSER_LIMITS, joblib: true, depth: 0, lenient: false, quiet: false };
+  let opcodes = 0;
+  // Every reading of the stream a loader may execute: the sequential one, then those of C unpicklers that
+  // honour frames (explore.ts).
+  const read = (at: number): StreamResult => {
+    const r = analyseStream(data, at, collector, options);
+    opcodes += r.opcodes + exploreLoaderViews(data, at, r, collector, options);
+    return r;
+  };
+  // A second load from the same file starts at the end of a frame left open at STOP when that frame was
+  // fetched with read(n) (the C unpickler drops the rest of it; the Python one reads whole frames): that
+  // stream is read too — also after the first pickle of a legacy torch file, which torch-legacy walks.
+  const followTail = (r: StreamResult): void => {
+    const tail = r.frameTail;
+    if (tail === undefined || tail <= r.end || tail >= data.length || !looksLikePickle(data, tail)) return;
+    collector.add(collector.divergences, { offset: tail, kind: 'nextStream', frame: tail, left: tail - r.end, reached: [] });
+    read(tail);
+  };
+  const first = read(start);
   let last = first;
-  let opcodes = first.opcodes;
+  followTail(first);
   if (multi) {
     for (let streams = 1; last.complete && last.end < data.length && looksLikePickle(data, last.end); streams++) {
       if (streams >= MAX_STREAMS) {
@@ -105,8 +137,8 @@ async function analyseAndReport(
         collector.add(collector.limits, { offset: last.end, kind: 'deadline', limit: 0 });
         break;
       }
-      last = analyseStream(data, last.end, collector, options);
-      opcodes += last.opcodes;
+      last = read(last.end);
+      followTail(last);
     }
   }
   // Legacy PyTorch tar members interleave pickles with raw storage bytes by design; the torch-legacy
@@ -117,7 +149,7 @@ async function analyseAndReport(
   }
   const nested = await scanNested(collector, target, context, offsetBase);
   await checkAnalysis({ collector, offsetBase, nested, partialEnd }, (rule) => (context.isEnabled(rule.id) ? context.reporter(rule, target) : undefined));
-  return multi ? { end: last.end, complete: last.complete, opcodes } : { end: first.end, complete: first.complete, opcodes: first.opcodes };
+  return multi ? { end: last.end, complete: last.complete, opcodes } : { end: first.end, complete: first.complete, opcodes };
 }
 
 /** Bytes after the last pickle searched for hidden pickles, candidates tried, and pickles analysed there. */
@@ -148,7 +180,7 @@ function searchTrailing(data: Buffer, from: number, collector: PickleCollector, 
     if (found >= TRAILING_STREAMS || Date.now() > options.deadline) break;
     if (at < resumeAt || !looksLikePickle(data, at)) continue;
     const r = analyseStream(data, at, collector, options);
-    opcodes += r.opcodes;
+    opcodes += r.opcodes + exploreLoaderViews(data, at, r, collector, options);
     found += 1;
     resumeAt = Math.max(at + 1, r.end);
   }
@@ -187,7 +219,7 @@ async function scanNested(collector: PickleCollector, target: ScanTarget, contex
     const bytes = blob.bytes;
     if (isTorchSave(bytes)) {
       // torch.load of bytes in torch.save's own formats (zip, or legacy stacked pickles and raw storages):
-      // the zip and torch-legacy formats read it as they read a file.
+      // the container layer and the torch-legacy format read it as they read a file.
       await context.scanMember(target, name, new BufferSource(bytes));
       // One finding per torch storage would flood the report of a large state dict; the first few tie members to the loader.
       if (blob.via !== TORCH_STORAGE_LOADER || handedOff++ < MAX_NESTED) out.push({ blob, member, outcome: 'handedOff' });

@@ -28,6 +28,26 @@ export const ARG = {
 } as const;
 export type ArgKind = (typeof ARG)[keyof typeof ARG];
 
+/** Bytes of a fixed-size argument (u1…u8, f8), or of a counted argument's length (len1/len4/len8); 0 otherwise. */
+export function argBytes(arg: ArgKind): number {
+  switch (arg) {
+    case ARG.u1:
+    case ARG.len1:
+      return 1;
+    case ARG.u2:
+      return 2;
+    case ARG.u4:
+    case ARG.len4:
+      return 4;
+    case ARG.u8:
+    case ARG.f8:
+    case ARG.len8:
+      return 8;
+    default:
+      return 0;
+  }
+}
+
 export interface OpcodeInfo {
   readonly code: number;
   readonly name: string;

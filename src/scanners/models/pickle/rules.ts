@@ -84,6 +84,7 @@ export const pickleDangerousGlobalRule = defineRule<'dangerous', PickleCheckCont
         offset: firstOffset(rec) + ctx.offsetBase,
         evidence: evidenceOf(rec),
         confidence: rec.confidence,
+        ...(rec.severity !== undefined ? { severity: rec.severity } : {}),
         key: displayName(rec),
         properties: { global: displayName(rec), reachedBy: rec.op, calls: rec.callCount, ...(rec.written ? { written: rec.written } : {}) },
       });
@@ -272,22 +273,31 @@ const LIMIT_WHAT: Record<string, string> = {
   streams: 'the number of concatenated pickles in one file',
   shadow: 'the budget for checking joblib array bytes as opcodes',
   globals: 'the number of distinct globals classified one by one',
+  views: 'the number of loader readings explored (frames read differently by different unpicklers)',
 };
 
-export const pickleLimitExceededRule = defineRule<'limit', PickleCheckContext>({
+export const pickleLimitExceededRule = defineRule<'limit' | 'derived', PickleCheckContext>({
   id: 'models/pickle-limit-exceeded',
   title: 'Pickle analysis stopped at a limit',
   description:
     'The analysis is bounded in opcodes, memo entries, stack size, nesting and time, so a hostile file cannot ' +
     'exhaust memory or hang the scan. This pickle exceeded one of the bounds; the rest of it was not analysed ' +
-    'and is reported rather than passed.',
+    'and is reported rather than passed. Bytes the pickle decompresses at load time (zlib.decompress, ' +
+    'gzip.decompress) are decoded up to a bound too: a payload that expands beyond it is not analysed, and is reported.',
   severity: 'high',
   confidence: 'medium',
   tags: [...TAGS, 'cwe:400'],
   remediation: 'Inspect the file by hand or raise limits.fileTimeoutMs for legitimately huge pickles; prefer safetensors for large weights.',
-  messages: { limit: 'Analysis stopped at offset {{offset}}: {{what}} exceeded its bound ({{limit}}). The rest of the pickle was not analysed.' },
+  messages: {
+    limit: 'Analysis stopped at offset {{offset}}: {{what}} exceeded its bound ({{limit}}). The rest of the pickle was not analysed.',
+    derived: 'The call at offset {{offset}} decompresses bytes at load time to more than {{limit}} bytes; what it produces (a pickle a loader runs, perhaps) was not analysed.',
+  },
   check(ctx, report) {
     for (const e of ctx.collector.limits) {
+      if (e.kind === 'derived') {
+        report({ message: 'derived', data: { offset: e.offset + ctx.offsetBase, limit: e.limit }, offset: e.offset + ctx.offsetBase, key: `derived@${e.offset}` });
+        continue;
+      }
       report({ message: 'limit', data: { offset: e.offset + ctx.offsetBase, what: LIMIT_WHAT[e.kind] ?? e.kind, limit: e.kind === 'deadline' ? 'time' : e.limit }, offset: e.offset + ctx.offsetBase, key: e.kind });
     }
     if (ctx.collector.dropped > 0) {
@@ -317,6 +327,77 @@ export const pickleFrameMismatchRule = defineRule<'span' | 'overlap' | 'trailing
   check(ctx, report) {
     for (const e of ctx.collector.frames) {
       report({ message: e.kind, data: { offset: e.offset + ctx.offsetBase, detail: e.detail }, offset: e.offset + ctx.offsetBase, severity: e.kind === 'trailing' ? 'medium' : 'high', key: `${e.kind}@${e.offset}` });
+    }
+  },
+});
+
+export const pickleLoaderDivergenceRule = defineRule<'drop' | 'pastEnd' | 'nextStream', PickleCheckContext>({
+  id: 'models/pickle-loader-divergence',
+  title: 'Loaders execute different opcodes from this pickle',
+  description:
+    'CPython\'s unpicklers do not read FRAMEs alike. pickle.loads (bytes) ignores frames; the C unpickler ' +
+    'reading a file (pickle.load, torch.load) fetches a frame with read(n) whenever its prefetch cannot serve ' +
+    'it — always for io.BytesIO (torch.load\'s data.pkl) and for frames of 128 KiB or more — and then drops ' +
+    'the rest of the frame when an opcode\'s argument or line runs past its end; the pure-Python unpickler ' +
+    '(joblib) refuses such opcodes but reads on past a FRAME longer than the data, which the C unpickler ' +
+    'refuses. Pickle writers never produce any of this: a stream that one loader reads differently from ' +
+    'another is how a payload is hidden from scanners that read it one way. Custody analyses every reading; ' +
+    'what each one reaches is reported by the other pickle rules.',
+  severity: 'high',
+  confidence: 'high',
+  tags: [...TAGS],
+  remediation: 'Treat the file as malicious: do not load it. Re-export the model with a standard pickler (or, better, as safetensors).',
+  messages: {
+    drop: 'A C unpickler reading this file with the FRAME at offset {{frame}} fetched by read(n) drops its last {{left}} byte(s) at offset {{offset}} and executes other opcodes than pickle.loads does{{reached}}.',
+    pastEnd: 'The FRAME at offset {{frame}} declares {{declared}} bytes but only {{left}} remain: the C unpickler (pickle.load, torch.load) refuses it, while the pure-Python unpickler (joblib.load) reads on and executes the rest.',
+    nextStream: 'A frame is still open at STOP: the pure-Python unpickler, and a C unpickler that fetched the frame with read(n), leave the file at offset {{offset}}, {{left}} byte(s) after STOP, so the next load of the same file (as legacy torch.load does) reads the pickle there.',
+  },
+  check(ctx, report) {
+    for (const e of ctx.collector.divergences) {
+      if (e.kind === 'pastEnd' && ctx.partialEnd !== undefined) continue;
+      const reached = e.reached.length > 0 ? `, reaching ${e.reached.join(', ')}` : '';
+      report({
+        message: e.kind,
+        data: { frame: e.frame + ctx.offsetBase, left: e.left, offset: e.offset + ctx.offsetBase, declared: e.declared ?? 0, reached },
+        offset: e.offset + ctx.offsetBase,
+        key: `${e.kind}@${e.frame}@${e.offset}`,
+        properties: { reading: e.kind === 'pastEnd' ? 'pickle._Unpickler' : 'C unpickler, frame fetched with read(n)', ...(e.reached.length > 0 ? { reached: e.reached.join(', ') } : {}) },
+      });
+    }
+  },
+});
+
+export const pickleResourceExhaustionRule = defineRule<'walk' | 'cycle', PickleCheckContext>({
+  id: 'models/pickle-resource-exhaustion',
+  title: 'Pickle builds an object that explodes when walked',
+  description:
+    'Unpickling shares references (a memo GET or a DUP adds a pointer, not a copy), so the load itself stays ' +
+    'small; but code that walks the result as a tree — repr/str, json.dumps, recursive flattening, comparisons ' +
+    '— visits a shared object once per reference. References nested in references multiply ("billion ' +
+    'laughs": ten lists of ten references, nine levels deep, is 10^9 visits from a few hundred bytes). ' +
+    'Custody measures the nodes such a walk visits (cycles cut at the first repeat) and reports objects that ' +
+    'expand past 10^7 nodes and 1,000 nodes per opcode, and containers that hold 16 or more references to ' +
+    'themselves or an enclosing container (walkers without cycle detection never finish; depth-limited ' +
+    'ones visit N^depth nodes). Model writers produce neither.',
+  severity: 'medium',
+  confidence: 'high',
+  tags: [...TAGS, 'cwe:400', 'cwe:776'],
+  remediation: 'Do not load the file in a process that walks or prints what it loads; re-export the data from its source.',
+  messages: {
+    walk: 'A tree walk of the object built at offset {{offset}} visits {{count}} nodes, {{ratio}} per opcode of the stream ({{opcodes}} opcodes): nested shared references multiply.',
+    cycle: 'The container built at offset {{offset}} holds {{count}} references to itself or to a container enclosing it.',
+  },
+  check(ctx, report) {
+    for (const e of ctx.collector.expansions) {
+      const ratio = Math.round(e.count / Math.max(1, e.opcodes));
+      report({
+        message: e.kind,
+        data: { offset: e.offset + ctx.offsetBase, count: e.count >= 1e15 ? e.count.toExponential(2) : Math.round(e.count), ratio: ratio >= 1e15 ? ratio.toExponential(2) : ratio, opcodes: e.opcodes },
+        offset: e.offset + ctx.offsetBase,
+        // A walk of a billion nodes from a short stream is not something a writer makes by accident.
+        severity: e.kind === 'walk' && e.count >= 1e9 && ratio >= 1e5 ? 'high' : 'medium',
+        key: `${e.kind}@${e.offset}`,
+      });
     }
   },
 });
@@ -372,8 +453,10 @@ export const analysisRules = [
   pickleGlobalMutationRule,
   pickleJoblibArrayRule,
   pickleLimitExceededRule,
+  pickleLoaderDivergenceRule,
   pickleMalformedRule,
   pickleNestedRule,
+  pickleResourceExhaustionRule,
   pickleUnknownExtensionRule,
   pickleUnknownGlobalRule,
 ] as const;

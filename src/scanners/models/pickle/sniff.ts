@@ -1,4 +1,4 @@
-import { ARG, HIGHEST_PROTOCOL, OP, OPCODE_BY_BYTE } from './opcodes.js';
+import { ARG, argBytes, HIGHEST_PROTOCOL, OP, OPCODE_BY_BYTE } from './opcodes.js';
 
 /**
  * "Could a pickle stream start here?" — a cheap, strict look at the first opcodes: each must be a real
@@ -52,17 +52,32 @@ interface SniffResult {
   stopped: boolean;
   /** True when an opcode or its argument was wrong (rather than the data or the window ending). */
   bad: boolean;
+  /** GLOBAL/INST targets read (module, name), well-formed. */
+  imports: [string, string][];
 }
 
-/** Reads up to `maxOps` opcodes from `start`, checking arguments and stack depth only. */
-export function sniffPickle(data: Buffer, start: number, maxOps = 32): SniffResult {
+/**
+ * Reads up to `maxOps` opcodes from `start`, checking arguments and stack depth only. `prefix`: `data` is
+ * only the first bytes of a larger source, so an argument (or a text line) running past its end is not
+ * evidence against a pickle — the opcode counts as read.
+ */
+export function sniffPickle(data: Buffer, start: number, maxOps = 32, prefix = false): SniffResult {
   const len = data.length;
   let p = start;
   let depth = 0;
   const marks: number[] = [];
   const seen = new Set<number>();
+  const imports: [string, string][] = [];
   let ops = 0;
-  const result = (stopped: boolean, bad: boolean): SniffResult => ({ ops, distinct: seen.size, stopped, bad });
+  const result = (stopped: boolean, bad: boolean): SniffResult => ({ ops, distinct: seen.size, stopped, bad, imports });
+  // The data (or the window a text line is looked for in) ends inside the current opcode's argument.
+  const cut = (op: number): SniffResult => {
+    if (prefix) {
+      ops++;
+      seen.add(op);
+    }
+    return result(false, false);
+  };
   let next = 0;
   const line = (from: number): string | undefined => {
     // Bounded search: looksLikePickle runs at many candidate offsets of large buffers.
@@ -89,8 +104,8 @@ export function sniffPickle(data: Buffer, start: number, maxOps = 32): SniffResu
       case ARG.u4:
       case ARG.u8:
       case ARG.f8: {
-        const n = info.arg === ARG.u1 ? 1 : info.arg === ARG.u2 ? 2 : info.arg === ARG.u4 ? 4 : 8;
-        if (p + n > len) return result(false, false);
+        const n = argBytes(info.arg);
+        if (p + n > len) return cut(op);
         if (op === OP.PROTO && data[p]! > HIGHEST_PROTOCOL) return result(false, true);
         if (op === OP.FRAME && (data.readUInt32LE(p + 4) !== 0 || data.readUInt32LE(p) > 0x7fffffff)) return result(false, true);
         p += n;
@@ -99,17 +114,18 @@ export function sniffPickle(data: Buffer, start: number, maxOps = 32): SniffResu
       case ARG.len1:
       case ARG.len4:
       case ARG.len8: {
-        const w = info.arg === ARG.len1 ? 1 : info.arg === ARG.len4 ? 4 : 8;
-        if (p + w > len) return result(false, false);
+        const w = argBytes(info.arg);
+        if (p + w > len) return cut(op);
         const n = w === 1 ? data[p]! : w === 4 ? data.readInt32LE(p) : data.readUInt32LE(p + 4) === 0 ? data.readUInt32LE(p) : -1;
         if (n < 0) return result(false, true);
         p += w + n;
-        if (p > len) return result(false, false);
+        if (p > len) return cut(op);
         break;
       }
       case ARG.line: {
         const text = line(p);
-        if (text === undefined) return result(false, p + 4096 < len);
+        // No newline within the window (or the data): long text arguments are legal, so this is not evidence.
+        if (text === undefined) return cut(op);
         const ok =
           op === OP.INT || op === OP.LONG ? INT_TEXT.test(text) && text.trim() !== '' :
           op === OP.FLOAT ? FLOAT_TEXT.test(text) :
@@ -128,6 +144,7 @@ export function sniffPickle(data: Buffer, start: number, maxOps = 32): SniffResu
         const name = line(nameStart);
         if (name === undefined) return result(false, nameStart + 4096 < len);
         if (!NAME.test(module) || !NAME.test(name)) return result(false, true);
+        imports.push([module, name]);
         p = next;
         break;
       }
@@ -225,16 +242,25 @@ export function sniffPickle(data: Buffer, start: number, maxOps = 32): SniffResu
  * opcode that legitimately starts a stream (`(`, `]`, `}`, `c`, `I`, `N`, …) followed by well-formed
  * opcodes (a few of them, or a STOP).
  */
-export function looksLikePickle(data: Buffer, start = 0): boolean {
+export function looksLikePickle(data: Buffer, start = 0, prefix = false): boolean {
+  const r = sniffStart(data, start, prefix);
+  return r !== undefined && acceptSniff(r, data[start] === OP.PROTO);
+}
+
+/** The sniff of a stream start, or undefined when the first byte cannot start a pickle. */
+export function sniffStart(data: Buffer, start = 0, prefix = false): SniffResult | undefined {
   const b = data[start];
-  if (b === undefined) return false;
+  if (b === undefined) return undefined;
   if (b === OP.PROTO) {
     const v = data[start + 1];
-    if (v === undefined || v > HIGHEST_PROTOCOL) return false;
-    const r = sniffPickle(data, start, 32);
-    return r.stopped || (!r.bad && r.ops >= 2) || r.ops >= 3;
+    if (v === undefined || v > HIGHEST_PROTOCOL) return undefined;
+    return sniffPickle(data, start, 32, prefix);
   }
-  if (!START_BYTES.has(b)) return false;
-  const r = sniffPickle(data, start, 32);
+  if (!START_BYTES.has(b)) return undefined;
+  return sniffPickle(data, start, 32, prefix);
+}
+
+function acceptSniff(r: SniffResult, proto: boolean): boolean {
+  if (proto) return r.stopped || (!r.bad && r.ops >= 2) || r.ops >= 3;
   return r.stopped || (r.ops >= 4 && r.distinct >= 2);
 }

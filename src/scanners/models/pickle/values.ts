@@ -58,6 +58,12 @@ export interface ContainerValue {
   items: Value[] | null;
   /** Number of items (dict: pairs). */
   count: number;
+  /**
+   * References to non-constant values among the items, every one of them (duplicates included), for
+   * measuring how far the loaded object expands when walked (expansion.ts); undefined/null when none were
+   * kept. Constants are counted from `count`.
+   */
+  kids?: ObjValue[] | null;
 }
 
 /** A value whose content is unknown to the analysis: a persistent id result, an out-of-band buffer. */
