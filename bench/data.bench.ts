@@ -11,6 +11,7 @@
 // functions), 1M rows by scripts/fixtures/gen_data.py.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const VERSION = 'data-bench-2';
@@ -28,13 +29,16 @@ interface Measure {
   exit: number | null;
   stdout: string;
   stderr: string;
+  /** 1-minute load average before and after the run (other work on the machine shows here). */
+  load: string;
 }
 
 function measure(args: readonly string[]): Measure {
+  const before = loadavg()[0] ?? NaN;
   const run = spawnSync('/usr/bin/time', ['-f', '%e %U %S %M', ...args], { encoding: 'utf8', maxBuffer: 512 * 1024 * 1024 });
   const lines = run.stderr.trim().split('\n');
   const [seconds, user, sys, kb] = (lines.pop() ?? '').split(' ').map(Number);
-  return { seconds: seconds ?? NaN, cpu: (user ?? NaN) + (sys ?? NaN), rssMb: (kb ?? NaN) / 1024, exit: run.status, stdout: run.stdout, stderr: lines.join('\n') };
+  return { seconds: seconds ?? NaN, cpu: (user ?? NaN) + (sys ?? NaN), rssMb: (kb ?? NaN) / 1024, exit: run.status, stdout: run.stdout, stderr: lines.join('\n'), load: `${before.toFixed(1)} → ${(loadavg()[0] ?? NaN).toFixed(1)}` };
 }
 
 function duck(script: string): Measure {
@@ -73,11 +77,13 @@ await c.run(\`COPY (SELECT id, CASE WHEN id % 500 = 7 THEN 1 - label ELSE label 
 }
 
 const f = (x: number, d = 1): string => x.toFixed(d);
+/** The example keys a finding lists under `field` (at most 100), as strings. */
+const listed = (x: { properties?: Record<string, unknown> }, field: string): string[] => (Array.isArray(x.properties?.[field]) ? (x.properties[field] as unknown[]).map(String) : []);
 
 function main(): void {
   if (!existsSync('dist/cli/main.js')) throw new Error('build first (npm run bench builds)');
   generate();
-  const lines: string[] = ['## bench/data.bench.ts — custody data (DuckDB engine)', ''];
+  const lines: string[] = ['## bench/data.bench.ts — custody data (DuckDB engine)', '', `${cpus().length} cores; load is the 1-minute load average before → after each command (above ${cpus().length}, other work shared the cores and wall times are longer than on an idle machine).`, ''];
   const csvGb = statSync(BIG_CSV).size / 1e9;
 
   // Profile: 10M rows CSV.
@@ -87,10 +93,10 @@ function main(): void {
   lines.push(
     `Profile of ${ROWS / 1e6}M rows, ${f(csvGb, 2)} GB CSV (8 columns, key and label), 2 threads, default memory limit (640MB):`,
     '',
-    '| command | wall s | CPU s | peak RSS MB |',
-    '|---|---|---|---|',
-    `| \`custody data profile --label label --key id\` | ${f(profile.seconds)} | ${f(profile.cpu)} | ${f(profile.rssMb, 0)} |`,
-    `| DuckDB \`SUMMARIZE\` of the same CSV (baseline) | ${f(summarize.seconds)} | ${f(summarize.cpu)} | ${f(summarize.rssMb, 0)} |`,
+    '| command | wall s | CPU s | peak RSS MB | load |',
+    '|---|---|---|---|---|',
+    `| \`custody data profile --label label --key id\` | ${f(profile.seconds)} | ${f(profile.cpu)} | ${f(profile.rssMb, 0)} | ${profile.load} |`,
+    `| DuckDB \`SUMMARIZE\` of the same CSV (baseline) | ${f(summarize.seconds)} | ${f(summarize.cpu)} | ${f(summarize.rssMb, 0)} | ${summarize.load} |`,
     '',
     `Target: under 20 s wall and 1024 MB — ${profile.seconds < 20 && profile.rssMb < 1024 ? 'met' : 'NOT met'}. Ratio to SUMMARIZE: ${f(profile.seconds / summarize.seconds, 2)}× wall, ${f(profile.cpu / summarize.cpu, 2)}× CPU.`,
     '',
@@ -109,12 +115,12 @@ await c.runAndReadAll(\`SUMMARIZE SELECT * FROM read_parquet('${V2}')\`);`,
   lines.push(
     `Full check of two ${ROWS / 1e6}M-row Parquet versions by key (v2: 0.2 % labels flipped, 0.1 % amounts changed, 0.05 % rows removed, 0.1 % copies added), \`--memory-limit 2GB\`:`,
     '',
-    '| command | wall s | CPU s | peak RSS MB |',
-    '|---|---|---|---|',
-    `| \`custody data check v2.parquet --baseline v1.parquet --key id --label label\` | ${f(check.seconds)} | ${f(check.cpu)} | ${f(check.rssMb, 0)} |`,
-    `| DuckDB key join (added/removed/modified) + SUMMARIZE of both (baseline) | ${f(plain.seconds)} | ${f(plain.cpu)} | ${f(plain.rssMb, 0)} |`,
+    '| command | wall s | CPU s | peak RSS MB | load |',
+    '|---|---|---|---|---|',
+    `| \`custody data check v2.parquet --baseline v1.parquet --key id --label label\` | ${f(check.seconds)} | ${f(check.cpu)} | ${f(check.rssMb, 0)} | ${check.load} |`,
+    `| DuckDB key join (added/removed/modified) + SUMMARIZE of both (baseline) | ${f(plain.seconds)} | ${f(plain.cpu)} | ${f(plain.rssMb, 0)} | ${plain.load} |`,
     '',
-    `Target: under 120 s — ${check.seconds < 120 ? 'met' : 'NOT met'}. Ratio to the plain DuckDB pass: ${f(check.seconds / plain.seconds, 2)}× wall. Findings: ${[...new Set(found)].join(', ')}.`,
+    `Target: under 120 s with DuckDB limited to 2 GB — ${check.seconds < 120 ? 'met' : 'NOT met'} (peak RSS of the whole process ${f(check.rssMb, 0)} MB, ${check.rssMb < 2048 ? 'under' : 'over'} 2048). Ratio to the plain DuckDB pass: ${f(check.seconds / plain.seconds, 2)}× wall, ${f(check.cpu / plain.cpu, 2)}× CPU. Findings: ${[...new Set(found)].join(', ')}.`,
     '',
   );
 
@@ -123,12 +129,12 @@ await c.runAndReadAll(\`SUMMARIZE SELECT * FROM read_parquet('${V2}')\`);`,
   const baseProfile = join(WORK, 'million-base.json');
   const p = custody(['data', 'profile', join(MILLION, 'base.csv'), '--key', 'id', '--label', 'label', '--output', baseProfile]);
   if (p.exit !== 0) throw new Error(`1M profile failed: ${p.stderr}`);
-  lines.push(`Poisoning bar: ${planted.rows.toLocaleString('en')} rows (scripts/fixtures/gen_data.py), each pattern planted on its own; profile of the baseline ${f(p.seconds)} s.`, '', '| candidate | planted | failing findings (rule: what it names) | named right | wall s |', '|---|---|---|---|---|');
+  lines.push(`Poisoning bar: ${planted.rows.toLocaleString('en')} rows (scripts/fixtures/gen_data.py), each pattern planted on its own; profile of the baseline ${f(p.seconds)} s.`, '', '| candidate | planted | failing findings (rule: what it names) | named right | wall s | load |', '|---|---|---|---|---|---|');
   const cases: [string, string, (fs: { ruleId: string; severity: string; properties?: Record<string, unknown> }[]) => boolean][] = [
     ['clean', 'nothing (re-sample)', (fs) => fs.length === 0],
-    ['flips', `${planted.flips.keys.length} labels flipped`, (fs) => fs.some((x) => x.ruleId === 'data/label-flips' && x.properties?.['count'] === planted.flips.keys.length)],
-    ['dups', `${planted.dups.copyKeys.length} exact copies`, (fs) => fs.some((x) => x.ruleId === 'data/duplicate-rows' && (x.properties?.['examples'] as string[]).every((k) => planted.dups.copyKeys.includes(Number(k))))],
-    ['trigger', `token ${planted.trigger.token} in ${planted.trigger.keys.length} rows`, (fs) => fs.some((x) => x.ruleId === 'data/trigger-token' && x.properties?.['token'] === planted.trigger.token)],
+    ['flips', `${planted.flips.keys.length} labels flipped`, (fs) => fs.some((x) => x.ruleId === 'data/label-flips' && x.properties?.['count'] === planted.flips.keys.length && listed(x, 'keys').every((k) => planted.flips.keys.includes(Number(k))))],
+    ['dups', `${planted.dups.copyKeys.length} exact copies`, (fs) => fs.some((x) => x.ruleId === 'data/duplicate-rows' && listed(x, 'examples').length > 0 && listed(x, 'examples').every((k) => planted.dups.copyKeys.includes(Number(k))))],
+    ['trigger', `token ${planted.trigger.token} in ${planted.trigger.keys.length} rows`, (fs) => fs.some((x) => x.ruleId === 'data/trigger-token' && x.properties?.['token'] === planted.trigger.token && listed(x, 'keys').every((k) => planted.trigger.keys.includes(Number(k))))],
     ['shift', `${planted.shift.column} = ${planted.shift.value} label rate +0.25`, (fs) => fs.some((x) => x.ruleId === 'data/segment-label-shift' && JSON.stringify(x.properties?.['segment']) === JSON.stringify({ column: planted.shift.column, value: planted.shift.value }))],
   ];
   let allNamed = true;
@@ -139,7 +145,7 @@ await c.runAndReadAll(\`SUMMARIZE SELECT * FROM read_parquet('${V2}')\`);`,
     const named = ok(fs);
     allNamed &&= named;
     const describe = fs.map((x) => `${x.ruleId}: ${x.ruleId === 'data/trigger-token' ? String(x.properties?.['token']) : x.ruleId === 'data/segment-label-shift' ? JSON.stringify(x.properties?.['segment']) : `${String(x.properties?.['count'] ?? (x.properties?.['examples'] as unknown[] | undefined)?.length ?? '')} keys`}`).join('; ');
-    lines.push(`| ${name}.csv | ${what} | ${describe || 'none'} | ${named ? 'yes' : 'NO'} | ${f(run.seconds)} |`);
+    lines.push(`| ${name}.csv | ${what} | ${describe || 'none'} | ${named ? 'yes' : 'NO'} | ${f(run.seconds)} | ${run.load} |`);
   }
   lines.push('', `Every pattern reported and named, clean re-sample passing: ${allNamed ? 'yes' : 'NO'}.`, '');
   process.stdout.write(`${lines.join('\n')}\n`);
