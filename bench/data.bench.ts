@@ -80,13 +80,15 @@ const f = (x: number, d = 1): string => x.toFixed(d);
 /** The example keys a finding lists under `field` (at most 100), as strings. */
 const listed = (x: { properties?: Record<string, unknown> }, field: string): string[] => (Array.isArray(x.properties?.[field]) ? (x.properties[field] as unknown[]).map(String) : []);
 
-function main(): void {
-  if (!existsSync('dist/cli/main.js')) throw new Error('build first (npm run bench builds)');
-  generate();
-  const lines: string[] = ['## bench/data.bench.ts — custody data (DuckDB engine)', '', `${cpus().length} cores; load is the 1-minute load average before → after each command (above ${cpus().length}, other work shared the cores and wall times are longer than on an idle machine).`, ''];
-  const csvGb = statSync(BIG_CSV).size / 1e9;
+/** Prints a section as soon as it is measured (a long run under load still shows what it finished). */
+function print(lines: readonly string[]): void {
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
 
-  // Profile: 10M rows CSV.
+/** Profile: 10M rows CSV, beside DuckDB's SUMMARIZE. */
+function benchProfile(): void {
+  const lines: string[] = [];
+  const csvGb = statSync(BIG_CSV).size / 1e9;
   const summarize = duck(`const r = await c.runAndReadAll(\`SUMMARIZE SELECT * FROM read_csv('${BIG_CSV}')\`); if (r.currentRowCount < 8) throw new Error('summarize');`);
   const profile = custody(['data', 'profile', BIG_CSV, '--label', 'label', '--key', 'id', '--output', join(WORK, 'big-profile.json')]);
   if (profile.exit !== 0) throw new Error(`profile failed: ${profile.stderr}`);
@@ -102,7 +104,12 @@ function main(): void {
     '',
   );
 
-  // Check: two 10M-row Parquet versions with a key, 2 GB memory limit.
+  print(lines);
+}
+
+/** Check: two 10M-row Parquet versions with a key, 2 GB memory limit, beside a plain DuckDB pass. */
+function benchCheck(): void {
+  const lines: string[] = [];
   const plain = duck(
     `await c.run("SET memory_limit = '2GB'");
 const d = await c.runAndReadAll(\`SELECT count(*) FILTER (a.id IS NULL), count(*) FILTER (b.id IS NULL), count(*) FILTER (a.id = b.id AND (a.label <> b.label OR a.amount <> b.amount)) FROM read_parquet('${V1}') a FULL JOIN read_parquet('${V2}') b ON a.id = b.id\`);
@@ -124,7 +131,12 @@ await c.runAndReadAll(\`SUMMARIZE SELECT * FROM read_parquet('${V2}')\`);`,
     '',
   );
 
-  // The poisoning bar at 1M rows.
+  print(lines);
+}
+
+/** The poisoning bar at 1M rows. */
+function benchPoisoning(): void {
+  const lines: string[] = [];
   const planted = JSON.parse(readFileSync(join(MILLION, 'planted.json'), 'utf8')) as { rows: number; flips: { keys: number[] }; dups: { copyKeys: number[] }; trigger: { token: string; keys: number[] }; shift: { column: string; value: string } };
   const baseProfile = join(WORK, 'million-base.json');
   const p = custody(['data', 'profile', join(MILLION, 'base.csv'), '--key', 'id', '--label', 'label', '--output', baseProfile]);
@@ -148,7 +160,19 @@ await c.runAndReadAll(\`SUMMARIZE SELECT * FROM read_parquet('${V2}')\`);`,
     lines.push(`| ${name}.csv | ${what} | ${describe || 'none'} | ${named ? 'yes' : 'NO'} | ${f(run.seconds)} | ${run.load} |`);
   }
   lines.push('', `Every pattern reported and named, clean re-sample passing: ${allNamed ? 'yes' : 'NO'}.`, '');
-  process.stdout.write(`${lines.join('\n')}\n`);
+  print(lines);
+}
+
+const SECTIONS = { poisoning: benchPoisoning, profile: benchProfile, check: benchCheck } as const;
+
+/** DATA_BENCH=poisoning,profile selects sections (default: all three, in this order). */
+function main(): void {
+  if (!existsSync('dist/cli/main.js')) throw new Error('build first (npm run bench builds)');
+  const names = (process.env['DATA_BENCH'] ?? Object.keys(SECTIONS).join(',')).split(',');
+  for (const name of names) if (!(name in SECTIONS)) throw new Error(`DATA_BENCH: unknown section ${name} (${Object.keys(SECTIONS).join(', ')})`);
+  generate();
+  print(['## bench/data.bench.ts — custody data (DuckDB engine)', '', `${cpus().length} cores; load is the 1-minute load average before → after each command (above ${cpus().length}, other work shared the cores and wall times are longer than on an idle machine).`, '']);
+  for (const name of names) SECTIONS[name as keyof typeof SECTIONS]();
 }
 
 main();
