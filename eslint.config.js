@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 /**
- * Layers import downwards only: core ← scanners/integrity/audit/store ← registry ← report ← server/client ← cli.
+ * Layers import downwards only: core ← scanners/integrity/data/audit/store ← registry ← report ← server/client ← cli.
  * The registry's domain (src/registry) never reaches HTTP (src/server) or the clients (src/client); storage
  * (src/store) knows nothing of the domain; the server and the clients never import each other.
  */
@@ -29,8 +29,9 @@ export default tseslint.config(
   // The console's browser scripts: plain ES2017 run by the browser, served as static files.
   { files: ['src/console/static/**/*.js'], languageOptions: { sourceType: 'script', globals: { window: 'readonly', document: 'readonly', atob: 'readonly', TextEncoder: 'readonly', TextDecoder: 'readonly' } }, rules: { 'no-restricted-syntax': 'off' } },
   layer(['src/console/**'], ['cli', 'client', 'report']),
-  layer(['src/core/**'], ['scanners', 'integrity', 'registry', 'audit', 'store', 'report', 'cli', 'server', 'client']),
+  layer(['src/core/**'], ['scanners', 'integrity', 'data', 'registry', 'audit', 'store', 'report', 'cli', 'server', 'client']),
   layer(['src/scanners/**', 'src/integrity/**'], ['report', 'cli', 'server', 'registry', 'store', 'client']),
+  layer(['src/data/**'], ['scanners', 'report', 'cli', 'server', 'registry', 'audit', 'store', 'client']),
   layer(['src/audit/**'], ['report', 'cli', 'server', 'registry', 'store', 'client', 'scanners']),
   layer(['src/store/**'], ['report', 'cli', 'server', 'registry', 'client', 'scanners', 'integrity']),
   layer(['src/registry/**'], ['report', 'cli', 'server', 'client']),

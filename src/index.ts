@@ -14,6 +14,7 @@ export { runScan, type ScanOptions, type ScanProgress, type ScanResult, type Sca
 export { scanSource } from './scanners/file-scan.js';
 export { SCANNERS, allRules } from './scanners/index.js';
 export * from './integrity/index.js';
+export * from './data/index.js';
 export * from './audit/index.js';
 // The registry: its domain (authorization, the Registry service), storage interfaces, the HTTP server and the clients.
 export { ACTIONS, authorize, ROLE_ACTIONS, ROLES, type Action, type Caller, type Decision, type Principal, type Role, type Target } from './registry/authz.js';

@@ -4,6 +4,7 @@ import { configScanner } from './config/index.js';
 import { containersScanner } from './containers/index.js';
 import { codeScanner } from './code/index.js';
 import { coreRules } from './core/rules.js';
+import { dataRules } from '../data/rules.js';
 import { depsScanner } from './deps/index.js';
 import { historyRules } from './history/rules.js';
 import { modelsScanner } from './models/index.js';
@@ -19,6 +20,6 @@ export const SELECTABLE_SCANNERS: readonly string[] = SCANNERS.filter((s) => s.a
 
 /** Every rule of every scanner plus the engine's own, sorted by id. */
 export function allRules(): AnyRule[] {
-  const rules: AnyRule[] = [...coreRules, ...historyRules, ...SCANNERS.flatMap((s) => s.rules)];
+  const rules: AnyRule[] = [...coreRules, ...dataRules, ...historyRules, ...SCANNERS.flatMap((s) => s.rules)];
   return rules.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }

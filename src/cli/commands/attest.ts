@@ -27,10 +27,19 @@ import { readVersion } from '../version.js';
 import { parseJobs, writeOutputFile } from './hash.js';
 import { readSigningKey } from './sign.js';
 import { readVerificationKeys, reportFailure } from './verify.js';
+import { dataRules } from '../../data/rules.js';
 import { isRecord } from '../../core/json.js';
 import { escapeForTerminal as e } from '../../core/terminal.js';
 
-const USAGE = `Usage: custody attest <provenance | scan | verify> [options]
+/** `custody attest data` (its code is in data.ts, loaded with DuckDB only when it runs). */
+const DATA_ATTEST_USAGE = `custody attest data CANDIDATE --baseline BASELINE --key PRIVATE.pem [options]
+  Runs \`custody data check\` and signs its result as an in-toto test-result attestation whose
+  subject is the candidate dataset; the tests are the data rule ids (${dataRules.length} rules).
+    --baseline, --baseline-data, --contract, --label, --fail-on   as for custody data check
+    --key-column COL        The key column (--key is the signing key here)
+`;
+
+const USAGE = `Usage: custody attest <provenance | scan | data | verify> [options]
 
 custody attest provenance --model PATH --builder-id URI --key PRIVATE.pem [options]
   An SLSA Provenance v1 statement for a training run, signed as a DSSE envelope in a Sigstore
@@ -58,6 +67,7 @@ custody attest scan PATH... --key PRIVATE.pem [options]
     --fail-on SEVERITY      Findings at or above fail the test (default: high; none: never)
     --only LIST             Scanners to run (as for custody scan)
 
+${DATA_ATTEST_USAGE}
 custody attest verify PATH... --attestation FILE (--key PUBLIC.pem | --trusted-keys DIR)
   Checks the signature and that every PATH hashes to a subject of the attestation.
     --type TYPE             Require provenance | scan | a predicate type URI
@@ -327,6 +337,7 @@ export const attestCommand: Command = {
     if (sub === 'provenance') return runProvenance(rest, io);
     if (sub === 'scan') return runScanAttestation(rest, io);
     if (sub === 'verify') return runVerify(rest, io);
-    return Promise.reject(new CustodyError('USAGE', `attest: expected a subcommand provenance, scan or verify${sub === undefined ? '' : `, found "${sub}"`} (see \`custody attest --help\`)`));
+    if (sub === 'data') return import('./data.js').then((m) => m.runDataAttestation(rest, io));
+    return Promise.reject(new CustodyError('USAGE', `attest: expected a subcommand provenance, scan, data or verify${sub === undefined ? '' : `, found "${sub}"`} (see \`custody attest --help\`)`));
   },
 };

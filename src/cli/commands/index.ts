@@ -17,6 +17,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'approve', summary: 'Approve a model version for a stage (two-person rule; signed, logged)', load: async () => (await import('./governance.js')).approveCommand },
   { name: 'attest', summary: 'Make or verify signed attestations: SLSA provenance of a training run, scan results', load: async () => (await import('./attest.js')).attestCommand },
   { name: 'audit', summary: 'Work with the registry audit log: export it, query it, verify an export offline', load: async () => (await import('./audit.js')).auditCommand },
+  { name: 'data', summary: 'Fingerprint, profile and check training-data versions (poisoning, label flips, drift)', load: async () => (await import('./data.js')).dataCommand },
   { name: 'datasets', summary: 'Browse the datasets of a registry', load: async () => (await import('./artifacts.js')).datasetsCommand },
   { name: 'grant', summary: 'Give an account a role in a registry project', load: async () => (await import('./identity.js')).grantCommand },
   { name: 'hash', summary: 'Hash a model or dataset into a manifest (SHA-256, BLAKE2b or BLAKE3, per file or shard)', load: async () => (await import('./hash.js')).hashCommand },
