@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { artifactPath, pullArtifact, pushArtifact, type RemoteVersion, type RemoteVersionDetail } from '../../client/artifacts.js';
 import { pullStage } from '../../client/governance.js';
 import { CustodyError } from '../../core/errors.js';
+import { escapeForTerminal as e } from '../../core/terminal.js';
 import { readBundle, type SigstoreBundle } from '../../integrity/bundle.js';
 import { KIND_SEGMENTS, type ArtifactKind } from '../../registry/names.js';
 import { formatBytes } from '../../report/text.js';
@@ -187,10 +188,15 @@ function artifactsCommand(kind: ArtifactKind): Command {
   const plural = KIND_SEGMENTS[kind];
   const usage = `Usage: custody ${plural} list P
        custody ${plural} show P/NAME[@VERSION]
+       custody ${plural} attach P/NAME@VERSION BUNDLE...
 
 list   The ${plural} of project P, with their number of versions.
 show   The versions of a ${kind} (newest first), or one version: files, signature, attestations and
        the registry's scan findings.
+attach Attach signed attestations (Sigstore bundles: an evaluation from \`custody attest evaluation\`,
+       SLSA provenance, scan results) to a version already pushed. The registry verifies each against
+       the project's trusted keys and records the outcome, which is printed; exit 1 when one does not
+       verify.
 
 ${CLIENT_OPTIONS_HELP}
 `;
@@ -201,7 +207,22 @@ ${CLIENT_OPTIONS_HELP}
     async run(args: string[], io: CliIo): Promise<number> {
       const [sub, ...rest] = args;
       const { values, positionals } = parseCommandArgs(`${plural} ${sub ?? ''}`.trim(), rest, { ...CLIENT_OPTIONS });
-      if (sub !== 'list' && sub !== 'show') throw new CustodyError('USAGE', `${plural}: unknown subcommand "${sub ?? ''}"; expected list or show`);
+      if (sub !== 'list' && sub !== 'show' && sub !== 'attach') throw new CustodyError('USAGE', `${plural}: unknown subcommand "${sub ?? ''}"; expected list, show or attach`);
+      if (sub === 'attach') {
+        if (positionals.length < 2) throw new CustodyError('USAGE', `${plural} attach: expected P/NAME@VERSION and at least one bundle file (see \`custody ${plural} --help\`)`);
+        const ref = parseReference(`${plural} attach`, positionals[0] ?? '', true);
+        const bundles: SigstoreBundle[] = [];
+        for (const file of positionals.slice(1)) bundles.push(await readBundle(resolve(io.cwd, file)));
+        return runClientCommand(`${plural} attach`, io, values.format, async () => {
+          const { client, json } = await openSession(`${plural} attach`, io, values);
+          const path = `${artifactPath({ project: ref.project, kind, name: ref.name })}/versions/${ref.version ?? ''}/attestations`;
+          const results: RemoteVersionDetail['attachments'] = [];
+          for (const bundle of bundles) results.push(await client.json<RemoteVersionDetail['attachments'][number]>('POST', path, { body: { bundle } }));
+          if (json) printJson(io, { attachments: results });
+          else io.stdout.write(results.map((a, i) => `${e(positionals[i + 1] ?? '')}: ${e(a.kind)} ${e(a.predicateType)} ${a.verified ? 'verified' : `NOT verified: ${e(a.error?.code ?? '?')} ${e(a.error?.message ?? '')}`}\n`).join(''));
+          return results.every((a) => a.verified) ? EXIT.ok : EXIT.findings;
+        });
+      }
       if (positionals.length !== 1) throw new CustodyError('USAGE', `${plural} ${sub}: expected one argument (see \`custody ${plural} --help\`)`);
       return runClientCommand(`${plural} ${sub}`, io, values.format, async () => {
         const { client, json } = await openSession(`${plural} ${sub}`, io, values);

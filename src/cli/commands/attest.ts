@@ -29,6 +29,8 @@ import { readSigningKey } from './sign.js';
 import { readVerificationKeys, reportFailure } from './verify.js';
 import { dataRules } from '../../data/rules.js';
 import { isRecord } from '../../core/json.js';
+import { readRegularFile } from '../../core/safe-fs.js';
+import { buildEvaluationStatement, EVALUATION_PREDICATE_TYPE } from '../../registry/evaluation.js';
 import { escapeForTerminal as e } from '../../core/terminal.js';
 
 /** `custody attest data` (its code is in data.ts, loaded with DuckDB only when it runs). */
@@ -39,7 +41,7 @@ const DATA_ATTEST_USAGE = `custody attest data CANDIDATE --baseline BASELINE --k
     --key-column COL        The key column (--key is the signing key here)
 `;
 
-const USAGE = `Usage: custody attest <provenance | scan | data | verify> [options]
+const USAGE = `Usage: custody attest <provenance | evaluation | scan | data | verify> [options]
 
 custody attest provenance --model PATH --builder-id URI --key PRIVATE.pem [options]
   An SLSA Provenance v1 statement for a training run, signed as a DSSE envelope in a Sigstore
@@ -57,6 +59,18 @@ custody attest provenance --model PATH --builder-id URI --key PRIVATE.pem [optio
     --invocation-id ID      The job or run id
     --started TIME --finished TIME   RFC 3339 start and finish times
 
+custody attest evaluation (--model PATH | --version DIGEST) --metric NAME=VALUE... --key PRIVATE.pem
+  An evaluation attestation (docs/governance.md): the metrics a model version scored, signed, for a
+  promotion policy's metric thresholds. Its subject is the version, by the same root digest that
+  \`custody push\` prints; attach it with the push (--attestation) or later (\`custody models attach\`).
+    --model PATH            The evaluated model (file or directory), digested as push does
+    --version DIGEST        Or the version's id (64 hex digits), as push printed it
+    --model-name NAME       Subject name (default: the model path's basename, or "model")
+    --metric NAME=VALUE     A metric and its value (a finite number); repeatable
+    --metrics FILE          Metrics from a JSON object file of names to numbers
+    --dataset [NAME=]PATH   The evaluation data, digested like the model
+    --evaluated-on TIME     When the evaluation ran (RFC 3339; default: now)
+
 custody attest scan PATH... --key PRIVATE.pem [options]
   Scans PATH (or reads a saved \`custody scan --format json\` report) and wraps the result as an
   in-toto test-result attestation whose subjects are the scanned paths. Every file of a subject is
@@ -70,7 +84,7 @@ custody attest scan PATH... --key PRIVATE.pem [options]
 ${DATA_ATTEST_USAGE}
 custody attest verify PATH... --attestation FILE (--key PUBLIC.pem | --trusted-keys DIR)
   Checks the signature and that every PATH hashes to a subject of the attestation.
-    --type TYPE             Require provenance | scan | a predicate type URI
+    --type TYPE             Require provenance | evaluation | scan | a predicate type URI
     --format FORMAT         text | json (default: text)
 
 Common options:
@@ -182,6 +196,74 @@ async function runProvenance(args: string[], io: CliIo): Promise<number> {
   return EXIT.ok;
 }
 
+const MAX_METRICS_FILE_BYTES = 1024 * 1024;
+
+async function runEvaluation(args: string[], io: CliIo): Promise<number> {
+  const command = 'attest evaluation';
+  const { values, positionals } = parseCommandArgs(command, args, {
+    model: { type: 'string' },
+    version: { type: 'string' },
+    'model-name': { type: 'string' },
+    metric: { type: 'string', multiple: true },
+    metrics: { type: 'string' },
+    dataset: { type: 'string' },
+    'evaluated-on': { type: 'string' },
+    key: { type: 'string' },
+    'passphrase-env': { type: 'string' },
+    output: { type: 'string' },
+    jobs: { type: 'string' },
+  });
+  if (positionals.length > 0) throw new CustodyError('USAGE', `${command}: unexpected argument "${positionals[0] ?? ''}"; the model is given with --model or --version`);
+  if ((values.model === undefined) === (values.version === undefined)) throw new CustodyError('USAGE', `${command}: give exactly one of --model PATH and --version DIGEST`);
+  if (values.version !== undefined && !/^[0-9a-f]{64}$/.test(values.version)) throw new CustodyError('USAGE', `${command}: --version must be a version id of 64 lower-case hex digits`);
+  if (values.metric === undefined && values.metrics === undefined) throw new CustodyError('USAGE', `${command}: give the metrics with --metric NAME=VALUE or --metrics FILE`);
+  const evaluatedOn = values['evaluated-on'] ?? new Date().toISOString();
+  if (Number.isNaN(Date.parse(evaluatedOn))) throw new CustodyError('USAGE', `${command}: --evaluated-on must be an RFC 3339 time`);
+  const key = await readSigningKey(command, io, values.key, values['passphrase-env']);
+  const jobs = parseJobs(command, values.jobs);
+
+  const metrics: Record<string, unknown> = {};
+  if (values.metrics !== undefined) {
+    const bytes = await readRegularFile(resolve(io.cwd, values.metrics), { maxBytes: MAX_METRICS_FILE_BYTES });
+    let file: unknown;
+    try {
+      file = JSON.parse(bytes.toString('utf8')) as unknown;
+    } catch (error) {
+      throw new CustodyError('PARSE_ERROR', `${command}: --metrics ${values.metrics} is not JSON: ${(error as Error).message}`, { cause: error });
+    }
+    if (!isRecord(file)) throw new CustodyError('USAGE', `${command}: --metrics ${values.metrics} must hold a JSON object of names to numbers`);
+    Object.assign(metrics, file);
+  }
+  for (const m of values.metric ?? []) {
+    const eq = m.indexOf('=');
+    const value = eq > 0 ? Number(m.slice(eq + 1)) : Number.NaN;
+    if (eq <= 0 || m.slice(eq + 1).trim() === '' || !Number.isFinite(value)) throw new CustodyError('USAGE', `${command}: --metric must be NAME=NUMBER, found "${m}"`);
+    metrics[m.slice(0, eq)] = value;
+  }
+  const hashing = jobs === undefined ? {} : { jobs };
+  const subject =
+    values.model !== undefined
+      ? await digestArtifact(resolve(io.cwd, values.model), hashing)
+      : { name: values['model-name'] ?? 'model', digest: { sha256: values.version ?? '' } };
+  const dataset = values.dataset === undefined ? undefined : await (async () => {
+    const d = values.dataset ?? '';
+    const eq = d.indexOf('=');
+    const path = eq > 0 ? d.slice(eq + 1) : d;
+    const digest = await digestArtifact(resolve(io.cwd, path), hashing);
+    return { name: eq > 0 ? d.slice(0, eq) : digest.name, digest: digest.digest };
+  })();
+  // buildEvaluationStatement checks the metrics (names, finite numbers, how many): BUNDLE_INVALID → a usage error here.
+  let statement: Statement;
+  try {
+    statement = buildEvaluationStatement({ name: values['model-name'] ?? subject.name, digest: subject.digest }, { metrics: metrics as Record<string, number>, ...(dataset ? { dataset } : {}), evaluatedOn });
+  } catch (error) {
+    if (error instanceof CustodyError) throw new CustodyError('USAGE', `${command}: ${error.message}`, { cause: error });
+    throw error;
+  }
+  await emitBundle(command, io, statement, createKeySigner(key), values.output);
+  return EXIT.ok;
+}
+
 /** Reads the parts of a `custody scan --format json` report that an attestation records. */
 function toScanResult(command: string, report: unknown, file: string): ScanResultLike {
   if (!isRecord(report) || !Array.isArray(report['findings']) || !isRecord(report['summary'])) {
@@ -288,7 +370,7 @@ async function runScanAttestation(args: string[], io: CliIo): Promise<number> {
   return EXIT.ok;
 }
 
-const PREDICATE_ALIASES: Readonly<Record<string, string>> = { provenance: SLSA_PROVENANCE_V1, scan: TEST_RESULT_PREDICATE_TYPE };
+const PREDICATE_ALIASES: Readonly<Record<string, string>> = { provenance: SLSA_PROVENANCE_V1, evaluation: EVALUATION_PREDICATE_TYPE, scan: TEST_RESULT_PREDICATE_TYPE };
 
 async function runVerify(args: string[], io: CliIo): Promise<number> {
   const command = 'attest verify';
@@ -330,14 +412,15 @@ async function runVerify(args: string[], io: CliIo): Promise<number> {
 
 export const attestCommand: Command = {
   name: 'attest',
-  summary: 'Make or verify signed attestations: SLSA provenance of a training run, scan results',
+  summary: 'Make or verify signed attestations: SLSA provenance of a training run, evaluation metrics, scan results, data checks',
   usage: USAGE,
   run(args: string[], io: CliIo): Promise<number> {
     const [sub, ...rest] = args;
     if (sub === 'provenance') return runProvenance(rest, io);
+    if (sub === 'evaluation') return runEvaluation(rest, io);
     if (sub === 'scan') return runScanAttestation(rest, io);
     if (sub === 'verify') return runVerify(rest, io);
     if (sub === 'data') return import('./data.js').then((m) => m.runDataAttestation(rest, io));
-    return Promise.reject(new CustodyError('USAGE', `attest: expected a subcommand provenance, scan, data or verify${sub === undefined ? '' : `, found "${sub}"`} (see \`custody attest --help\`)`));
+    return Promise.reject(new CustodyError('USAGE', `attest: expected a subcommand provenance, evaluation, scan, data or verify${sub === undefined ? '' : `, found "${sub}"`} (see \`custody attest --help\`)`));
   },
 };

@@ -15,7 +15,7 @@ export interface CommandEntry {
 export const COMMANDS: readonly CommandEntry[] = [
   { name: 'account', summary: 'Create or list registry accounts (users and service accounts)', load: async () => (await import('./identity.js')).accountCommand },
   { name: 'approve', summary: 'Approve a model version for a stage (two-person rule; signed, logged)', load: async () => (await import('./governance.js')).approveCommand },
-  { name: 'attest', summary: 'Make or verify signed attestations: SLSA provenance of a training run, scan results', load: async () => (await import('./attest.js')).attestCommand },
+  { name: 'attest', summary: 'Make or verify signed attestations: SLSA provenance of a training run, evaluation metrics, scan results, data checks', load: async () => (await import('./attest.js')).attestCommand },
   { name: 'audit', summary: 'Work with the registry audit log: export it, query it, verify an export offline', load: async () => (await import('./audit.js')).auditCommand },
   { name: 'data', summary: 'Fingerprint, profile and check training-data versions (poisoning, label flips, drift)', load: async () => (await import('./data.js')).dataCommand },
   { name: 'datasets', summary: 'Browse the datasets of a registry', load: async () => (await import('./artifacts.js')).datasetsCommand },
