@@ -133,6 +133,14 @@ async function emitBundle(command: string, io: CliIo, statement: Statement, sign
   } else io.stdout.write(text);
 }
 
+/** `[NAME=]PATH` as --dataset takes it: the name defaults to the path's last component. */
+function parseNamedPath(text: string, cwd: string): { name: string; path: string } {
+  const eq = text.indexOf('=');
+  const path = eq > 0 ? text.slice(eq + 1) : text;
+  const name = eq > 0 ? text.slice(0, eq) : path.replace(/\/+$/, '').split('/').pop() ?? path;
+  return { name, path: resolve(cwd, path) };
+}
+
 async function runProvenance(args: string[], io: CliIo): Promise<number> {
   const command = 'attest provenance';
   const { values, positionals } = parseCommandArgs(command, args, {
@@ -172,12 +180,7 @@ async function runProvenance(args: string[], io: CliIo): Promise<number> {
     const [k, v] = parseParam(p);
     parameters[k] = v;
   }
-  const datasets = (values.dataset ?? []).map((d) => {
-    const eq = d.indexOf('=');
-    const path = eq > 0 ? d.slice(eq + 1) : d;
-    const name = eq > 0 ? d.slice(0, eq) : path.replace(/\/+$/, '').split('/').pop() ?? path;
-    return { name, path: resolve(io.cwd, path) };
-  });
+  const datasets = (values.dataset ?? []).map((d) => parseNamedPath(d, io.cwd));
   const statement = await collectTrainingProvenance({
     modelPath: resolve(io.cwd, values.model),
     ...(values['model-name'] === undefined ? {} : { modelName: values['model-name'] }),
@@ -245,13 +248,8 @@ async function runEvaluation(args: string[], io: CliIo): Promise<number> {
     values.model !== undefined
       ? await digestArtifact(resolve(io.cwd, values.model), hashing)
       : { name: values['model-name'] ?? 'model', digest: { sha256: values.version ?? '' } };
-  const dataset = values.dataset === undefined ? undefined : await (async () => {
-    const d = values.dataset ?? '';
-    const eq = d.indexOf('=');
-    const path = eq > 0 ? d.slice(eq + 1) : d;
-    const digest = await digestArtifact(resolve(io.cwd, path), hashing);
-    return { name: eq > 0 ? d.slice(0, eq) : digest.name, digest: digest.digest };
-  })();
+  const data = values.dataset === undefined ? undefined : parseNamedPath(values.dataset, io.cwd);
+  const dataset = data === undefined ? undefined : { name: data.name, digest: (await digestArtifact(data.path, hashing)).digest };
   // buildEvaluationStatement checks the metrics (names, finite numbers, how many): BUNDLE_INVALID → a usage error here.
   let statement: Statement;
   try {
