@@ -1,6 +1,6 @@
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect, type Selectable, type SqliteDatabase, type SqliteStatement } from 'kysely';
-import { Migrator } from 'kysely/migration';
+import { Migrator } from 'kysely';
 import { CustodyError } from '../core/errors.js';
 import type {
   AccountRecord,

@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { Migration, MigrationProvider } from 'kysely/migration';
+import type { Migration, MigrationProvider } from 'kysely';
 
 /**
  * Versioned migrations, applied in name order by Kysely's Migrator at start-up. Never edit one that
