@@ -28,6 +28,9 @@ Options (serve):
   --login-rate N/m           Login attempts per client address and per account (default 10/m)
   --token-rate N/s           Requests per token (default 200/s, burst 5×; 0 = off)
   --no-scan                  Do not scan pushed versions (they show scan status "skipped")
+  --secure-cookies           Mark the web console's cookies Secure (with the __Host- prefix) on every
+                             request: for a server behind a proxy that ends TLS (over plain HTTP they
+                             are Secure only when the request itself came over TLS)
   --durable-log              fsync every database commit, so audit entries and versions survive a
                              power loss, not only a crash of the process (slower: see docs/registry.md)
   --log-level LEVEL          fatal | error | warn | info | debug | silent (default info); JSON lines
@@ -55,6 +58,7 @@ async function serve(args: string[], io: CliIo): Promise<number> {
     'login-rate': { type: 'string' },
     'token-rate': { type: 'string' },
     'no-scan': { type: 'boolean', default: false },
+    'secure-cookies': { type: 'boolean', default: false },
     'durable-log': { type: 'boolean', default: false },
     'log-level': { type: 'string', default: 'info' },
   });
@@ -85,6 +89,7 @@ async function serve(args: string[], io: CliIo): Promise<number> {
     settings,
     rateLimits,
     durableLog: values['durable-log'],
+    secureCookies: values['secure-cookies'],
     logger: {
       level: values['log-level'],
       redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization'], censor: '[redacted]' },
