@@ -139,6 +139,18 @@ function peakRssMb(pid: number): number {
 
 const fmt = (n: number, digits = 1): string => n.toFixed(digits);
 
+/** CPU seconds (user + system) a process has used so far, from /proc (clock ticks of 1/100 s). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** This process's CPU seconds (the bench is the client). */
+function ownCpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
 async function main(): Promise<void> {
   if (!existsSync('dist/cli/main.js')) throw new Error('build first (npm run bench builds)');
   const base = join(WORK, 'registry-bench');
@@ -194,17 +206,22 @@ async function main(): Promise<void> {
     const bigResources = files.map((_, i) => ({ name: `f${i}.bin`, algorithm: 'sha256', digest: digests[i] as string }));
     const bigManifest = { name: 'big', digest: { sha256: computeRootDigest(bigResources.map((r) => r.digest)) }, serialization: { method: 'files', hash_type: 'sha256', allow_symlinks: false }, resources: bigResources };
     const upload = JSON.parse((await call(server.url, 'POST', '/v1/projects/bench/models/big/uploads', token, { json: { manifest: bigManifest } })).text) as { uploadId: string; version: string };
+    const pid = server.child.pid ?? 0;
+    const cpu0 = { server: cpuSeconds(pid), client: ownCpuSeconds() };
     let t = performance.now();
     const puts = await Promise.all(files.map((f, i) => call(server.url, 'PUT', `/v1/uploads/${upload.uploadId}/files/f${i}.bin`, token, { file: f, size: FILE_MB * MiB })));
     const uploadSeconds = (performance.now() - t) / 1000;
+    const cpu1 = { server: cpuSeconds(pid), client: ownCpuSeconds() };
     if (puts.some((p) => p.status !== 200)) throw new Error(`upload failed: ${puts.map((p) => p.text).join(' ')}`);
     const commit = await call(server.url, 'POST', `/v1/uploads/${upload.uploadId}/commit`, token);
     if (commit.status !== 201) throw new Error(`commit failed: ${commit.text}`);
     const dlOut = join(base, 'dl-out');
     mkdirSync(dlOut, { recursive: true });
+    const cpu2 = { server: cpuSeconds(pid), client: ownCpuSeconds() };
     t = performance.now();
     const gets = await Promise.all(files.map((_, i) => call(server.url, 'GET', `/v1/projects/bench/models/big/versions/${upload.version}/files/f${i}.bin`, token, undefined, join(dlOut, `f${i}.bin`))));
     const downloadSeconds = (performance.now() - t) / 1000;
+    const cpu3 = { server: cpuSeconds(pid), client: ownCpuSeconds() };
     if (gets.some((g) => g.status !== 200)) throw new Error('download failed');
     const sizesOk = files.every((_, i) => statSync(join(dlOut, `f${i}.bin`)).size === FILE_MB * MiB);
     const rss = peakRssMb(server.child.pid ?? 0);
@@ -214,12 +231,12 @@ async function main(): Promise<void> {
     lines.push(
       `Transfers (target within 2× of cp, server peak RSS < 300 MB): ${FILE_COUNT} files of ${FILE_MB} MiB at once (${fmt(total)} GiB)${sizesOk ? '' : ' — DOWNLOAD SIZES WRONG'}:`,
       '',
-      '| | seconds | rate | × cp |',
-      '|---|---|---|---|',
-      `| upload (hash on the way in, fsync, rename) | ${fmt(uploadSeconds, 2)} | ${rate(uploadSeconds)} | ${fmt(uploadSeconds / cpSeconds, 2)} |`,
-      `| download (re-hash as sent) into files | ${fmt(downloadSeconds, 2)} | ${rate(downloadSeconds)} | ${fmt(downloadSeconds / cpSeconds, 2)} |`,
-      `| baseline: 8 × cp | ${fmt(cpSeconds, 2)} | ${rate(cpSeconds)} | 1.00 |`,
-      `| baseline: 8 × cp, then sync | ${fmt(cpSeconds + syncSeconds, 2)} | ${rate(cpSeconds + syncSeconds)} | ${fmt((cpSeconds + syncSeconds) / cpSeconds, 2)} |`,
+      '| | seconds | rate | × cp | server CPU s | client CPU s |',
+      '|---|---|---|---|---|---|',
+      `| upload (hash on the way in, fsync, rename) | ${fmt(uploadSeconds, 2)} | ${rate(uploadSeconds)} | ${fmt(uploadSeconds / cpSeconds, 2)} | ${fmt(cpu1.server - cpu0.server, 2)} | ${fmt(cpu1.client - cpu0.client, 2)} |`,
+      `| download (re-hash as sent) into files | ${fmt(downloadSeconds, 2)} | ${rate(downloadSeconds)} | ${fmt(downloadSeconds / cpSeconds, 2)} | ${fmt(cpu3.server - cpu2.server, 2)} | ${fmt(cpu3.client - cpu2.client, 2)} |`,
+      `| baseline: 8 × cp | ${fmt(cpSeconds, 2)} | ${rate(cpSeconds)} | 1.00 | | |`,
+      `| baseline: 8 × cp, then sync | ${fmt(cpSeconds + syncSeconds, 2)} | ${rate(cpSeconds + syncSeconds)} | ${fmt((cpSeconds + syncSeconds) / cpSeconds, 2)} | | |`,
       '',
       `Server peak RSS (VmHWM) over the whole run: ${fmt(rss, 0)} MB.`,
       '',
