@@ -152,13 +152,23 @@ class LocalStagedBlob implements StagedBlob {
   private async flush(): Promise<void> {
     const handle = this.handle;
     if (!handle || this.pendingBytes === 0) return;
-    const data = this.pending.length === 1 ? (this.pending[0] as Uint8Array) : Buffer.concat(this.pending, this.pendingBytes);
+    let chunks = this.pending;
+    let left = this.pendingBytes;
     this.pending = [];
     this.pendingBytes = 0;
-    let offset = 0;
-    while (offset < data.length) {
-      const { bytesWritten } = await handle.write(data, offset, data.length - offset);
-      offset += bytesWritten;
+    // One writev per batch, without gathering the chunks into a new buffer first; a short write
+    // continues from where it stopped.
+    while (left > 0) {
+      const { bytesWritten } = await handle.writev(chunks);
+      if (bytesWritten <= 0) throw new Error('the file system accepted no bytes');
+      left -= bytesWritten;
+      if (left === 0) break;
+      let skip = bytesWritten;
+      while (skip > 0 && chunks.length > 0 && (chunks[0] as Uint8Array).length <= skip) {
+        skip -= (chunks[0] as Uint8Array).length;
+        chunks = chunks.slice(1);
+      }
+      if (skip > 0) chunks = [(chunks[0] as Uint8Array).subarray(skip), ...chunks.slice(1)];
     }
   }
 
