@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { constants, crc32, deflateRawSync } from 'node:zlib';
 import { detectSecrets, SECRET_RULES } from '../../src/scanners/secrets/index.js';
-import { assertBounded, assertFindingOrCodedError, assertNoCommandRan, assertUnchanged, canaryCommand, CUSTODY_BIN, makeSandbox, removeSandbox, runCustody, snapshot, type Sandbox } from '../support/hostile.js';
+import { assertBounded, assertFindingOrCodedError, assertNoCommandRan, assertUnchanged, canaryCommand, CUSTODY_BIN, makeSandbox, removeSandbox, runCustody, snapshot, type Sandbox, tarEntry } from '../support/hostile.js';
 
 const CONTENT = 'test/.tmp/fixtures/content';
 const MIB = 1024 * 1024;
@@ -112,24 +112,6 @@ function textLayer(mib: number): Buffer {
   for (const byte of header) sum += byte;
   header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
   return gzipOf([[header, 1], [chunk, mib], [Buffer.alloc(1024), 1]]);
-}
-
-function tarEntry(name: string, data: Buffer): Buffer {
-  const header = Buffer.alloc(512);
-  header.write(name, 0, 'utf8');
-  header.write('0000644\0', 100);
-  header.write('0000000\0', 108);
-  header.write('0000000\0', 116);
-  header.write(`${data.length.toString(8).padStart(11, '0')}\0`, 124);
-  header.write('00000000000\0', 136);
-  header.write('        ', 148);
-  header.write('0', 156);
-  header.write('ustar\0', 257);
-  header.write('00', 263);
-  let sum = 0;
-  for (const byte of header) sum += byte;
-  header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
-  return Buffer.concat([header, data, Buffer.alloc((512 - (data.length % 512)) % 512)]);
 }
 
 describe('hostile content: a payload just past the decoder limit is never a silent pass', () => {
