@@ -7,7 +7,7 @@ import type { CategoricalComparison, CheckAnalysis, ExampleSet, NumericCompariso
 import { defaultContract, thresholdFor, type DataContract } from './contract.js';
 import { sqlIdent, sqlString, withEngine, type DataEngine, type EngineOptions } from './engine.js';
 import { computeContentHash } from './fingerprint.js';
-import { canonicalDupSql, binCounts, featureColumns, nearSignatureSql, profileTable, QUANTILE_LEVELS, tokensSql, type DataProfile } from './profile.js';
+import { canonicalDupSql, binCounts, featureColumns, hasTokenSql, nearSignatureSql, profileTable, QUANTILE_LEVELS, unnestTokensSql, type DataProfile } from './profile.js';
 import { dataRules } from './rules.js';
 import { resolveDataSource, type DataFormat } from './source.js';
 import { canonicalValueSql, describeRow, isNumericKind, loadTable, type ColumnInfo, type LoadedTable } from './table.js';
@@ -357,7 +357,7 @@ async function findTriggers(engine: DataEngine, cand: LoadedTable, key: ColumnIn
     if (!col || !ctp || tp.rows === 0) continue;
     const ref = sqlIdent(col.name);
     const rows = await engine.query(
-      `WITH t AS (SELECT unnest(${tokensSql(ref)}) AS tok, ${lv} AS l FROM ${c} WHERE ${ref} IS NOT NULL),
+      `WITH t AS (${unnestTokensSql(c, ref, { sql: lv, alias: 'l' })}),
             g AS (SELECT tok, l, count(*) AS n FROM t GROUP BY tok, l),
             s AS (SELECT tok, sum(n) AS total, max(n) AS top FROM g GROUP BY tok HAVING sum(n) >= ${Math.max(1, Math.floor(triggerRows))} AND max(n) >= ${triggerPurity} * sum(n))
        SELECT s.tok, s.total, min(g.l), s.top FROM s JOIN g ON g.tok = s.tok AND g.n = s.top GROUP BY s.tok, s.total, s.top ORDER BY s.total DESC, s.tok LIMIT 10000`,
@@ -378,7 +378,7 @@ async function findTriggers(engine: DataEngine, cand: LoadedTable, key: ColumnIn
       candidates.push({ column: col.name, token: tok, rows: total, label: l, labelRows: top, expected, surge, purity, labelShare: p, examples: [] });
     }
     for (const t of candidates.slice(0, 20)) {
-      t.examples = await fetchIds(engine, cand, key, `SELECT ${rowIdSql(cand, key)} FROM ${c} WHERE list_contains(${tokensSql(ref)}, ${sqlString(t.token)}) ORDER BY ${key ? sqlIdent(key.name) : 'rowid'} LIMIT ${MAX_EXAMPLES}`, `listing rows with token ${t.token}`);
+      t.examples = await fetchIds(engine, cand, key, `SELECT ${rowIdSql(cand, key)} FROM ${c} WHERE ${hasTokenSql(ref, t.token)} ORDER BY ${key ? sqlIdent(key.name) : 'rowid'} LIMIT ${MAX_EXAMPLES}`, `listing rows with token ${t.token}`);
       out.push(t);
     }
   }
@@ -427,14 +427,27 @@ async function diffRows(engine: DataEngine, base: LoadedTable, cand: LoadedTable
   const bKey = base.columns.find((x) => x.name === key.name);
   if (!bKey) throw new CustodyError('USAGE', `the baseline data has no key column ${JSON.stringify(key.name)}`);
   const shared = cand.columns.filter((col) => col.name !== key.name && base.columns.some((x) => x.name === col.name));
+  // Columns of one type on both sides compare as values; others by canonical text (an integer column
+  // and a float column with the same numbers are the same data). Typed comparison spares a text copy
+  // of every value of both versions.
+  const sameType = (bcol: ColumnInfo, col: ColumnInfo): boolean => bcol.type === col.type && bcol.kind !== 'other';
   const changed = (col: ColumnInfo): string => {
     const bcol = base.columns.find((x) => x.name === col.name) ?? col;
-    return `(${canonicalValueSql(bcol, `b.${sqlIdent(col.name)}`)} IS DISTINCT FROM ${canonicalValueSql(col, `c.${sqlIdent(col.name)}`)})`;
+    const ref = sqlIdent(col.name);
+    return sameType(bcol, col) ? `(b.${ref} IS DISTINCT FROM c.${ref})` : `(${canonicalValueSql(bcol, `b.${ref}`)} IS DISTINCT FROM ${canonicalValueSql(col, `c.${ref}`)})`;
   };
+  const typedKey = sameType(bKey, key);
+  const bk = typedKey ? `b.${k}` : canonicalValueSql(bKey, `b.${k}`);
+  const ck = typedKey ? `c.${k}` : canonicalValueSql(key, `c.${k}`);
   const anyChange = shared.length > 0 ? shared.map(changed).join(' OR ') : 'false';
+  const labelIndex = label ? shared.findIndex((col) => col.name === label.name) : -1;
+  const bLabel = label ? (base.columns.find((x) => x.name === label.name) ?? label) : undefined;
+  const labels = label && bLabel && labelIndex >= 0
+    ? `, CASE WHEN ${changed(label)} THEN coalesce(${canonicalValueSql(bLabel, `b.${sqlIdent(label.name)}`)}, '<null>') END AS bl, CASE WHEN ${changed(label)} THEN coalesce(${canonicalValueSql(label, `c.${sqlIdent(label.name)}`)}, '<null>') END AS cl`
+    : '';
   await engine.run(
-    `CREATE TEMP TABLE diff AS SELECT ${canonicalValueSql(bKey, `b.${k}`)} AS bk, ${canonicalValueSql(key, `c.${k}`)} AS ck, ${anyChange} AS modified${shared.map((col, i) => `, ${changed(col)} AS m${i}`).join('')}
-     FROM (SELECT * FROM ${b} WHERE ${k} IS NOT NULL) b FULL OUTER JOIN (SELECT * FROM ${c} WHERE ${k} IS NOT NULL) c ON ${canonicalValueSql(bKey, `b.${k}`)} = ${canonicalValueSql(key, `c.${k}`)}`,
+    `CREATE TEMP TABLE diff AS SELECT ${bk} AS bk, ${ck} AS ck, ${anyChange} AS modified${shared.map((col, i) => `, ${changed(col)} AS m${i}`).join('')}${labels}
+     FROM (SELECT * FROM ${b} WHERE ${k} IS NOT NULL) b FULL OUTER JOIN (SELECT * FROM ${c} WHERE ${k} IS NOT NULL) c ON ${bk} = ${ck}`,
     'pairing rows by key',
   );
   const [counts] = await engine.objects(
@@ -443,7 +456,8 @@ async function diffRows(engine: DataEngine, base: LoadedTable, cand: LoadedTable
   );
   const changedByColumn: Record<string, number> = {};
   shared.forEach((col, i) => (changedByColumn[col.name] = num(counts?.[`m${i}`])));
-  const ids = async (where: string, column: 'bk' | 'ck'): Promise<string[]> => (await engine.query(`SELECT ${column} FROM diff WHERE ${where} ORDER BY ${column} LIMIT ${MAX_EXAMPLES}`, 'listing changed keys')).rows.map(([v]) => String(v));
+  const ids = async (where: string, column: 'bk' | 'ck'): Promise<string[]> =>
+    (await engine.query(`SELECT ${!typedKey ? column : column === 'bk' ? canonicalValueSql(bKey, 'bk') : canonicalValueSql(key, 'ck')} FROM (SELECT ${column} FROM diff WHERE ${where} ORDER BY ${column} LIMIT ${MAX_EXAMPLES})`, 'listing changed keys')).rows.map(([v]) => String(v));
   const diff: RowDiff = {
     key: key.name,
     added: num(counts?.['added']),
@@ -456,15 +470,8 @@ async function diffRows(engine: DataEngine, base: LoadedTable, cand: LoadedTable
     modifiedExamples: await ids('bk IS NOT NULL AND ck IS NOT NULL AND modified', 'ck'),
     frozenChanges: [],
   };
-  const labelIndex = label ? shared.findIndex((col) => col.name === label.name) : -1;
   if (label && labelIndex >= 0) {
-    const bLabel = base.columns.find((x) => x.name === label.name) ?? label;
-    const transitions = await engine.query(
-      `SELECT coalesce(${canonicalValueSql(bLabel, `b.${sqlIdent(label.name)}`)}, '<null>') || ' → ' || coalesce(${canonicalValueSql(label, `c.${sqlIdent(label.name)}`)}, '<null>') AS t, count(*)
-       FROM ${b} b JOIN ${c} c ON ${canonicalValueSql(bKey, `b.${k}`)} = ${canonicalValueSql(key, `c.${k}`)}
-       WHERE ${changed(label)} GROUP BY t ORDER BY t`,
-      'counting label flips',
-    );
+    const transitions = await engine.query(`SELECT bl || ' → ' || cl AS t, count(*) FROM diff WHERE bk IS NOT NULL AND ck IS NOT NULL AND bl IS NOT NULL GROUP BY t ORDER BY t`, 'counting label flips');
     const byTransition = Object.fromEntries((transitions.rows as [string, bigint][]).map(([t, n]) => [t, Number(n)]));
     const count = Object.values(byTransition).reduce((s, n) => s + n, 0);
     diff.labelFlips = { count, shared: diff.modified + diff.unchanged, byTransition, examples: count > 0 ? await ids(`bk IS NOT NULL AND ck IS NOT NULL AND m${labelIndex}`, 'ck') : [] };

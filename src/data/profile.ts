@@ -27,9 +27,11 @@ export const TOP_VALUES = 100;
 export const MAX_SEGMENT_VALUES = 100;
 /** Label columns with more classes than this are refused. */
 export const MAX_LABEL_CLASSES = 100;
-/** Tokens kept in the vocabulary of a text column (by row count) and the least count kept. */
+/** Tokens kept in the vocabulary of a text column (by occurrences) and the least count kept. */
 export const MAX_VOCABULARY = 50_000;
 export const MIN_TOKEN_ROWS = 3;
+/** String columns whose values average at least this many characters, most with three words or more, are text. */
+export const TEXT_MIN_LENGTH = 12;
 /** A value this many scaled MADs from its label's median is an outlier. */
 export const OUTLIER_MADS = 6;
 
@@ -61,7 +63,9 @@ export interface ColumnProfile {
   /** Non-null values. */
   count: number;
   nulls: number;
+  /** Distinct values: exact, unless `distinctApproximate` (a HyperLogLog estimate, for columns with more than HISTOGRAM_LIMIT values where no decision depends on the figure). */
   distinct: number;
+  distinctApproximate?: true;
   numeric?: NumericStats;
   lengths?: { min: number; max: number; mean: number };
   /** Most frequent values (canonical text); `complete` when every distinct value is listed. */
@@ -91,7 +95,7 @@ export interface TokenProfile {
   column: string;
   /** Rows with a value in the column. */
   rows: number;
-  /** Tokens by the number of rows holding them, most first; tokens in fewer than `cutoff` rows are not listed. */
+  /** Tokens by their occurrences (an upper bound of the rows holding them), most first; tokens seen fewer than `cutoff` times are not listed. */
   vocabulary: [string, number][];
   cutoff: number;
 }
@@ -148,16 +152,21 @@ export interface ProfileOptions extends EngineOptions {
   forCheck?: boolean;
   /** Report which step runs (for progress on a terminal). */
   onStep?: (step: string) => void;
+  /** Columns with at most this many distinct values are counted value by value (default HISTOGRAM_LIMIT; tests lower it to reach both paths). */
+  histogramLimit?: number;
 }
 
 /** Profiles a dataset (a file or a directory of parts). */
 export async function profileDataset(path: string, options: ProfileOptions = {}): Promise<DataProfile> {
   const source = await resolveDataSource(path, options.format === undefined ? {} : { format: options.format });
-  const manifest = await hashArtifact(path);
+  // The files are hashed while DuckDB reads them (both read the same bytes; the hash runs on Node's threads).
+  const hashing = hashArtifact(path);
+  hashing.catch(() => undefined);
   return withEngine(options, async (engine) => {
     await engine.restrictAccess(source.parts.map((p) => p.absPath));
     options.onStep?.(`reading ${source.parts.length} ${source.format} part(s)`);
     const table = await loadTable(engine, source, 'base');
+    const manifest = await hashing;
     requireAllRows(table);
     const profile = await profileTable(engine, table, options);
     profile.source.digest = { sha256: manifest.rootDigest };
@@ -182,11 +191,10 @@ export async function profileTable(engine: DataEngine, table: LoadedTable, optio
   const key = requireColumn(table, options.key, 'key');
   const label = requireColumn(table, options.label, 'label');
   if (key && label && key.name === label.name) throw new CustodyError('USAGE', '--key and --label name the same column');
-  const t = sqlIdent(table.table);
   const n = table.rows;
 
   options.onStep?.('column statistics');
-  const columns = await profileColumns(engine, table, key?.name, label?.name);
+  const { columns, histograms } = await profileColumns(engine, table, key?.name, label?.name, options.histogramLimit ?? HISTOGRAM_LIMIT);
   const explicitText = (options.text ?? []).map((name) => requireColumn(table, name, 'text')?.name ?? name);
   for (const name of explicitText) {
     const c = columns.find((col) => col.name === name);
@@ -203,14 +211,15 @@ export async function profileTable(engine: DataEngine, table: LoadedTable, optio
     labelProfile = await profileLabel(engine, table, label, segments.filter((s) => s !== label.name && s !== key?.name));
   }
   options.onStep?.('duplicates');
-  const duplicates = await profileDuplicates(engine, table, key, label);
+  const { duplicates, near } = await repeatedRowStats(engine, table, columns, key, label);
   options.onStep?.('tokens');
   const tokens: TokenProfile[] = [];
-  for (const name of text) tokens.push(await profileTokens(engine, table, name, options.forCheck === true));
+  for (const name of text) {
+    const column = columns.find((c) => c.name === name);
+    if (column) tokens.push(await profileTokens(engine, table, column, options.forCheck === true));
+  }
   options.onStep?.('outliers');
-  const outliers = label && !options.forCheck ? await profileOutliers(engine, table, columns, label) : [];
-  options.onStep?.('near duplicates');
-  const near = options.forCheck ? { rowsInClusters: 0, clusters: 0 } : await nearDuplicateStats(engine, `SELECT * FROM ${t}`, table, columns, key, label);
+  const outliers = label && !options.forCheck ? await profileOutliers(engine, table, columns, label, histograms) : [];
 
   return {
     custodyDataProfile: PROFILE_VERSION,
@@ -221,7 +230,7 @@ export async function profileTable(engine: DataEngine, table: LoadedTable, optio
     duplicates,
     tokens,
     outliers,
-    nearDuplicates: near,
+    nearDuplicates: options.forCheck ? { rowsInClusters: 0, clusters: 0 } : near,
   };
 }
 
@@ -237,35 +246,244 @@ function finiteOr(value: number, fallback = 0): number {
   return Number.isFinite(value) ? value : fallback;
 }
 
-async function profileColumns(engine: DataEngine, table: LoadedTable, key: string | undefined, label: string | undefined): Promise<ColumnProfile[]> {
+/**
+ * Columns whose distinct values are estimated (HyperLogLog) at or below this many are counted value by
+ * value: one grouping gives their exact distinct count, their top values and, for numbers, every
+ * quantile, bin and CDF point without sorting. Columns above it get an exact distinct count only where
+ * a decision depends on it (the key; an integer column that may be a row id); elsewhere the estimate is
+ * kept and marked `distinctApproximate` (it decides nothing: no threshold lies near it).
+ */
+export const HISTOGRAM_LIMIT = 100_000;
+
+interface ColumnPass {
+  count: number;
+  approx: number;
+  lmin: number;
+  lmax: number;
+  lavg: number;
+  /** Share of values with at least three words (strings long enough to be text only). */
+  wordy: number;
+  min: number;
+  max: number;
+  mean: number;
+  std: number;
+  finite: number;
+  nonFinite: number;
+}
+
+/** A column's values with their counts (exact; NULL left out). `x` is the value as a double (numbers only). */
+interface Histogram {
+  values: { value: string; x: number; n: number }[];
+  /** Per label (canonical text, `<null>` for none): the values as doubles and their counts. */
+  byLabel?: Map<string, { x: number[]; n: number[] }>;
+}
+
+async function profileColumns(engine: DataEngine, table: LoadedTable, key: string | undefined, label: string | undefined, histogramLimit: number): Promise<{ columns: ColumnProfile[]; histograms: Map<string, Histogram> }> {
   const t = sqlIdent(table.table);
-  const out: ColumnProfile[] = [];
-  // One pass for counts, distinct values and lengths of every column.
+  // One pass for counts, estimated distinct values and lengths of every column.
   const selects: string[] = [];
   for (const [i, c] of table.columns.entries()) {
     const ref = sqlIdent(c.name);
-    selects.push(`count(${ref}) AS c${i}`, `count(DISTINCT ${ref}) AS d${i}`);
-    if (c.kind === 'string') selects.push(`min(length(${ref})) AS lmin${i}`, `max(length(${ref})) AS lmax${i}`, `avg(length(${ref})) AS lavg${i}`, `avg(length(${ref}) - length(replace(${ref}, ' ', ''))) AS sp${i}`);
+    // The key's distinct values are always counted exactly, and neither key nor label needs moments.
+    selects.push(`count(${ref}) AS c${i}`, c.name === key ? `0 AS a${i}` : `approx_count_distinct(${ref}) AS a${i}`);
+    if (c.kind === 'string') selects.push(`min(length(${ref})) AS lmin${i}`, `max(length(${ref})) AS lmax${i}`, `avg(length(${ref})) AS lavg${i}`);
+    // Words tell text from identifiers: the share of values with at least three (a pattern test;
+    // counting every space would copy every value).
+    if (c.kind === 'string' && c.name !== key && c.name !== label) selects.push(`avg(CASE WHEN ${ref} LIKE '% % %' THEN 1.0 ELSE 0.0 END) AS sp${i}`);
   }
-  const [basic] = await engine.objects(`SELECT ${selects.join(', ')} FROM ${t}`, `counting values of ${table.source.path}`);
+  const [first] = await engine.objects(`SELECT ${selects.join(', ')} FROM ${t}`, `counting values of ${table.source.path}`);
+  // Moments of numeric columns with many values (those with few come from their counts, exactly).
+  const momentSelects: string[] = [];
   for (const [i, c] of table.columns.entries()) {
-    const count = num(basic?.[`c${i}`]);
-    const distinct = num(basic?.[`d${i}`]);
-    const profile: ColumnProfile = { name: c.name, type: c.type, kind: c.kind, semantic: 'other', count, nulls: table.rows - count, distinct };
-    if (c.kind === 'string' && count > 0) profile.lengths = { min: num(basic?.[`lmin${i}`]), max: num(basic?.[`lmax${i}`]), mean: round(num(basic?.[`lavg${i}`])) };
-    profile.semantic = c.name === key ? 'key' : c.name === label ? 'label' : inferSemantic(c, count, distinct, num(basic?.[`lavg${i}`]), num(basic?.[`sp${i}`]));
-    out.push(profile);
+    if (!isNumericKind(c.kind) || c.name === key || c.name === label || num(first?.[`a${i}`]) <= histogramLimit) continue;
+    const x = `CAST(${sqlIdent(c.name)} AS DOUBLE)`;
+    momentSelects.push(
+      `min(${x}) FILTER (isfinite(${x})) AS mn${i}`,
+      `max(${x}) FILTER (isfinite(${x})) AS mx${i}`,
+      `avg(${x}) FILTER (isfinite(${x})) AS mean${i}`,
+      `stddev_samp(${x}) FILTER (isfinite(${x})) AS sd${i}`,
+      `count_if(isfinite(${x})) AS fin${i}`,
+      `count_if(NOT isfinite(${x})) AS nf${i}`,
+    );
   }
-  for (const [i, c] of table.columns.entries()) {
-    const profile = out[i];
-    if (!profile) continue;
-    if (isNumericKind(c.kind) && profile.semantic === 'numeric') profile.numeric = await numericStats(engine, table, c);
-    if (LISTED.has(profile.semantic) && profile.count > 0) profile.top = await topValues(engine, table, c, profile.distinct);
+  const moments = momentSelects.length === 0 ? {} : ((await engine.objects(`SELECT ${momentSelects.join(', ')} FROM ${t}`, 'numeric moments'))[0] ?? {});
+  const basic: Record<string, unknown> = { ...first, ...moments };
+  const pass = (i: number): ColumnPass => ({
+    count: num(basic?.[`c${i}`]),
+    approx: num(basic?.[`a${i}`]),
+    lmin: num(basic?.[`lmin${i}`]),
+    lmax: num(basic?.[`lmax${i}`]),
+    lavg: num(basic?.[`lavg${i}`]),
+    wordy: num(basic[`sp${i}`] ?? 0),
+    min: num(basic?.[`mn${i}`]),
+    max: num(basic?.[`mx${i}`]),
+    mean: num(basic?.[`mean${i}`]),
+    std: num(basic?.[`sd${i}`]),
+    finite: num(basic?.[`fin${i}`]),
+    nonFinite: num(basic?.[`nf${i}`]),
+  });
+
+  const out: ColumnProfile[] = [];
+  const histograms = new Map<string, Histogram>();
+  // The label first: with few classes, numeric columns are counted by value and label at once (their
+  // robust statistics by label then need no pass of their own).
+  const labelIndex = table.columns.findIndex((c) => c.name === label);
+  const order = [...table.columns.keys()].sort((a, b) => (a === labelIndex ? -1 : b === labelIndex ? 1 : a - b));
+  let byLabel: string | undefined;
+  for (const i of order) {
+    const c = table.columns[i];
+    if (!c) continue;
+    const p = pass(i);
+    let distinct = p.approx;
+    let approximate = true;
+    if (p.count === 0) {
+      distinct = 0;
+      approximate = false;
+    } else if (c.name !== key && p.approx <= histogramLimit) {
+      const h = await histogramOf(engine, table, c, isNumericKind(c.kind) && c.name !== label ? byLabel : undefined);
+      histograms.set(c.name, h);
+      if (c.name === label && h.values.length <= 20) byLabel = `coalesce(${canonicalValueSql(c)}, '<null>')`;
+      distinct = h.values.length;
+      approximate = false;
+    } else if (c.name === key || (c.kind === 'integer' && p.approx >= p.count / 2)) {
+      // Distinct values = values − repeats; grouping with HAVING keeps only the repeated values (cheaper than count(DISTINCT)).
+      const [row] = await engine.objects(`SELECT coalesce(sum(n - 1), 0) AS extra FROM (SELECT count(*) AS n FROM ${t} WHERE ${sqlIdent(c.name)} IS NOT NULL GROUP BY ${sqlIdent(c.name)} HAVING count(*) > 1)`, `counting distinct values of ${c.name}`);
+      distinct = p.count - num(row?.['extra']);
+      approximate = false;
+    }
+    const profile: ColumnProfile = { name: c.name, type: c.type, kind: c.kind, semantic: 'other', count: p.count, nulls: table.rows - p.count, distinct, ...(approximate ? { distinctApproximate: true } : {}) };
+    if (c.kind === 'string' && p.count > 0) profile.lengths = { min: p.lmin, max: p.lmax, mean: round(p.lavg) };
+    profile.semantic = c.name === key ? 'key' : c.name === label ? 'label' : inferSemantic(c, p.count, distinct, p.lavg, p.wordy);
+    const h = histograms.get(c.name);
+    if (isNumericKind(c.kind) && profile.semantic === 'numeric') profile.numeric = h ? numericStatsOfHistogram(h) : await numericStats(engine, table, c, p);
+    if (LISTED.has(profile.semantic) && profile.count > 0) profile.top = h ? topValuesOfHistogram(h) : await topValues(engine, table, c, distinct);
+    out[i] = profile;
   }
-  return out;
+  return { columns: out, histograms };
 }
 
-function inferSemantic(c: ColumnInfo, count: number, distinct: number, meanLength: number, meanSpaces: number): SemanticType {
+/**
+ * Counts a column value by value (exact), with each value's canonical text and, for numbers, its
+ * double; with `labelSql`, by value and label, keeping the counts per label too.
+ */
+async function histogramOf(engine: DataEngine, table: LoadedTable, c: ColumnInfo, labelSql?: string): Promise<Histogram> {
+  const ref = sqlIdent(c.name);
+  const x = isNumericKind(c.kind) ? `CAST(${ref} AS DOUBLE)` : 'NULL::DOUBLE';
+  const l = labelSql ?? "''";
+  const rows = await engine.query(`SELECT ${canonicalValueSql(c)}, ${x}, ${l} AS l, count(*) FROM ${sqlIdent(table.table)} WHERE ${ref} IS NOT NULL GROUP BY ${ref}, l`, `counting values of column ${c.name}`);
+  // Distinct values with the same canonical text (0 and -0) are one value, as the canonical grouping sees them.
+  const byValue = new Map<string, { value: string; x: number; n: number }>();
+  const byLabel = new Map<string, { x: number[]; n: number[] }>();
+  for (const [value, xv, lv, n] of rows.rows as [string, number | null, string, bigint][]) {
+    const seen = byValue.get(value);
+    if (seen) seen.n += Number(n);
+    else byValue.set(value, { value, x: xv ?? NaN, n: Number(n) });
+    if (labelSql !== undefined) {
+      const entry = byLabel.get(lv) ?? { x: [], n: [] };
+      entry.x.push(xv ?? NaN);
+      entry.n.push(Number(n));
+      byLabel.set(lv, entry);
+    }
+  }
+  return { values: [...byValue.values()], ...(labelSql !== undefined ? { byLabel } : {}) };
+}
+
+/** UTF-8 byte order (DuckDB's VARCHAR order), for ties between equally frequent values. */
+export function compareBytes(a: string, b: string): number {
+  return a === b ? 0 : Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+function topValuesOfHistogram(h: Histogram): NonNullable<ColumnProfile['top']> {
+  const complete = h.values.length <= MAX_LISTED_VALUES;
+  const sorted = [...h.values].sort((a, b) => b.n - a.n || compareBytes(a.value, b.value));
+  return { values: sorted.slice(0, complete ? MAX_LISTED_VALUES : TOP_VALUES).map((v) => ({ value: v.value, count: v.n })), complete };
+}
+
+/** Finite values of a histogram in ascending order, with their counts. */
+function sortedFinite(h: Histogram): { x: number[]; n: number[] } {
+  const finite = h.values.filter((v) => Number.isFinite(v.x)).sort((a, b) => a.x - b.x);
+  return { x: finite.map((v) => v.x), n: finite.map((v) => v.n) };
+}
+
+/** The value at 0-based position `r` of the sorted values described by (x, cumulative counts). */
+function valueAt(x: readonly number[], cumulative: readonly number[], r: number): number {
+  let lo = 0;
+  let hi = cumulative.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((cumulative[mid] ?? 0) > r) hi = mid;
+    else lo = mid + 1;
+  }
+  return x[lo] ?? NaN;
+}
+
+/** Exact quantiles (linear interpolation at h = (n − 1)·q, as quantile_cont and numpy) of weighted sorted values. */
+export function quantilesOfCounts(x: readonly number[], n: readonly number[], levels: readonly number[]): number[] {
+  const cumulative: number[] = [];
+  let total = 0;
+  for (const k of n) cumulative.push((total += k));
+  if (total === 0) return [];
+  return levels.map((q) => {
+    const h = (total - 1) * q;
+    const lo = valueAt(x, cumulative, Math.floor(h));
+    const hi = valueAt(x, cumulative, Math.ceil(h));
+    return lo + (h - Math.floor(h)) * (hi - lo);
+  });
+}
+
+/** How many of the sorted values are at or below `p`. */
+function countAtOrBelow(x: readonly number[], cumulative: readonly number[], p: number): number {
+  let lo = 0;
+  let hi = x.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((x[mid] ?? 0) <= p) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo === 0 ? 0 : (cumulative[lo - 1] ?? 0);
+}
+
+function numericStatsOfHistogram(h: Histogram): NumericStats {
+  const { x, n } = sortedFinite(h);
+  const cumulative: number[] = [];
+  let total = 0;
+  let sum = 0;
+  for (const [i, k] of n.entries()) {
+    cumulative.push((total += k));
+    sum += k * (x[i] ?? 0);
+  }
+  const mean = total > 0 ? sum / total : NaN;
+  let squares = 0;
+  for (const [i, k] of n.entries()) squares += k * ((x[i] ?? 0) - mean) ** 2;
+  const p = { min: x[0] ?? NaN, max: x[x.length - 1] ?? NaN, mean, std: total > 1 ? Math.sqrt(squares / (total - 1)) : NaN, nonFinite: h.values.reduce((s, v) => s + (Number.isFinite(v.x) ? 0 : v.n), 0) };
+  const quantiles = quantilesOfCounts(x, n, QUANTILE_LEVELS);
+  const edges = binEdges(quantiles);
+  const bins: number[] = [];
+  let previous = 0;
+  for (const e of edges) {
+    const c = countAtOrBelow(x, cumulative, e);
+    bins.push(c - previous);
+    previous = c;
+  }
+  bins.push(total - previous);
+  return {
+    min: finiteOr(p.min),
+    max: finiteOr(p.max),
+    mean: finiteOr(round(p.mean)),
+    std: finiteOr(round(p.std)),
+    quantiles,
+    bins: { edges, counts: bins },
+    cdf: quantiles.map((q) => (total > 0 ? round(countAtOrBelow(x, cumulative, q) / total) : 0)),
+    nonFinite: p.nonFinite,
+  };
+}
+
+/** PSI bin edges: the distinct interior deciles. */
+function binEdges(quantiles: readonly number[]): number[] {
+  return [...new Set(quantiles.filter((_, i) => i > 0 && i < 100 && i % 10 === 0))].sort((a, b) => a - b);
+}
+
+function inferSemantic(c: ColumnInfo, count: number, distinct: number, meanLength: number, wordyShare: number): SemanticType {
   if (count === 0 || distinct <= 1) return 'constant';
   if (c.kind === 'boolean') return 'boolean';
   if (c.kind === 'date' || c.kind === 'datetime') return 'datetime';
@@ -273,7 +491,7 @@ function inferSemantic(c: ColumnInfo, count: number, distinct: number, meanLengt
   if (c.kind === 'integer' && distinct === count && count >= 100) return 'identifier';
   if (isNumericKind(c.kind)) return c.kind === 'integer' && distinct <= 20 ? 'categorical' : 'numeric';
   if (c.kind === 'string') {
-    if (meanSpaces >= 2 && meanLength >= 12) return 'text';
+    if (wordyShare >= 0.5 && meanLength >= TEXT_MIN_LENGTH) return 'text';
     if (distinct <= MAX_LISTED_VALUES && distinct <= Math.max(20, count / 20)) return 'categorical';
     return 'identifier';
   }
@@ -284,38 +502,31 @@ function round(x: number): number {
   return Number.isFinite(x) ? Number(x.toPrecision(12)) : x;
 }
 
-async function numericStats(engine: DataEngine, table: LoadedTable, c: ColumnInfo): Promise<NumericStats> {
-  const t = sqlIdent(table.table);
+async function numericStats(engine: DataEngine, table: LoadedTable, c: ColumnInfo, p: ColumnPass): Promise<NumericStats> {
   const x = `CAST(${sqlIdent(c.name)} AS DOUBLE)`;
-  const [row] = await engine.objects(
-    `SELECT min(v) FILTER (isfinite(v)) AS mn, max(v) FILTER (isfinite(v)) AS mx, avg(v) FILTER (isfinite(v)) AS mean, stddev_samp(v) FILTER (isfinite(v)) AS sd,
-            count_if(isfinite(v)) AS n, count_if(NOT isfinite(v)) AS nf
-     FROM (SELECT ${x} AS v FROM ${t} WHERE ${sqlIdent(c.name)} IS NOT NULL)`,
-    `statistics of column ${c.name}`,
-  );
-  const total = num(row?.['n']);
-  const quantiles = await exactQuantiles(engine, `SELECT ${x} AS v FROM ${t} WHERE isfinite(${x})`, total, QUANTILE_LEVELS);
-  const edges = [...new Set(quantiles.filter((_, i) => i > 0 && i < 100 && i % 10 === 0))].sort((a, b) => a - b);
-  const counts = await binCounts(engine, `SELECT ${x} AS v FROM ${t} WHERE isfinite(${x})`, edges, quantiles);
+  const sorted = await sortedPositions(engine, `SELECT ${x} AS v FROM ${sqlIdent(table.table)} WHERE isfinite(${x})`, p.finite, QUANTILE_LEVELS);
+  const edges = binEdges(sorted.quantiles);
+  const below = (q: number): number => sorted.atOrBelow.get(q) ?? 0;
   return {
-    min: finiteOr(num(row?.['mn'])),
-    max: finiteOr(num(row?.['mx'])),
-    mean: finiteOr(round(num(row?.['mean']))),
-    std: finiteOr(round(num(row?.['sd']))),
-    quantiles,
-    bins: { edges, counts: counts.bins },
-    cdf: counts.cdf.map((k) => (total > 0 ? round(k / total) : 0)),
-    nonFinite: num(row?.['nf']),
+    min: finiteOr(p.min),
+    max: finiteOr(p.max),
+    mean: finiteOr(round(p.mean)),
+    std: finiteOr(round(p.std)),
+    quantiles: sorted.quantiles,
+    bins: { edges, counts: binsOf(edges.map(below), p.finite) },
+    cdf: sorted.quantiles.map((q) => (p.finite > 0 ? round(below(q) / p.finite) : 0)),
+    nonFinite: p.nonFinite,
   };
 }
 
 /**
- * Exact quantiles with linear interpolation (DuckDB's quantile_cont, numpy's default): the value at
- * position h = (n − 1)·q of the sorted values, interpolated between its neighbours. One sort, then the
- * few positions needed are read (quantile_cont with a list of levels is far slower).
+ * Exact quantiles of a numeric query's values (column `v`, `n` of them) from one sort, and how many
+ * values lie at or below each quantile (from the same sort: the count of values up to and including
+ * each read position's value). A quantile between two neighbouring sorted values a < b has exactly
+ * the values up to a at or below it; one equal to b has those up to b.
  */
-export async function exactQuantiles(engine: DataEngine, valuesSql: string, n: number, levels: readonly number[]): Promise<number[]> {
-  if (n === 0) return [];
+async function sortedPositions(engine: DataEngine, valuesSql: string, n: number, levels: readonly number[]): Promise<{ quantiles: number[]; atOrBelow: Map<number, number> }> {
+  if (n === 0) return { quantiles: [], atOrBelow: new Map() };
   const positions = new Set<number>();
   for (const q of levels) {
     const h = (n - 1) * q;
@@ -323,30 +534,54 @@ export async function exactQuantiles(engine: DataEngine, valuesSql: string, n: n
     positions.add(Math.ceil(h));
   }
   const rows = await engine.query(
-    `SELECT r, v FROM (SELECT v, row_number() OVER (ORDER BY v) - 1 AS r FROM (${valuesSql})) WHERE r IN (${[...positions].sort((a, b) => a - b).join(', ')})`,
+    `SELECT r, v, cum FROM (SELECT v, row_number() OVER w - 1 AS r, count(*) OVER (w RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum FROM (${valuesSql}) WINDOW w AS (ORDER BY v)) WHERE r IN (${[...positions].sort((a, b) => a - b).join(', ')})`,
     'computing quantiles',
   );
-  const at = new Map((rows.rows as [bigint, number][]).map(([r, v]) => [Number(r), v]));
-  return levels.map((q) => {
+  const at = new Map((rows.rows as [bigint, number, bigint][]).map(([r, v, cum]) => [Number(r), { v, cum: Number(cum) }]));
+  const quantiles: number[] = [];
+  const atOrBelow = new Map<number, number>();
+  for (const q of levels) {
     const h = (n - 1) * q;
-    const lo = at.get(Math.floor(h)) ?? NaN;
-    const hi = at.get(Math.ceil(h)) ?? NaN;
-    return lo + (h - Math.floor(h)) * (hi - lo);
-  });
+    const lo = at.get(Math.floor(h));
+    const hi = at.get(Math.ceil(h));
+    const value = (lo?.v ?? NaN) + (h - Math.floor(h)) * ((hi?.v ?? NaN) - (lo?.v ?? NaN));
+    quantiles.push(value);
+    atOrBelow.set(value, hi && value >= hi.v ? hi.cum : (lo?.cum ?? 0));
+  }
+  return { quantiles, atOrBelow };
 }
 
+const doubleLiteral = (v: number): string => `CAST(${JSON.stringify(v)} AS DOUBLE)`;
+
 /**
- * Counts a numeric query's values (column `v`) into bins (−∞, e0], (e0, e1], …, (ek, ∞) and at or
- * below each of `points`. Exact integer counts.
+ * A SQL expression giving, for a value `v`, the index of the first of the ascending `points` that is
+ * at or above it (points.length when none is): a binary search written as nested CASE, so a row costs
+ * log2(points) comparisons instead of one per point.
  */
-export async function binCounts(engine: DataEngine, valuesSql: string, edges: readonly number[], points: readonly number[]): Promise<{ bins: number[]; cdf: number[]; n: number }> {
-  const lit = (v: number): string => `CAST(${JSON.stringify(v)} AS DOUBLE)`;
-  const selects = ['count(*) AS n'];
-  for (const [i, e] of edges.entries()) selects.push(`count_if(v <= ${lit(e)}) AS b${i}`);
-  for (const [i, p] of points.entries()) selects.push(`count_if(v <= ${lit(p)}) AS p${i}`);
-  const [row] = await engine.objects(`SELECT ${selects.join(', ')} FROM (${valuesSql})`, 'counting values into bins');
-  const n = num(row?.['n']);
-  const cumulative = edges.map((_, i) => num(row?.[`b${i}`]));
+export function bucketSql(v: string, points: readonly number[]): string {
+  const build = (lo: number, hi: number): string => {
+    if (lo >= hi) return String(lo);
+    const mid = (lo + hi) >> 1;
+    return `CASE WHEN ${v} <= ${doubleLiteral(points[mid] ?? 0)} THEN ${build(lo, mid)} ELSE ${build(mid + 1, hi)} END`;
+  };
+  return build(0, points.length);
+}
+
+/** How many of a numeric query's values (column `v`) lie at or below each point; and how many there are. */
+async function countsAtOrBelow(engine: DataEngine, valuesSql: string, points: readonly number[]): Promise<{ below: number[]; n: number }> {
+  const sorted = [...new Set(points.filter((p) => !Number.isNaN(p)))].sort((a, b) => a - b);
+  const rows = await engine.query(`SELECT ${bucketSql('v', sorted)} AS b, count(*) FROM (${valuesSql}) GROUP BY b`, 'counting values into bins');
+  const perBucket = new Array<number>(sorted.length + 1).fill(0);
+  for (const [b, n] of rows.rows as [number, bigint][]) perBucket[Number(b)] = Number(n);
+  const atOrBelow = new Map<number, number>();
+  let running = 0;
+  for (const [i, p] of sorted.entries()) atOrBelow.set(p, (running += perBucket[i] ?? 0));
+  const n = running + (perBucket[sorted.length] ?? 0);
+  return { below: points.map((p) => atOrBelow.get(p) ?? 0), n };
+}
+
+/** Bin counts from the counts at or below each edge. */
+function binsOf(cumulative: readonly number[], n: number): number[] {
   const bins: number[] = [];
   let previous = 0;
   for (const c of cumulative) {
@@ -354,7 +589,16 @@ export async function binCounts(engine: DataEngine, valuesSql: string, edges: re
     previous = c;
   }
   bins.push(n - previous);
-  return { bins, cdf: points.map((_, i) => num(row?.[`p${i}`])), n };
+  return bins;
+}
+
+/**
+ * Counts a numeric query's values (column `v`) into bins (−∞, e0], (e0, e1], …, (ek, ∞) and at or
+ * below each of `points`. Exact integer counts, in one pass.
+ */
+export async function binCounts(engine: DataEngine, valuesSql: string, edges: readonly number[], points: readonly number[]): Promise<{ bins: number[]; cdf: number[]; n: number }> {
+  const { below, n } = await countsAtOrBelow(engine, valuesSql, [...edges, ...points]);
+  return { bins: binsOf(below.slice(0, edges.length), n), cdf: below.slice(edges.length), n };
 }
 
 /** Columns whose values are listed (top values). */
@@ -378,19 +622,33 @@ async function profileLabel(engine: DataEngine, table: LoadedTable, label: Colum
     throw new CustodyError('USAGE', `label column ${label.name} has ${classes.rows.length} classes, more than ${MAX_LABEL_CLASSES}; give a classification label with --label`);
   }
   const out: LabelProfile = { column: label.name, classes: (classes.rows as [string, bigint][]).map(([value, count]) => ({ value, count: Number(count) })), segments: [] };
-  for (const name of segments) {
-    const col = table.columns.find((c) => c.name === name);
-    if (!col) continue;
-    const sv = `coalesce(${canonicalValueSql(col)}, '<null>')`;
-    const rows = await engine.query(`SELECT ${sv} AS s, ${lv} AS l, count(*) AS n FROM ${t} GROUP BY s, l ORDER BY s, l`, `label rates by ${name}`);
+  const cols = segments.map((name) => table.columns.find((c) => c.name === name)).filter((c): c is ColumnInfo => c !== undefined);
+  if (cols.length === 0) return out;
+  // Every segment column's label counts in one scan: one grouping set per column.
+  const sets = cols.map((_, i) => `(s${i}, l)`).join(', ');
+  const rows = await engine.query(
+    `SELECT [${cols.map((_, i) => `GROUPING(s${i})`).join(', ')}] AS g, ${cols.map((_, i) => `s${i}`).join(', ')}, l, count(*) AS n
+     FROM (SELECT ${cols.map((c, i) => `coalesce(${canonicalValueSql(c)}, '<null>') AS s${i}`).join(', ')}, ${lv} AS l FROM ${t}) GROUP BY GROUPING SETS (${sets})`,
+    'label rates by segment',
+  );
+  const bySegment = cols.map(() => [] as [string, string, number][]);
+  for (const row of rows.rows) {
+    const grouping = row[0] as number[];
+    const i = grouping.findIndex((g) => Number(g) === 0);
+    if (i < 0) continue;
+    bySegment[i]?.push([row[1 + i] as string, row[1 + cols.length] as string, Number(row[2 + cols.length] as bigint)]);
+  }
+  for (const [i, col] of cols.entries()) {
+    const list = (bySegment[i] ?? []).sort((a, b) => compareBytes(a[0], b[0]) || compareBytes(a[1], b[1]));
     const values = new Map<string, { value: string; rows: number; labels: Record<string, number> }>();
-    for (const [s, l, count] of rows.rows as [string, string, bigint][]) {
-      const entry = values.get(s) ?? { value: s, rows: 0, labels: {} };
-      entry.rows += Number(count);
-      entry.labels[l] = Number(count);
-      values.set(s, entry);
+    for (const [sv, l, count] of list) {
+      // A null-prototype record: a label value named __proto__ is a count like any other.
+      const entry = values.get(sv) ?? { value: sv, rows: 0, labels: Object.create(null) as Record<string, number> };
+      entry.rows += count;
+      entry.labels[l] = count;
+      values.set(sv, entry);
     }
-    if (values.size <= MAX_SEGMENT_VALUES + 1) out.segments.push({ column: name, values: [...values.values()] });
+    if (values.size <= MAX_SEGMENT_VALUES + 1) out.segments.push({ column: col.name, values: [...values.values()] });
   }
   return out;
 }
@@ -406,56 +664,126 @@ export function canonicalDupSql(c: ColumnInfo): string {
   if (c.kind !== 'string') return v;
   // NFC only where there is a non-ASCII character (bytes ≠ characters), the whitespace regex only where
   // there is whitespace to collapse: both are costly on millions of rows and change nothing elsewhere.
+  const spacing = `contains(${v}, '  ') OR contains(${v}, chr(9)) OR contains(${v}, chr(10)) OR contains(${v}, chr(13))`;
   const nfc = `CASE WHEN strlen(${v}) <> length(${v}) THEN nfc_normalize(${v}) ELSE ${v} END`;
-  return `lower(trim(CASE WHEN contains(${v}, '  ') OR contains(${v}, chr(9)) OR contains(${v}, chr(10)) OR contains(${v}, chr(13)) OR strlen(${v}) <> length(${v}) THEN regexp_replace(${nfc}, '\\s+', ' ', 'g') ELSE ${v} END))`;
+  const full = `lower(trim(CASE WHEN ${spacing} OR strlen(${v}) <> length(${v}) THEN regexp_replace(${nfc}, '\\s+', ' ', 'g') ELSE ${v} END))`;
+  // A value of printable ASCII without capitals, runs of spaces or spaces at either end is its own
+  // canonical form: one pattern test decides the common case (trim and lower alone cost more).
+  return `CASE WHEN regexp_matches(${v}, '[^ -@\\[-~]|  |^ | $') THEN ${full} ELSE ${v} END`;
 }
 
-export function rowTupleSql(columns: readonly ColumnInfo[], canonical: boolean): string {
-  const items = columns.map((c) => (canonical ? canonicalDupSql(c) : sqlIdent(c.name)));
-  return items.length === 0 ? "''" : `(${items.join(', ')})`;
+/** Columns of the near-duplicate signature: the features (all but key and label) that are not row identifiers. */
+function nearFeatures(table: LoadedTable, columns: readonly ColumnProfile[], key: ColumnInfo | undefined, label: ColumnInfo | undefined): ColumnInfo[] {
+  return featureColumns(table, key, label, false).filter((c) => columns.find((p) => p.name === c.name)?.semantic !== 'identifier');
 }
 
-async function profileDuplicates(engine: DataEngine, table: LoadedTable, key: ColumnInfo | undefined, label: ColumnInfo | undefined): Promise<DuplicateStats> {
-  return duplicateStats(engine, `SELECT * FROM ${sqlIdent(table.table)}`, table, key, label);
-}
+let scratchTables = 0;
 
-/** Duplicate statistics of the rows a query returns (all columns of `table`). Exact: grouped by the values themselves. */
-export async function duplicateStats(engine: DataEngine, rowsSql: string, table: LoadedTable, key: ColumnInfo | undefined, label: ColumnInfo | undefined): Promise<DuplicateStats> {
+/**
+ * Exact duplicate, conflicting-label and near-duplicate statistics of a table in one grouping of every
+ * row. Rows that repeat each other in any of these senses (equal on every column but the key, equal
+ * after canonicalisation, equal features with other labels, equal near-duplicate signatures) share
+ * their near-duplicate signature, so they share its 64-bit hash: grouping all rows by that one
+ * integer finds every row that can take part (a collision only adds rows). When no hash repeats (the
+ * common case) nothing else runs; otherwise the exact groupings run over those rows alone.
+ */
+export async function repeatedRowStats(engine: DataEngine, table: LoadedTable, columns: readonly ColumnProfile[], key: ColumnInfo | undefined, label: ColumnInfo | undefined): Promise<{ duplicates: DuplicateStats; near: NearDuplicateStats }> {
+  const t = sqlIdent(table.table);
   const all = featureColumns(table, key, label, true);
   const features = featureColumns(table, key, label, false);
-  const exact = all.map((c) => sqlIdent(c.name)).join(', ');
-  const canon = all.map((c) => canonicalDupSql(c)).join(', ');
-  const [row] = await engine.objects(
-    `SELECT (SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM (${rowsSql}) GROUP BY ${exact})) AS exact,
-            (SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM (${rowsSql}) GROUP BY ${canon})) AS canonical`,
-    'counting duplicate rows',
-  );
-  let conflictingGroups = 0;
-  let conflictingRows = 0;
-  if (label && features.length > 0) {
-    const [c] = await engine.objects(
-      `SELECT count(*) AS g, coalesce(sum(n), 0) AS r FROM (SELECT count(*) AS n, count(DISTINCT ${sqlIdent(label.name)}) AS l FROM (${rowsSql}) GROUP BY ${features.map((f) => sqlIdent(f.name)).join(', ')}) WHERE l > 1`,
-      'counting conflicting labels',
+  const duplicates: DuplicateStats = { columns: all.map((c) => c.name), exact: 0, canonical: 0, conflictingGroups: 0, conflictingRows: 0 };
+  const near: NearDuplicateStats = { rowsInClusters: 0, clusters: 0 };
+  if (all.length === 0) return { duplicates, near };
+  const nearCols = nearFeatures(table, columns, key, label);
+  const signature = nearSignatureParts(nearCols);
+  // Any part of the signature can find the candidates (rows equal on all of it are equal on a part).
+  // When a string column nearly tells rows apart on its own (free text), it and the other non-numeric
+  // parts suffice, and the rounding of every number (the costliest part) is left to the candidates.
+  const distinctive = nearCols.some((c) => c.kind === 'string' && (columns.find((p) => p.name === c.name)?.distinct ?? 0) >= table.rows / 2);
+  const parts = distinctive ? signature.filter((_, i) => !isNumericKind(nearCols[i]?.kind ?? 'other')) : signature;
+  const h = `hash(${parts.join(', ')})`;
+  scratchTables += 1;
+  const hs = sqlIdent(`__custody_hashes_${scratchTables}`);
+  const r = sqlIdent(`__custody_repeated_${scratchTables}`);
+  try {
+    // The first and last row of each repeated hash come with the grouping: when no hash has more than
+    // two rows (free text that repeats now and then), they are all the candidate rows, fetched by row id.
+    await engine.run(`CREATE TEMP TABLE ${hs} AS SELECT ${h} AS h, count(*) AS n, min(rowid) AS r1, max(rowid) AS r2 FROM ${t} GROUP BY ${h} HAVING count(*) >= 2`, 'grouping rows by their values');
+    const [found] = await engine.objects(`SELECT count(*) AS groups, coalesce(max(n), 0) AS most FROM ${hs}`, 'grouping rows by their values');
+    if (num(found?.['groups']) === 0) return { duplicates, near };
+    await engine.run(
+      num(found?.['most']) <= 2
+        ? `CREATE TEMP TABLE ${r} AS SELECT * FROM ${t} WHERE rowid IN (SELECT r1 FROM ${hs} UNION ALL SELECT r2 FROM ${hs})`
+        : `CREATE TEMP TABLE ${r} AS SELECT * FROM ${t} WHERE ${h} IN (SELECT h FROM ${hs})`,
+      'collecting rows that repeat',
     );
-    conflictingGroups = num(c?.['g']);
-    conflictingRows = num(c?.['r']);
+    const exact = all.map((c) => sqlIdent(c.name)).join(', ');
+    const canon = all.map((c) => canonicalDupSql(c)).join(', ');
+    const conflicts = label && features.length > 0
+      ? `(SELECT count(*) FROM (SELECT count(DISTINCT ${sqlIdent(label.name)}) AS l FROM ${r} GROUP BY ${features.map((f) => sqlIdent(f.name)).join(', ')}) WHERE l > 1) AS g,
+         (SELECT coalesce(sum(n), 0) FROM (SELECT count(*) AS n, count(DISTINCT ${sqlIdent(label.name)}) AS l FROM ${r} GROUP BY ${features.map((f) => sqlIdent(f.name)).join(', ')}) WHERE l > 1) AS cr`
+      : '0 AS g, 0 AS cr';
+    const [row] = await engine.objects(
+      `SELECT (SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM ${r} GROUP BY ${exact})) AS exact,
+              (SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM ${r} GROUP BY ${canon})) AS canonical,
+              (SELECT count(*) FROM (SELECT 1 FROM ${r} GROUP BY ${signature.join(', ')} HAVING count(*) >= 3)) AS clusters,
+              (SELECT coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM ${r} GROUP BY ${signature.join(', ')} HAVING count(*) >= 3)) AS near, ${conflicts}`,
+      'counting duplicate rows',
+    );
+    duplicates.exact = num(row?.['exact']);
+    duplicates.canonical = num(row?.['canonical']);
+    duplicates.conflictingGroups = num(row?.['g']);
+    duplicates.conflictingRows = num(row?.['cr']);
+    if (nearCols.length > 0) {
+      near.clusters = num(row?.['clusters']);
+      near.rowsInClusters = num(row?.['near']);
+    }
+  } finally {
+    await engine.run(`DROP TABLE IF EXISTS ${r}`, 'cleaning up');
+    await engine.run(`DROP TABLE IF EXISTS ${hs}`, 'cleaning up');
   }
-  return { columns: all.map((c) => c.name), exact: num(row?.['exact']), canonical: num(row?.['canonical']), conflictingGroups, conflictingRows };
+  return { duplicates, near };
 }
 
-/** Tokens of a text value: lower-cased runs of letters, digits and underscores, at least two long, once per row. */
-export function tokensSql(ref: string): string {
-  return `list_filter(list_distinct(string_split_regex(lower(${ref}), '[^\\p{L}\\p{N}_]+')), x -> length(x) >= 2)`;
+/**
+ * The tokens of a text value, as a list (with repeats and empty strings): lower-cased runs of letters,
+ * digits and underscores. Values made only of ASCII letters, digits, underscores and spaces (most
+ * machine-made text) are split on spaces; others by the Unicode pattern (several times slower). Both
+ * give the same tokens for such values.
+ */
+export function tokenListSql(ref: string): string {
+  const lower = `lower(${ref})`;
+  return `CASE WHEN regexp_matches(${ref}, '[^a-zA-Z0-9_ ]') THEN string_split_regex(${lower}, '[^\\p{L}\\p{N}_]+') ELSE string_split(${lower}, ' ') END`;
 }
 
-async function profileTokens(engine: DataEngine, table: LoadedTable, column: string, rowsOnly: boolean): Promise<TokenProfile> {
+/** Rows whose text holds `token` (cheap substring test first, then the tokens). */
+export function hasTokenSql(ref: string, token: string): string {
+  return `(contains(lower(${ref}), ${sqlString(token)}) AND list_contains(${tokenListSql(ref)}, ${sqlString(token)}))`;
+}
+
+/**
+ * Each row's distinct tokens of a text column (at least two characters long, first occurrence only),
+ * one per output row (column `tok`), beside an optional expression named `alias`. The first-occurrence
+ * test runs on the unnested tokens (a lambda over each list costs twice as much).
+ */
+export function unnestTokensSql(table: string, ref: string, extra?: { sql: string; alias: string }): string {
+  const outer = extra ? `, ${sqlIdent(extra.alias)}` : '';
+  const inner = extra ? `, ${extra.sql} AS ${sqlIdent(extra.alias)}` : '';
+  return `SELECT tok${outer} FROM (SELECT unnest(tl) AS tok, generate_subscripts(tl, 1) AS i, tl${outer} FROM (SELECT ${tokenListSql(ref)} AS tl${inner} FROM ${table} WHERE ${ref} IS NOT NULL)) WHERE length(tok) >= 2 AND list_position(tl, tok) = i`;
+}
+
+async function profileTokens(engine: DataEngine, table: LoadedTable, column: ColumnProfile, rowsOnly: boolean): Promise<TokenProfile> {
   const t = sqlIdent(table.table);
-  const ref = sqlIdent(column);
-  const [rows] = await engine.objects(`SELECT count(${ref}) AS n FROM ${t}`, `counting text rows of ${column}`);
-  if (rowsOnly) return { column, rows: num(rows?.['n']), vocabulary: [], cutoff: MIN_TOKEN_ROWS };
+  const ref = sqlIdent(column.name);
+  const rows = column.count;
+  if (rowsOnly) return { column: column.name, rows, vocabulary: [], cutoff: MIN_TOKEN_ROWS };
   const vocab = await engine.query(
-    `SELECT tok, count(*) AS n FROM (SELECT unnest(${tokensSql(ref)}) AS tok FROM ${t} WHERE ${ref} IS NOT NULL) GROUP BY tok HAVING count(*) >= ${MIN_TOKEN_ROWS} ORDER BY n DESC, tok LIMIT ${MAX_VOCABULARY + 1}`,
-    `counting tokens of ${column}`,
+    // Occurrences, not rows: a token repeated within a row counts each time. The baseline's counts are
+    // an upper bound of the rows holding each token (the candidate's side of a check counts rows
+    // exactly), so a surge measured against them is never overstated; finding each row's first
+    // occurrence would cost two thirds more.
+    `SELECT tok, count(*) AS n FROM (SELECT unnest(${tokenListSql(ref)}) AS tok FROM ${t} WHERE ${ref} IS NOT NULL) WHERE length(tok) >= 2 GROUP BY tok HAVING count(*) >= ${MIN_TOKEN_ROWS} ORDER BY n DESC, tok LIMIT ${MAX_VOCABULARY + 1}`,
+    `counting tokens of ${column.name}`,
   );
   const list = (vocab.rows as [string, bigint][]).map(([tok, count]) => [tok, Number(count)] as [string, number]);
   let cutoff = MIN_TOKEN_ROWS;
@@ -465,56 +793,93 @@ async function profileTokens(engine: DataEngine, table: LoadedTable, column: str
     cutoff = last + 1;
     while (list.length > 0 && (list[list.length - 1]?.[1] ?? 0) < cutoff) list.pop();
   }
-  return { column, rows: num(rows?.['n']), vocabulary: list, cutoff };
+  return { column: column.name, rows, vocabulary: list, cutoff };
 }
 
-async function profileOutliers(engine: DataEngine, table: LoadedTable, columns: readonly ColumnProfile[], label: ColumnInfo): Promise<OutlierProfile[]> {
+/** The median (linear interpolation) and scaled MAD of weighted values, and how many lie past OUTLIER_MADS MADs. */
+export function robustStats(x: readonly number[], n: readonly number[]): { rows: number; median: number; mad: number; outliers: number } {
+  const order = x.map((_, i) => i).sort((a, b) => (x[a] ?? 0) - (x[b] ?? 0));
+  const xs = order.map((i) => x[i] ?? 0);
+  const ns = order.map((i) => n[i] ?? 0);
+  const rows = ns.reduce((s, k) => s + k, 0);
+  const [median = NaN] = quantilesOfCounts(xs, ns, [0.5]);
+  const dOrder = xs.map((_, i) => i).sort((a, b) => Math.abs((xs[a] ?? 0) - median) - Math.abs((xs[b] ?? 0) - median));
+  const [mid = NaN] = quantilesOfCounts(dOrder.map((i) => Math.abs((xs[i] ?? 0) - median)), dOrder.map((i) => ns[i] ?? 0), [0.5]);
+  const mad = mid * 1.4826;
+  let outliers = 0;
+  if (mad > 0) for (const [i, v] of xs.entries()) if (Math.abs(v - median) > OUTLIER_MADS * mad) outliers += ns[i] ?? 0;
+  return { rows, median, mad, outliers };
+}
+
+async function profileOutliers(engine: DataEngine, table: LoadedTable, columns: readonly ColumnProfile[], label: ColumnInfo, histograms: ReadonlyMap<string, Histogram>): Promise<OutlierProfile[]> {
   const t = sqlIdent(table.table);
   const lv = `coalesce(${canonicalValueSql(label)}, '<null>')`;
   const out: OutlierProfile[] = [];
   for (const c of columns) {
     if (c.semantic !== 'numeric') continue;
     const x = `CAST(${sqlIdent(c.name)} AS DOUBLE)`;
-    const rows = await engine.query(
-      `WITH v AS (SELECT ${lv} AS l, ${x} AS x FROM ${t} WHERE isfinite(${x})),
-            m AS (SELECT l, count(*) AS n, quantile_cont(x, 0.5) AS med FROM v GROUP BY l),
-            d AS (SELECT v.l, quantile_cont(abs(v.x - m.med), 0.5) * 1.4826 AS mad FROM v JOIN m USING (l) GROUP BY v.l)
-       SELECT m.l, m.n, m.med, d.mad, (SELECT count(*) FROM v WHERE v.l = m.l AND d.mad > 0 AND abs(v.x - m.med) > ${OUTLIER_MADS} * d.mad) AS o
-       FROM m JOIN d USING (l) ORDER BY m.l`,
-      `robust statistics of ${c.name} by label`,
-    );
-    for (const [l, n, med, mad, o] of rows.rows as [string, bigint, number, number, bigint][]) {
-      out.push({ column: c.name, label: l, rows: Number(n), median: round(num(med)), mad: round(num(mad)), outliers: Number(o) });
+    const h = histograms.get(c.name);
+    if (h) {
+      // Few values: median, MAD and outliers come from the counts by label and value.
+      let byLabel = h.byLabel;
+      if (!byLabel) {
+        const rows = await engine.query(`SELECT ${lv} AS l, ${x} AS x, count(*) FROM ${t} WHERE isfinite(${x}) GROUP BY l, x`, `robust statistics of ${c.name} by label`);
+        byLabel = new Map<string, { x: number[]; n: number[] }>();
+        for (const [l, xv, k] of rows.rows as [string, number, bigint][]) {
+          const entry = byLabel.get(l) ?? { x: [], n: [] };
+          entry.x.push(xv);
+          entry.n.push(Number(k));
+          byLabel.set(l, entry);
+        }
+      }
+      for (const l of [...byLabel.keys()].sort(compareBytes)) {
+        const entry = byLabel.get(l);
+        if (!entry) continue;
+        const finite = entry.x.map((v, k) => [v, entry.n[k] ?? 0] as const).filter(([v]) => Number.isFinite(v));
+        if (finite.length === 0) continue;
+        const r = robustStats(finite.map(([v]) => v), finite.map(([, k]) => k));
+        out.push({ column: c.name, label: l, rows: r.rows, median: round(r.median), mad: round(r.mad), outliers: r.outliers });
+      }
+      continue;
+    }
+    // Many values: medians by label, then the MADs around them and the outliers past them, each one
+    // pass with the medians (and MADs) written into the query (no join of every row).
+    const v = `SELECT ${lv} AS l, ${x} AS x FROM ${t} WHERE isfinite(${x})`;
+    const medians = (await engine.query(`SELECT l, count(*), quantile_cont(x, 0.5) FROM (${v}) GROUP BY l ORDER BY l`, `robust statistics of ${c.name} by label`)).rows as [string, bigint, number][];
+    if (medians.length === 0) continue;
+    const byLabelSql = (values: readonly number[]): string => `CASE ${medians.map(([l], i) => `WHEN l = ${sqlString(l)} THEN ${doubleLiteral(values[i] ?? 0)}`).join(' ')} END`;
+    const med = byLabelSql(medians.map(([, , m]) => m));
+    const mads = new Map(((await engine.query(`SELECT l, quantile_cont(abs(x - ${med}), 0.5) * 1.4826 FROM (${v}) GROUP BY l`, `robust statistics of ${c.name} by label`)).rows as [string, number][]).map(([l, m]) => [l, m]));
+    const mad = byLabelSql(medians.map(([l]) => mads.get(l) ?? 0));
+    const counts = new Map(((await engine.query(`SELECT l, count_if(${mad} > 0 AND abs(x - ${med}) > ${OUTLIER_MADS} * ${mad}) FROM (${v}) GROUP BY l`, `robust statistics of ${c.name} by label`)).rows as [string, bigint][]).map(([l, o]) => [l, Number(o)]));
+    for (const [l, n, m] of medians) {
+      out.push({ column: c.name, label: l, rows: Number(n), median: round(num(m)), mad: round(num(mads.get(l))), outliers: counts.get(l) ?? 0 });
     }
   }
   return out;
 }
 
 /**
- * The near-duplicate signature of a row: numbers rounded to three significant digits, strings
- * trimmed and lower-cased, over every column but key, label and identifier-like columns.
+ * The near-duplicate signature of a row: numbers rounded to three significant digits, strings in
+ * their canonical form (trimmed, lower-cased, spacing collapsed, NFC), over every column but key,
+ * label and identifier-like columns.
  */
 export function nearSignatureSql(columns: readonly ColumnInfo[]): string {
+  return `(${nearSignatureParts(columns).join(', ')})`;
+}
+
+function nearSignatureParts(columns: readonly ColumnInfo[]): string[] {
   const items = columns.map((c) => {
     const ref = sqlIdent(c.name);
     if (isNumericKind(c.kind)) {
       const x = `CAST(${ref} AS DOUBLE)`;
       return `CASE WHEN ${x} = 0 OR NOT isfinite(${x}) THEN ${x} ELSE round(${x}, CAST(2 - floor(log10(abs(${x}))) AS INTEGER)) END`;
     }
-    if (c.kind === 'string') return `lower(trim(${ref}))`;
+    // Strings in their canonical form (case, spacing, NFC), so that canonical duplicates are near duplicates too.
+    if (c.kind === 'string') return canonicalDupSql(c);
     return canonicalValueSql(c);
   });
-  return items.length === 0 ? "''" : `(${items.join(', ')})`;
-}
-
-export async function nearDuplicateStats(engine: DataEngine, rowsSql: string, table: LoadedTable, columns: readonly ColumnProfile[], key: ColumnInfo | undefined, label: ColumnInfo | undefined): Promise<NearDuplicateStats> {
-  const features = featureColumns(table, key, label, false).filter((c) => columns.find((p) => p.name === c.name)?.semantic !== 'identifier');
-  if (features.length === 0) return { rowsInClusters: 0, clusters: 0 };
-  const [row] = await engine.objects(
-    `SELECT count(*) AS clusters, coalesce(sum(n), 0) AS rows FROM (SELECT count(*) AS n FROM (${rowsSql}) GROUP BY ${nearSignatureSql(features)} HAVING count(*) >= 3)`,
-    'grouping near-duplicate rows',
-  );
-  return { rowsInClusters: num(row?.['rows']), clusters: num(row?.['clusters']) };
+  return items.length === 0 ? ["''"] : items;
 }
 
 export { sqlString };
@@ -574,6 +939,7 @@ export function parseProfile(raw: unknown, source: string): DataProfile {
       need(typeof c['kind'] === 'string' && (['integer', 'float', 'boolean', 'string', 'date', 'datetime', 'other'] as string[]).includes(c['kind']), `${at}.kind`, 'must be a value kind');
       need(typeof c['semantic'] === 'string' && (SEMANTIC_TYPES as readonly string[]).includes(c['semantic']), `${at}.semantic`, 'must be a semantic type');
       need(isCount(c['count']) && isCount(c['nulls']) && isCount(c['distinct']), `${at}.count/nulls/distinct`, 'must be whole numbers');
+      need(c['distinctApproximate'] === undefined || c['distinctApproximate'] === true, `${at}.distinctApproximate`, 'must be true when present');
       const n = c['numeric'];
       if (n !== undefined) {
         const ok = isObj(n) && ['min', 'max', 'mean', 'std'].every((k) => isNum(n[k])) && Array.isArray(n['quantiles']) && n['quantiles'].every(isNum) && (n['quantiles'].length === QUANTILE_LEVELS.length || n['quantiles'].length === 0) &&

@@ -135,7 +135,7 @@ export function canonicalValueSql(column: ColumnInfo, ref = sqlIdent(column.name
       return `CASE WHEN isfinite(${d}) AND ${d} = trunc(${d}) AND abs(${d}) < 9007199254740992 THEN CAST(CAST(${d} AS BIGINT) AS VARCHAR) ELSE CAST(${d} AS VARCHAR) END`;
     }
     case 'boolean':
-      return `CASE WHEN ${ref} THEN 'true' ELSE 'false' END`;
+      return `CASE WHEN ${ref} THEN 'true' WHEN NOT ${ref} THEN 'false' END`;
     case 'string':
       return ref;
     case 'date':
