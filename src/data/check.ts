@@ -7,8 +7,9 @@ import type { CategoricalComparison, CheckAnalysis, ExampleSet, NumericCompariso
 import { defaultContract, thresholdFor, type DataContract } from './contract.js';
 import { sqlIdent, sqlString, withEngine, type DataEngine, type EngineOptions } from './engine.js';
 import { computeContentHash } from './fingerprint.js';
-import { canonicalDupSql, binCounts, featureColumns, hasTokenSql, nearSignatureSql, profileTable, QUANTILE_LEVELS, unnestTokensSql, type DataProfile } from './profile.js';
+import { canonicalDupSql, featureColumns, hasTokenSql, nearSignatureSql, profileTable, QUANTILE_LEVELS, unnestTokensSql, type DataProfile } from './profile.js';
 import { dataRules } from './rules.js';
+import { binCounts } from './stats.js';
 import { resolveDataSource, type DataFormat } from './source.js';
 import { canonicalValueSql, describeRow, isNumericKind, loadTable, type ColumnInfo, type LoadedTable } from './table.js';
 
