@@ -212,7 +212,7 @@ export async function profileTable(engine: DataEngine, table: LoadedTable, optio
     labelProfile = await profileLabel(engine, table, label, segments.filter((s) => s !== label.name && s !== key?.name));
   }
   options.onStep?.('duplicates');
-  const { duplicates, near } = await repeatedRowStats(engine, table, columns, key, label);
+  const { duplicates, near } = await repeatedRowStats(engine, table, columns, key, label, histograms);
   options.onStep?.('tokens');
   const tokens: TokenProfile[] = [];
   for (const name of text) {
@@ -572,7 +572,15 @@ export function canonicalDupSql(c: ColumnInfo): string {
   const full = `lower(trim(CASE WHEN ${spacing} OR strlen(${v}) <> length(${v}) THEN regexp_replace(${nfc}, '\\s+', ' ', 'g') ELSE ${v} END))`;
   // A value of printable ASCII without capitals, runs of spaces or spaces at either end is its own
   // canonical form: one pattern test decides the common case (trim and lower alone cost more).
-  return `CASE WHEN regexp_matches(${v}, '[^ -@\\[-~]|  |^ | $') THEN ${full} ELSE ${v} END`;
+  return `CASE WHEN regexp_matches(${v}, ${sqlString(OWN_CANONICAL_FORM_MISS.source)}) THEN ${full} ELSE ${v} END`;
+}
+
+/** Matches where a string is not its own canonical form (the same pattern in SQL and here). */
+const OWN_CANONICAL_FORM_MISS = new RegExp('[^ -@\\[-~]| {2}|^ | $');
+
+/** True when canonicalDupSql leaves `value` as it is. */
+export function isOwnCanonicalForm(value: string): boolean {
+  return !OWN_CANONICAL_FORM_MISS.test(value);
 }
 
 /** Columns of the near-duplicate signature: the features (all but key and label) that are not row identifiers. */
@@ -590,7 +598,7 @@ let scratchTables = 0;
  * integer finds every row that can take part (a collision only adds rows). When no hash repeats (the
  * common case) nothing else runs; otherwise the exact groupings run over those rows alone.
  */
-export async function repeatedRowStats(engine: DataEngine, table: LoadedTable, columns: readonly ColumnProfile[], key: ColumnInfo | undefined, label: ColumnInfo | undefined): Promise<{ duplicates: DuplicateStats; near: NearDuplicateStats }> {
+export async function repeatedRowStats(engine: DataEngine, table: LoadedTable, columns: readonly ColumnProfile[], key: ColumnInfo | undefined, label: ColumnInfo | undefined, histograms?: ReadonlyMap<string, Histogram>): Promise<{ duplicates: DuplicateStats; near: NearDuplicateStats }> {
   const t = sqlIdent(table.table);
   const all = featureColumns(table, key, label, true);
   const features = featureColumns(table, key, label, false);
@@ -598,7 +606,10 @@ export async function repeatedRowStats(engine: DataEngine, table: LoadedTable, c
   const near: NearDuplicateStats = { rowsInClusters: 0, clusters: 0 };
   if (all.length === 0) return { duplicates, near };
   const nearCols = nearFeatures(table, columns, key, label);
-  const signature = nearSignatureParts(nearCols);
+  // A string column whose every value (counted in its histogram) is already in canonical form needs
+  // no canonicalisation row by row.
+  const canonicalAlready = new Set(nearCols.filter((c) => c.kind === 'string' && histograms?.get(c.name)?.values.every((v) => isOwnCanonicalForm(v.value))).map((c) => c.name));
+  const signature = nearSignatureParts(nearCols, canonicalAlready);
   // Any part of the signature can find the candidates (rows equal on all of it are equal on a part).
   // When a string column nearly tells rows apart on its own (free text), it and the other non-numeric
   // parts suffice, and the rounding of every number (the costliest part) is left to the candidates.
@@ -650,14 +661,23 @@ export async function repeatedRowStats(engine: DataEngine, table: LoadedTable, c
 
 /**
  * The tokens of a text value, as a list (with repeats and empty strings): lower-cased runs of letters,
- * digits and underscores. Values made only of ASCII letters, digits, underscores and spaces (most
- * machine-made text) are split on spaces; others by the Unicode pattern (several times slower). Both
- * give the same tokens for such values.
+ * digits and underscores. Values made only of lower-case ASCII letters, digits, underscores and
+ * spaces (most machine-made text) are split on spaces as they are (lower() costs as much as the
+ * split); values with ASCII capitals as well are lower-cased first; others are split by the Unicode
+ * pattern (several times slower). Every path gives the same tokens for the values it takes.
  */
 export function tokenListSql(ref: string): string {
-  const lower = `lower(${ref})`;
-  return `CASE WHEN regexp_matches(${ref}, '[^a-zA-Z0-9_ ]') THEN string_split_regex(${lower}, '[^\\p{L}\\p{N}_]+') ELSE string_split(${lower}, ' ') END`;
+  return `CASE WHEN NOT regexp_matches(${ref}, '[^a-z0-9_ ]') THEN string_split(${ref}, ' ') WHEN regexp_matches(${ref}, '[^a-zA-Z0-9_ ]') THEN ${UNICODE_TOKENS(`lower(${ref})`)} ELSE string_split(lower(${ref}), ' ') END`;
 }
+
+/** Splits lower-cased text into runs of Unicode letters, digits and underscores. */
+const UNICODE_TOKENS = (lowered: string): string => `string_split_regex(${lowered}, '[^\\p{L}\\p{N}_]+')`;
+
+/**
+ * Tokens kept: at least two characters. A code point takes at most four bytes, so five bytes always
+ * hold two; counting characters (which costs more than the split) is left to shorter tokens.
+ */
+const TOKEN_LENGTH_SQL = '(strlen(tok) >= 5 OR (strlen(tok) >= 2 AND length(tok) >= 2))';
 
 /** Rows whose text holds `token` (cheap substring test first, then the tokens). */
 export function hasTokenSql(ref: string, token: string): string {
@@ -672,7 +692,7 @@ export function hasTokenSql(ref: string, token: string): string {
 export function unnestTokensSql(table: string, ref: string, extra?: { sql: string; alias: string }): string {
   const outer = extra ? `, ${sqlIdent(extra.alias)}` : '';
   const inner = extra ? `, ${extra.sql} AS ${sqlIdent(extra.alias)}` : '';
-  return `SELECT tok${outer} FROM (SELECT unnest(tl) AS tok, generate_subscripts(tl, 1) AS i, tl${outer} FROM (SELECT ${tokenListSql(ref)} AS tl${inner} FROM ${table} WHERE ${ref} IS NOT NULL)) WHERE length(tok) >= 2 AND list_position(tl, tok) = i`;
+  return `SELECT tok${outer} FROM (SELECT unnest(tl) AS tok, generate_subscripts(tl, 1) AS i, tl${outer} FROM (SELECT ${tokenListSql(ref)} AS tl${inner} FROM ${table} WHERE ${ref} IS NOT NULL)) WHERE ${TOKEN_LENGTH_SQL} AND list_position(tl, tok) = i`;
 }
 
 async function profileTokens(engine: DataEngine, table: LoadedTable, column: ColumnProfile, rowsOnly: boolean): Promise<TokenProfile> {
@@ -685,7 +705,11 @@ async function profileTokens(engine: DataEngine, table: LoadedTable, column: Col
     // an upper bound of the rows holding each token (the candidate's side of a check counts rows
     // exactly), so a surge measured against them is never overstated; finding each row's first
     // occurrence would cost two thirds more.
-    `SELECT tok, count(*) AS n FROM (SELECT unnest(${tokenListSql(ref)}) AS tok FROM ${t} WHERE ${ref} IS NOT NULL) WHERE length(tok) >= 2 GROUP BY tok HAVING count(*) >= ${MIN_TOKEN_ROWS} ORDER BY n DESC, tok LIMIT ${MAX_VOCABULARY + 1}`,
+    // Values are split on spaces and the pieces counted first; the pieces (far fewer than the
+    // occurrences) are then lower-cased and, where they hold anything but ASCII letters, digits and
+    // underscores, split again by the Unicode pattern. Splitting on spaces first changes no token
+    // (a space is a separator either way), and the occurrence counts carry over.
+    `SELECT tok, sum(n) AS n FROM (SELECT unnest(CASE WHEN regexp_matches(piece, '[^a-zA-Z0-9_]') THEN ${UNICODE_TOKENS('lower(piece)')} ELSE [lower(piece)] END) AS tok, n FROM (SELECT piece, count(*) AS n FROM (SELECT unnest(string_split(${ref}, ' ')) AS piece FROM ${t} WHERE ${ref} IS NOT NULL) GROUP BY piece)) WHERE length(tok) >= 2 GROUP BY tok HAVING sum(n) >= ${MIN_TOKEN_ROWS} ORDER BY n DESC, tok LIMIT ${MAX_VOCABULARY + 1}`,
     `counting tokens of ${column.name}`,
   );
   const list = (vocab.rows as [string, bigint][]).map(([tok, count]) => [tok, Number(count)] as [string, number]);
@@ -731,17 +755,28 @@ async function profileOutliers(engine: DataEngine, table: LoadedTable, columns: 
       continue;
     }
     // Many values: medians by label, then the MADs around them and the outliers past them, each one
-    // pass with the medians (and MADs) written into the query (no join of every row).
-    const v = `SELECT ${lv} AS l, ${x} AS x FROM ${t} WHERE isfinite(${x})`;
-    const medians = (await engine.query(`SELECT l, count(*), quantile_cont(x, 0.5) FROM (${v}) GROUP BY l ORDER BY l`, `robust statistics of ${c.name} by label`)).rows as [string, bigint, number][];
+    // pass with the medians (and MADs) written into the query (no join of every row). Integer, string
+    // and boolean labels are grouped by their own values (one-to-one with their canonical text, which is
+    // then made once per label, not once per row).
+    const raw = label.kind === 'integer' || label.kind === 'string' || label.kind === 'boolean';
+    const v = `SELECT ${raw ? sqlIdent(label.name) : lv} AS l, ${x} AS x FROM ${t} WHERE isfinite(${x})`;
+    const labelOut = raw ? `coalesce(${canonicalValueSql(label, 'l')}, '<null>') AS name, l IS NULL AS nl` : 'l AS name, false AS nl';
+    const byLabel = async (aggregate: string): Promise<Map<string, unknown>> => {
+      const rows = (await engine.query(`SELECT ${labelOut}, ${aggregate} FROM (${v}) GROUP BY l`, `robust statistics of ${c.name} by label`)).rows as [string, boolean, unknown][];
+      return new Map(rows.map(([name, isnull, value]) => [`${String(isnull)}:${name}`, value]));
+    };
+    const medians = (await engine.query(`SELECT ${labelOut}, count(*), quantile_cont(x, 0.5) FROM (${v}) GROUP BY l ORDER BY name, nl`, `robust statistics of ${c.name} by label`)).rows as [string, boolean, bigint, number][];
     if (medians.length === 0) continue;
-    const byLabelSql = (values: readonly number[]): string => `CASE ${medians.map(([l], i) => `WHEN l = ${sqlString(l)} THEN ${doubleLiteral(values[i] ?? 0)}`).join(' ')} END`;
-    const med = byLabelSql(medians.map(([, , m]) => m));
-    const mads = new Map(((await engine.query(`SELECT l, quantile_cont(abs(x - ${med}), 0.5) * 1.4826 FROM (${v}) GROUP BY l`, `robust statistics of ${c.name} by label`)).rows as [string, number][]).map(([l, m]) => [l, m]));
-    const mad = byLabelSql(medians.map(([l]) => mads.get(l) ?? 0));
-    const counts = new Map(((await engine.query(`SELECT l, count_if(${mad} > 0 AND abs(x - ${med}) > ${OUTLIER_MADS} * ${mad}) FROM (${v}) GROUP BY l`, `robust statistics of ${c.name} by label`)).rows as [string, bigint][]).map(([l, o]) => [l, Number(o)]));
-    for (const [l, n, m] of medians) {
-      out.push({ column: c.name, label: l, rows: Number(n), median: round(num(m)), mad: round(num(mads.get(l))), outliers: counts.get(l) ?? 0 });
+    const whenLabel = (name: string, isnull: boolean): string =>
+      !raw ? `l = ${sqlString(name)}` : isnull ? 'l IS NULL' : label.kind === 'string' ? `l = ${sqlString(name)}` : /^(-?[0-9]+|true|false)$/.test(name) ? `l = ${name}` : `CAST(l AS VARCHAR) = ${sqlString(name)}`;
+    const caseByLabel = (values: readonly number[]): string => `CASE ${medians.map(([name, isnull], i) => `WHEN ${whenLabel(name, isnull)} THEN ${doubleLiteral(values[i] ?? 0)}`).join(' ')} END`;
+    const med = caseByLabel(medians.map(([, , , m]) => m));
+    const mads = await byLabel(`quantile_cont(abs(x - ${med}), 0.5) * 1.4826`);
+    const madOf = (name: string, isnull: boolean): number => num(mads.get(`${String(isnull)}:${name}`));
+    const mad = caseByLabel(medians.map(([name, isnull]) => madOf(name, isnull)));
+    const counts = await byLabel(`count_if(${mad} > 0 AND abs(x - ${med}) > ${OUTLIER_MADS} * ${mad})`);
+    for (const [name, isnull, n, m] of medians) {
+      out.push({ column: c.name, label: name, rows: Number(n), median: round(num(m)), mad: round(madOf(name, isnull)), outliers: num(counts.get(`${String(isnull)}:${name}`)) });
     }
   }
   return out;
@@ -756,7 +791,7 @@ export function nearSignatureSql(columns: readonly ColumnInfo[]): string {
   return `(${nearSignatureParts(columns).join(', ')})`;
 }
 
-function nearSignatureParts(columns: readonly ColumnInfo[]): string[] {
+function nearSignatureParts(columns: readonly ColumnInfo[], canonicalAlready: ReadonlySet<string> = new Set()): string[] {
   const items = columns.map((c) => {
     const ref = sqlIdent(c.name);
     if (isNumericKind(c.kind)) {
@@ -764,7 +799,7 @@ function nearSignatureParts(columns: readonly ColumnInfo[]): string[] {
       return `CASE WHEN ${x} = 0 OR NOT isfinite(${x}) THEN ${x} ELSE round(${x}, CAST(2 - floor(log10(abs(${x}))) AS INTEGER)) END`;
     }
     // Strings in their canonical form (case, spacing, NFC), so that canonical duplicates are near duplicates too.
-    if (c.kind === 'string') return canonicalDupSql(c);
+    if (c.kind === 'string') return canonicalAlready.has(c.name) ? ref : canonicalDupSql(c);
     return canonicalValueSql(c);
   });
   return items.length === 0 ? ["''"] : items;

@@ -32,7 +32,7 @@ function writeDataset(path: string): void {
   const rnd = random(42);
   const pick = <T>(list: readonly T[]): T => list[Math.floor(rnd() * list.length)] as T;
   const quote = (v: string): string => (/[",\n\r]/.test(v) || v !== v.trim() ? `"${v.replace(/"/g, '""')}"` : v);
-  type Row = [number, string, string, string, string, string, string, string];
+  type Row = [number, string, string, string, string, string, string, string, string];
   const rows: Row[] = [];
   for (let i = 0; i < 4000; i += 1) {
     const label = i % 41 === 0 ? '' : pick(['cat', 'dog', 'dog', 'bird']);
@@ -43,7 +43,9 @@ function writeDataset(path: string): void {
     const words = Array.from({ length: Math.floor(rnd() * 7) }, () => pick(WORDS) + pick(['', '', ',', '.', '!', '  ']));
     const text = i % 37 === 0 ? '' : words.join(' ');
     const flag = i % 23 === 0 ? '' : pick(['true', 'false']);
-    rows.push([i, label, amount, score, qty, cat, text, flag]);
+    // Every value already in canonical form (the profile then skips canonicalising it row by row).
+    const tier = i % 31 === 0 ? '' : pick(['gold', 'silver', 'bronze', 'a b']);
+    rows.push([i, label, amount, score, qty, cat, text, flag, tier]);
   }
   // Exact copies (new keys), canonical variants, conflicting labels, near copies.
   for (let j = 0; j < 60; j += 1) {
@@ -63,7 +65,7 @@ function writeDataset(path: string): void {
       rows.push(copy);
     }
   }
-  const lines = ['id,label,amount,score,qty,cat,text,flag', ...rows.map((r) => r.map((v) => quote(String(v))).join(','))];
+  const lines = ['id,label,amount,score,qty,cat,text,flag,tier', ...rows.map((r) => r.map((v) => quote(String(v))).join(','))];
   writeFileSync(path, `${lines.join('\n')}\n`);
 }
 
@@ -142,16 +144,16 @@ describe('data profile: every figure matches the plain computation', () => {
   });
 
   it('exact and canonical duplicates, conflicting labels and near duplicates', async () => {
-    const all = 'label, amount, score, qty, cat, text, flag';
+    const all = 'label, amount, score, qty, cat, text, flag, tier';
     const canon = (c: string): string => `lower(trim(regexp_replace(nfc_normalize(${c}), '\\s+', ' ', 'g')))`;
     const round = (c: string): string => `CASE WHEN CAST(${c} AS DOUBLE) = 0 OR NOT isfinite(CAST(${c} AS DOUBLE)) THEN CAST(${c} AS DOUBLE) ELSE round(CAST(${c} AS DOUBLE), CAST(2 - floor(log10(abs(CAST(${c} AS DOUBLE)))) AS INTEGER)) END`;
     const [[exact, canonical, groups, rows, clusters, nearRows]] = (await q(
       `SELECT (SELECT sum(n - 1) FROM (SELECT count(*) AS n FROM t GROUP BY ${all})),
-              (SELECT sum(n - 1) FROM (SELECT count(*) AS n FROM t GROUP BY label, amount, score, qty, ${canon('cat')}, ${canon('text')}, flag)),
-              (SELECT count(*) FROM (SELECT count(DISTINCT label) AS l FROM t GROUP BY amount, score, qty, cat, text, flag) WHERE l > 1),
-              (SELECT sum(n) FROM (SELECT count(*) AS n, count(DISTINCT label) AS l FROM t GROUP BY amount, score, qty, cat, text, flag) WHERE l > 1),
-              (SELECT count(*) FROM (SELECT count(*) AS n FROM t GROUP BY ${round('amount')}, ${round('score')}, ${round('qty')}, ${canon('cat')}, ${canon('text')}, flag) WHERE n >= 3),
-              (SELECT sum(n) FROM (SELECT count(*) AS n FROM t GROUP BY ${round('amount')}, ${round('score')}, ${round('qty')}, ${canon('cat')}, ${canon('text')}, flag) WHERE n >= 3)`,
+              (SELECT sum(n - 1) FROM (SELECT count(*) AS n FROM t GROUP BY label, amount, score, qty, ${canon('cat')}, ${canon('text')}, flag, tier)),
+              (SELECT count(*) FROM (SELECT count(DISTINCT label) AS l FROM t GROUP BY amount, score, qty, cat, text, flag, tier) WHERE l > 1),
+              (SELECT sum(n) FROM (SELECT count(*) AS n, count(DISTINCT label) AS l FROM t GROUP BY amount, score, qty, cat, text, flag, tier) WHERE l > 1),
+              (SELECT count(*) FROM (SELECT count(*) AS n FROM t GROUP BY ${round('amount')}, ${round('score')}, ${round('qty')}, ${canon('cat')}, ${canon('text')}, flag, ${canon('tier')}) WHERE n >= 3),
+              (SELECT sum(n) FROM (SELECT count(*) AS n FROM t GROUP BY ${round('amount')}, ${round('score')}, ${round('qty')}, ${canon('cat')}, ${canon('text')}, flag, ${canon('tier')}) WHERE n >= 3)`,
     )) as [[bigint, bigint, bigint, bigint, bigint, bigint]];
     assert.ok(num(exact) >= 15 && num(canonical) > num(exact) && num(groups) > 0 && num(clusters) > 0, `the dataset holds every kind of copy: ${[exact, canonical, groups, clusters].join(" ")}`);
     for (const [what, p] of profiles) {
