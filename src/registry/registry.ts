@@ -21,7 +21,7 @@ import { requireFileName, requireSimpleName, type ArtifactKind } from './names.j
 import { checkPasswordPolicy, hashPassword, verifyPassword } from './passwords.js';
 import { scanVersion, type StoredFinding } from './scan.js';
 import { generateToken, generateTokenId, generateUploadId, hashToken, hexEquals, isWellFormedToken } from './tokens.js';
-import { receiveFile, VerifyingStream } from './transfer.js';
+import { receiveFile, VerifiedBlobStream } from './transfer.js';
 
 export interface RegistrySettings {
   /** Longest lifetime of any token, in seconds (a server setting). */
@@ -563,17 +563,16 @@ export class Registry {
     const file = await this.store.findVersionFile(version.id, fileName);
     if (!file) throw new CustodyError('NOT_FOUND', `version ${digest} has no file ${JSON.stringify(fileName.slice(0, 200))}`);
     ctx.event.sha256 = file.sha256;
-    const { stream, size } = await this.blobs.open(file.sha256);
-    if (size !== file.size) {
-      stream.destroy();
+    const blob = await this.blobs.open(file.sha256);
+    if (blob.size !== file.size) {
+      await blob.close();
       this.deps.recordIntegrityFailure?.({ action: 'integrity.failure', project, kind, artifact: name, version: digest, file: fileName, sha256: file.sha256, reason: 'size changed on disk' });
-      throw new CustodyError('STORE_CORRUPT', `the stored copy of ${fileName} has changed on disk (${size} bytes, expected ${file.size}); restore the data directory from a backup`);
+      throw new CustodyError('STORE_CORRUPT', `the stored copy of ${fileName} has changed on disk (${blob.size} bytes, expected ${file.size}); restore the data directory from a backup`);
     }
-    const verifying = new VerifyingStream(file.sha256, file.size, (reason) =>
+    const stream = new VerifiedBlobStream(blob, file.sha256, file.size, (reason) =>
       this.deps.recordIntegrityFailure?.({ action: 'integrity.failure', project, kind, artifact: name, version: digest, file: fileName, sha256: file.sha256, reason }),
     );
-    stream.on('error', (error) => verifying.destroy(error));
-    return { stream: stream.pipe(verifying), size: file.size, sha256: file.sha256 };
+    return { stream, size: file.size, sha256: file.sha256 };
   }
 
   // ------------------------------------------------------------------------------------------------

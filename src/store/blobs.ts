@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { constants, createReadStream } from 'node:fs';
+import { constants } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { BatchedFileWriter, writeFully } from '../core/batched-writer.js';
 import { CustodyError } from '../core/errors.js';
 
 /**
@@ -15,8 +15,8 @@ export interface BlobStore {
   stage(): Promise<StagedBlob>;
   /** Size of a committed blob, or undefined when it is absent. */
   size(sha256: string): Promise<number | undefined>;
-  /** A stream of a committed blob (NOT_FOUND when absent); the caller verifies the digest. */
-  open(sha256: string): Promise<{ stream: Readable; size: number }>;
+  /** Opens a committed blob for reading (STORE_CORRUPT when absent); the caller verifies the digest. */
+  open(sha256: string): Promise<BlobReader>;
   /** Puts a committed blob at `path` (a hard link where possible, else a copy), for scanning. */
   materialize(sha256: string, path: string): Promise<void>;
   /** Every committed digest (for garbage collection). */
@@ -26,8 +26,18 @@ export interface BlobStore {
   clearStaging(): Promise<number>;
 }
 
+/** A committed blob opened for positional reads into the caller's buffers. */
+export interface BlobReader {
+  /** The size of the blob when it was opened. */
+  readonly size: number;
+  /** Reads up to `buffer.length` bytes at `position`; resolves to the bytes read, 0 at the end. */
+  read(buffer: Uint8Array, position: number): Promise<number>;
+  /** Releases the blob; safe to call more than once. */
+  close(): Promise<void>;
+}
+
 export interface StagedBlob {
-  /** Appends bytes. The store may keep a reference to `chunk` until it flushes: do not reuse the buffer. */
+  /** Appends bytes (copied: the caller may reuse `chunk` once the promise resolves). */
   write(chunk: Uint8Array): Promise<void>;
   /** Flushes to stable storage and moves the blob under its digest (the caller computed it). */
   commit(sha256: string): Promise<void>;
@@ -72,7 +82,7 @@ export class LocalBlobStore implements BlobStore {
     return info?.isFile() ? info.size : undefined;
   }
 
-  async open(sha256: string): Promise<{ stream: Readable; size: number }> {
+  async open(sha256: string): Promise<BlobReader> {
     const path = this.pathOf(sha256);
     let handle: FileHandle;
     try {
@@ -87,19 +97,29 @@ export class LocalBlobStore implements BlobStore {
       await handle.close();
       throw new CustodyError('STORE_CORRUPT', `blob ${sha256} is not a regular file`);
     }
-    return { stream: createReadStream('', { fd: handle, highWaterMark: 1024 * 1024 }), size: info.size };
+    return new LocalBlobReader(handle, info.size);
   }
 
   async materialize(sha256: string, path: string): Promise<void> {
     try {
       await link(this.pathOf(sha256), path);
     } catch {
-      const { stream } = await this.open(sha256);
-      const out = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+      const reader = await this.open(sha256);
       try {
-        for await (const chunk of stream) await out.write(chunk as Buffer);
+        const out = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+        try {
+          const buffer = Buffer.allocUnsafeSlow(Math.min(COPY_BUFFER_BYTES, Math.max(1, reader.size)));
+          for (let position = 0; ; ) {
+            const n = await reader.read(buffer, position);
+            if (n === 0) break;
+            await writeFully(out, buffer.subarray(0, n));
+            position += n;
+          }
+        } finally {
+          await out.close();
+        }
       } finally {
-        await out.close();
+        await reader.close();
       }
     }
   }
@@ -125,14 +145,34 @@ export class LocalBlobStore implements BlobStore {
   }
 }
 
-/** Staged writes are gathered into buffers of this size: one write call per 4 MiB, not per network chunk. */
-const WRITE_BATCH_BYTES = 4 * 1024 * 1024;
+/** Copies of blobs that cannot be hard-linked go through one buffer of this size. */
+const COPY_BUFFER_BYTES = 1024 * 1024;
+
+class LocalBlobReader implements BlobReader {
+  private closed = false;
+
+  constructor(
+    private readonly handle: FileHandle,
+    readonly size: number,
+  ) {}
+
+  async read(buffer: Uint8Array, position: number): Promise<number> {
+    if (buffer.length === 0) return 0;
+    const { bytesRead } = await this.handle.read(buffer, 0, buffer.length, position);
+    return bytesRead;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.handle.close();
+  }
+}
 
 class LocalStagedBlob implements StagedBlob {
   private handle: FileHandle | undefined;
+  private readonly writer: BatchedFileWriter;
   private done = false;
-  private pending: Uint8Array[] = [];
-  private pendingBytes = 0;
 
   constructor(
     handle: FileHandle,
@@ -140,35 +180,15 @@ class LocalStagedBlob implements StagedBlob {
     private readonly target: (sha256: string) => string,
   ) {
     this.handle = handle;
+    this.writer = new BatchedFileWriter(handle);
   }
 
   async write(chunk: Uint8Array): Promise<void> {
     if (!this.handle) throw new CustodyError('INTERNAL', 'write to a finished staged blob');
-    this.pending.push(chunk);
-    this.pendingBytes += chunk.length;
-    if (this.pendingBytes >= WRITE_BATCH_BYTES) await this.flush();
-  }
-
-  private async flush(): Promise<void> {
-    const handle = this.handle;
-    if (!handle || this.pendingBytes === 0) return;
-    let chunks = this.pending;
-    let left = this.pendingBytes;
-    this.pending = [];
-    this.pendingBytes = 0;
-    // One writev per batch, without gathering the chunks into a new buffer first; a short write
-    // continues from where it stopped.
-    while (left > 0) {
-      const { bytesWritten } = await handle.writev(chunks);
-      if (bytesWritten <= 0) throw new Error('the file system accepted no bytes');
-      left -= bytesWritten;
-      if (left === 0) break;
-      let skip = bytesWritten;
-      while (skip > 0 && chunks.length > 0 && (chunks[0] as Uint8Array).length <= skip) {
-        skip -= (chunks[0] as Uint8Array).length;
-        chunks = chunks.slice(1);
-      }
-      if (skip > 0) chunks = [(chunks[0] as Uint8Array).subarray(skip), ...chunks.slice(1)];
+    try {
+      await this.writer.write(chunk);
+    } catch (error) {
+      throw new CustodyError('IO_ERROR', `cannot write a staged blob: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
     }
   }
 
@@ -177,7 +197,7 @@ class LocalStagedBlob implements StagedBlob {
     if (!handle) throw new CustodyError('INTERNAL', 'commit of a finished staged blob');
     const target = this.target(sha256);
     try {
-      await this.flush();
+      await this.writer.flush();
       await handle.sync();
       await handle.close();
       this.handle = undefined;
@@ -196,7 +216,7 @@ class LocalStagedBlob implements StagedBlob {
   async abort(): Promise<void> {
     if (this.done) return;
     this.done = true;
-    this.pending = [];
+    await this.writer.discard();
     if (this.handle) await this.handle.close().catch(() => undefined);
     this.handle = undefined;
     await unlink(this.temp).catch(() => undefined);
