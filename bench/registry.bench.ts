@@ -4,19 +4,23 @@
 //    requests in flight. Target ≥ 1,000 requests/s with p99 < 20 ms. Baseline: GET /healthz (no
 //    token, no database, no audit entry) on the same server: the framework's ceiling here.
 // 2. Transfers: 8 concurrent uploads of 1 GiB each (random bytes; hashed on the way in, fsynced,
-//    renamed), then 8 concurrent downloads (re-hashed as they are sent) into files. Target: within 2×
+//    renamed), then 8 concurrent downloads (re-hashed as they are sent) into files, both through
+//    the client of `custody push` and `custody pull` (src/client/http.ts). Target: within 2×
 //    of `cp` of the same files (8 cp processes at once), and a server peak RSS under 300 MB. `cp` does
 //    not fsync while the registry must, so `cp` followed by `sync` is reported too.
 //
 // The server is the built CLI (`custody registry serve`, --no-scan so its scanner does not compete
 // with the transfers, --token-rate 0) in its own process; the load comes from this process over
-// keep-alive connections. REGISTRY_BENCH_MB sets the file size (default 1024).
+// keep-alive connections. REGISTRY_BENCH_MB sets the file size (default 1024);
+// REGISTRY_BENCH_SERVER_NODE_ARGS passes node flags to the server process (profiling).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
-import { closeSync, createReadStream, createWriteStream, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { open } from 'node:fs/promises';
+import { RegistryClient } from '../src/client/http.js';
 import { computeRootDigest } from '../src/integrity/digest.js';
 
 const WORK = resolve('bench', '.work');
@@ -62,8 +66,11 @@ interface Server {
   url: string;
 }
 
+/** Node flags for the server process only (to profile it: `--cpu-prof --cpu-prof-dir=DIR`, `--trace-gc`). */
+const SERVER_NODE_ARGS = (process.env['REGISTRY_BENCH_SERVER_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
+
 async function startServer(dataDir: string): Promise<Server> {
-  const child = spawn(process.execPath, ['bin/custody', 'registry', 'serve', '--data-dir', dataDir, '--port', '0', '--log-level', 'silent', '--no-scan', '--token-rate', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [...SERVER_NODE_ARGS, 'bin/custody', 'registry', 'serve', '--data-dir', dataDir, '--port', '0', '--log-level', 'silent', '--no-scan', '--token-rate', '0'], { stdio: ['ignore', SERVER_NODE_ARGS.length > 0 ? 'inherit' : 'ignore', 'pipe'] });
   let err = '';
   const url = await new Promise<string>((resolveUrl, reject) => {
     child.stderr?.on('data', (c: Buffer) => {
@@ -76,7 +83,7 @@ async function startServer(dataDir: string): Promise<Server> {
   return { child, url };
 }
 
-function call(url: string, method: string, path: string, token: string | undefined, body?: { json?: unknown; file?: string; size?: number }, sink?: string): Promise<{ status: number; text: string; ms: number }> {
+function call(url: string, method: string, path: string, token: string | undefined, body?: { json?: unknown; file?: string; size?: number }): Promise<{ status: number; text: string; ms: number }> {
   const started = performance.now();
   return new Promise((resolveCall, reject) => {
     const headers: Record<string, string> = {};
@@ -91,10 +98,6 @@ function call(url: string, method: string, path: string, token: string | undefin
       headers['content-length'] = String(body.size);
     }
     const req = request(new URL(url + path), { method, headers, agent }, (res) => {
-      if (sink && res.statusCode === 200) {
-        pipeline(res, createWriteStream(sink)).then(() => resolveCall({ status: 200, text: '', ms: performance.now() - started }), reject);
-        return;
-      }
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolveCall({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString(), ms: performance.now() - started }));
@@ -206,23 +209,34 @@ async function main(): Promise<void> {
     const bigResources = files.map((_, i) => ({ name: `f${i}.bin`, algorithm: 'sha256', digest: digests[i] as string }));
     const bigManifest = { name: 'big', digest: { sha256: computeRootDigest(bigResources.map((r) => r.digest)) }, serialization: { method: 'files', hash_type: 'sha256', allow_symlinks: false }, resources: bigResources };
     const upload = JSON.parse((await call(server.url, 'POST', '/v1/projects/bench/models/big/uploads', token, { json: { manifest: bigManifest } })).text) as { uploadId: string; version: string };
+    // The transfers go through the client `custody push` and `custody pull` use.
+    const client = new RegistryClient(server.url, token);
     const pid = server.child.pid ?? 0;
     const cpu0 = { server: cpuSeconds(pid), client: ownCpuSeconds() };
     let t = performance.now();
-    const puts = await Promise.all(files.map((f, i) => call(server.url, 'PUT', `/v1/uploads/${upload.uploadId}/files/f${i}.bin`, token, { file: f, size: FILE_MB * MiB })));
+    const puts = await Promise.all(files.map((f, i) => client.upload<{ size: number }>(`/v1/uploads/${upload.uploadId}/files/f${i}.bin`, f, FILE_MB * MiB)));
     const uploadSeconds = (performance.now() - t) / 1000;
     const cpu1 = { server: cpuSeconds(pid), client: ownCpuSeconds() };
-    if (puts.some((p) => p.status !== 200)) throw new Error(`upload failed: ${puts.map((p) => p.text).join(' ')}`);
+    if (puts.some((p) => p.size !== FILE_MB * MiB)) throw new Error(`upload failed: ${JSON.stringify(puts)}`);
     const commit = await call(server.url, 'POST', `/v1/uploads/${upload.uploadId}/commit`, token);
     if (commit.status !== 201) throw new Error(`commit failed: ${commit.text}`);
     const dlOut = join(base, 'dl-out');
     mkdirSync(dlOut, { recursive: true });
     const cpu2 = { server: cpuSeconds(pid), client: ownCpuSeconds() };
     t = performance.now();
-    const gets = await Promise.all(files.map((_, i) => call(server.url, 'GET', `/v1/projects/bench/models/big/versions/${upload.version}/files/f${i}.bin`, token, undefined, join(dlOut, `f${i}.bin`))));
+    const gets = await Promise.all(
+      files.map(async (_, i) => {
+        const out = await open(join(dlOut, `f${i}.bin`), 'wx');
+        try {
+          return await client.download(`/v1/projects/bench/models/big/versions/${upload.version}/files/f${i}.bin`, out);
+        } finally {
+          await out.close();
+        }
+      }),
+    );
     const downloadSeconds = (performance.now() - t) / 1000;
     const cpu3 = { server: cpuSeconds(pid), client: ownCpuSeconds() };
-    if (gets.some((g) => g.status !== 200)) throw new Error('download failed');
+    if (gets.some((g) => g.size !== FILE_MB * MiB)) throw new Error('download failed');
     const sizesOk = files.every((_, i) => statSync(join(dlOut, `f${i}.bin`)).size === FILE_MB * MiB);
     const rss = peakRssMb(server.child.pid ?? 0);
     rmSync(dlOut, { recursive: true, force: true });

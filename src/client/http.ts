@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import type { FileHandle } from 'node:fs/promises';
+import { BatchedFileWriter } from '../core/batched-writer.js';
 import { CustodyError, ERROR_CODES, type ErrorCode } from '../core/errors.js';
 import { isRecord } from '../core/json.js';
 
@@ -48,7 +47,7 @@ async function readBody(response: IncomingMessage, limit: number): Promise<Buffe
 
 /**
  * A thin HTTP client of the registry API over node:http(s): JSON calls, file uploads streamed from
- * disk, and downloads streamed to a file handle while hashing. Error bodies become CustodyErrors
+ * disk, and downloads streamed to a file handle. Error bodies become CustodyErrors
  * carrying the server's code; a server that cannot be reached is REMOTE_ERROR.
  */
 export class RegistryClient {
@@ -119,39 +118,68 @@ export class RegistryClient {
 
   /** PUTs a file's bytes (streamed from `path`, `size` bytes) as application/octet-stream. */
   async upload<T>(path: string, file: string, size: number): Promise<T> {
-    const response = await this.send('PUT', path, undefined, { 'content-type': 'application/octet-stream', 'content-length': String(size) }, (req) => pipeInto(createReadStream(file, { highWaterMark: 1024 * 1024 }), req));
-    return this.parse<T>(response);
+    const handle = await open(file, 'r');
+    try {
+      const response = await this.send('PUT', path, undefined, { 'content-type': 'application/octet-stream', 'content-length': String(size) }, (req) => sendFileBytes(handle, size, req));
+      return await this.parse<T>(response);
+    } finally {
+      await handle.close();
+    }
   }
 
   /**
-   * Streams a download into an open file, hashing it; checks the length the server announced.
-   * Returns the SHA-256 and size of what was written.
+   * Streams a download into an open file (in large writes, see BatchedFileWriter) and checks the
+   * length the server announced. The caller verifies the digests of what was written (the server
+   * has re-checked the blob as it sent it, and withholds the last bytes of one that does not match).
+   * Returns the size written.
    */
-  async download(path: string, out: FileHandle): Promise<{ sha256: string; size: number }> {
+  async download(path: string, out: FileHandle): Promise<{ size: number }> {
     const response = await this.send('GET', path, undefined, { accept: 'application/octet-stream' }, undefined);
     const status = response.statusCode ?? 0;
     if (status < 200 || status >= 300) return this.parse<never>(response);
     const expected = Number(response.headers['content-length'] ?? NaN);
-    const hash = createHash('sha256');
+    const writer = new BatchedFileWriter(out);
     let size = 0;
     try {
       for await (const chunk of response) {
-        hash.update(chunk as Buffer);
         size += (chunk as Buffer).length;
-        await out.write(chunk as Buffer);
+        await writer.write(chunk as Buffer);
       }
+      await writer.flush();
     } catch (error) {
+      await writer.discard();
       throw new CustodyError('REMOTE_ERROR', `the download was cut short after ${size} bytes (the registry stops a file that fails its own integrity check)`, { cause: error });
     }
     if (Number.isFinite(expected) && size !== expected) {
       throw new CustodyError('REMOTE_ERROR', `the download ended after ${size} of ${expected} bytes (the registry stops a file that fails its own integrity check)`);
     }
-    return { sha256: hash.digest('hex'), size };
+    return { size };
   }
 }
 
-async function pipeInto(source: AsyncIterable<unknown>, target: NodeJS.WritableStream): Promise<void> {
-  for await (const chunk of source) {
-    if (!target.write(chunk as Buffer)) await new Promise<void>((resolve) => target.once('drain', resolve));
+/** Uploads read the file 1 MiB at a time, into two reused buffers. */
+const UPLOAD_CHUNK_BYTES = 1024 * 1024;
+
+/**
+ * Sends `size` bytes of an open file: reads into two reused buffers, reading the next chunk while
+ * the previous one is written, and reusing a buffer only once the request reports its write done.
+ * A file that is shorter than announced fails (the server would wait for the missing bytes).
+ */
+async function sendFileBytes(handle: FileHandle, size: number, req: NodeJS.WritableStream): Promise<void> {
+  const length = Math.min(UPLOAD_CHUNK_BYTES, Math.max(1, size));
+  const buffers = [Buffer.allocUnsafeSlow(length), Buffer.allocUnsafeSlow(length)];
+  let writing: Promise<Error | undefined> = Promise.resolve(undefined);
+  for (let position = 0, i = 0; position < size; i = 1 - i) {
+    const buffer = buffers[i] as Buffer;
+    const want = Math.min(buffer.length, size - position);
+    const { bytesRead } = await handle.read(buffer, 0, want, position);
+    if (bytesRead === 0) throw new CustodyError('IO_ERROR', `the file ended after ${position} of its ${size} bytes while it was being sent`);
+    const failed = await writing;
+    if (failed) throw failed;
+    const chunk = buffer.subarray(0, bytesRead);
+    writing = new Promise((resolve) => req.write(chunk, (error?: Error | null) => resolve(error ?? undefined)));
+    position += bytesRead;
   }
+  const failed = await writing;
+  if (failed) throw failed;
 }

@@ -1,7 +1,7 @@
 import type { FileHandle } from 'node:fs/promises';
 
-/** Default batch: one write call per 4 MiB instead of one per 64 KiB network chunk. */
-export const WRITE_BATCH_BYTES = 4 * 1024 * 1024;
+/** Default batch: one write call per MiB instead of one per 64 KiB network chunk. */
+export const WRITE_BATCH_BYTES = 1024 * 1024;
 
 /**
  * Appends a stream of chunks to an open file in large writes, without keeping the chunks.
