@@ -142,17 +142,31 @@ function peakRssMb(pid: number): number {
 
 const fmt = (n: number, digits = 1): string => n.toFixed(digits);
 
-/** CPU seconds (user + system) a process has used so far, from /proc (clock ticks of 1/100 s). */
-function cpuSeconds(pid: number): number {
+interface Cpu {
+  user: number;
+  system: number;
+}
+
+/** CPU seconds (user, system) a process has used so far, from /proc (clock ticks of 1/100 s). */
+function cpuSeconds(pid: number): Cpu {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 };
+}
+
+/** CPU seconds of this process's finished children (the cp processes). */
+function childrenCpuSeconds(): Cpu {
+  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return { user: Number(fields[13]) / 100, system: Number(fields[14]) / 100 };
 }
 
 /** This process's CPU seconds (the bench is the client). */
-function ownCpuSeconds(): number {
+function ownCpuSeconds(): Cpu {
   const u = process.cpuUsage();
-  return (u.user + u.system) / 1e6;
+  return { user: u.user / 1e6, system: u.system / 1e6 };
 }
+
+/** CPU seconds between two readings: total (user + system). System time here is mostly the kernel copying into the page cache. */
+const cpuSpent = (from: Cpu, to: Cpu): string => `${fmt(to.user - from.user + to.system - from.system, 2)} (${fmt(to.user - from.user, 2)} + ${fmt(to.system - from.system, 2)})`;
 
 async function main(): Promise<void> {
   if (!existsSync('dist/cli/main.js')) throw new Error('build first (npm run bench builds)');
@@ -197,11 +211,13 @@ async function main(): Promise<void> {
     const digests = await Promise.all(files.map(sha256File));
     const cpOut = join(base, 'cp-out');
     mkdirSync(cpOut, { recursive: true });
+    const cpCpu0 = childrenCpuSeconds();
     const cpSeconds = await (async () => {
       const t = performance.now();
       await Promise.all(files.map((f, i) => new Promise<void>((done) => spawn('cp', [f, join(cpOut, `f${i}.bin`)]).on('exit', () => done()))));
       return (performance.now() - t) / 1000;
     })();
+    const cpCpu1 = childrenCpuSeconds();
     const syncSeconds = timed(() => spawnSync('sync'));
     rmSync(cpOut, { recursive: true, force: true });
     spawnSync('sync');
@@ -245,11 +261,11 @@ async function main(): Promise<void> {
     lines.push(
       `Transfers (target within 2× of cp, server peak RSS < 300 MB): ${FILE_COUNT} files of ${FILE_MB} MiB at once (${fmt(total)} GiB)${sizesOk ? '' : ' — DOWNLOAD SIZES WRONG'}:`,
       '',
-      '| | seconds | rate | × cp | server CPU s | client CPU s |',
+      '| | seconds | rate | × cp | server CPU s (user + sys) | client CPU s (user + sys) |',
       '|---|---|---|---|---|---|',
-      `| upload (hash on the way in, fsync, rename) | ${fmt(uploadSeconds, 2)} | ${rate(uploadSeconds)} | ${fmt(uploadSeconds / cpSeconds, 2)} | ${fmt(cpu1.server - cpu0.server, 2)} | ${fmt(cpu1.client - cpu0.client, 2)} |`,
-      `| download (re-hash as sent) into files | ${fmt(downloadSeconds, 2)} | ${rate(downloadSeconds)} | ${fmt(downloadSeconds / cpSeconds, 2)} | ${fmt(cpu3.server - cpu2.server, 2)} | ${fmt(cpu3.client - cpu2.client, 2)} |`,
-      `| baseline: 8 × cp | ${fmt(cpSeconds, 2)} | ${rate(cpSeconds)} | 1.00 | | |`,
+      `| upload (hash on the way in, fsync, rename) | ${fmt(uploadSeconds, 2)} | ${rate(uploadSeconds)} | ${fmt(uploadSeconds / cpSeconds, 2)} | ${cpuSpent(cpu0.server, cpu1.server)} | ${cpuSpent(cpu0.client, cpu1.client)} |`,
+      `| download (re-hash as sent) into files | ${fmt(downloadSeconds, 2)} | ${rate(downloadSeconds)} | ${fmt(downloadSeconds / cpSeconds, 2)} | ${cpuSpent(cpu2.server, cpu3.server)} | ${cpuSpent(cpu2.client, cpu3.client)} |`,
+      `| baseline: 8 × cp | ${fmt(cpSeconds, 2)} | ${rate(cpSeconds)} | 1.00 | ${cpuSpent(cpCpu0, cpCpu1)} | |`,
       `| baseline: 8 × cp, then sync | ${fmt(cpSeconds + syncSeconds, 2)} | ${rate(cpSeconds + syncSeconds)} | ${fmt((cpSeconds + syncSeconds) / cpSeconds, 2)} | | |`,
       '',
       `Server peak RSS (VmHWM) over the whole run: ${fmt(rss, 0)} MB.`,
