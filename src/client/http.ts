@@ -146,6 +146,8 @@ export class RegistryClient {
         await writer.write(chunk as Buffer);
       }
       await writer.flush();
+      // On disk before the pull renames the directory into place.
+      await out.datasync();
     } catch (error) {
       await writer.discard();
       throw new CustodyError('REMOTE_ERROR', `the download was cut short after ${size} bytes (the registry stops a file that fails its own integrity check)`, { cause: error });
