@@ -52,8 +52,10 @@ function writeDataset(path: string): void {
     const source = rows[j * 7] as Row;
     const copy = [...source] as Row;
     copy[0] = 100000 + j;
-    if (j % 3 === 1) copy[6] = `  ${copy[6].toUpperCase()}  `;
-    if (j % 3 === 2) copy[1] = copy[1] === 'cat' ? 'dog' : 'cat';
+    if (j % 4 === 1) copy[6] = `  ${copy[6].toUpperCase()}  `;
+    if (j % 4 === 2) copy[1] = copy[1] === 'cat' ? 'dog' : 'cat';
+    // One space at an end and capitals, with no run of spaces: the canonical form's trim-only path.
+    if (j % 4 === 3) copy[6] = ` ${copy[6].replace(/ {2,}/g, ' ').trim().toUpperCase()}`;
     rows.push(copy);
   }
   for (let j = 0; j < 40; j += 1) {
