@@ -160,13 +160,15 @@ export interface ProfileOptions extends EngineOptions {
 /** Profiles a dataset (a file or a directory of parts). */
 export async function profileDataset(path: string, options: ProfileOptions = {}): Promise<DataProfile> {
   const source = await resolveDataSource(path, options.format === undefined ? {} : { format: options.format });
-  // The files are hashed while DuckDB reads them (both read the same bytes; the hash runs on Node's threads).
-  const hashing = hashArtifact(path);
-  hashing.catch(() => undefined);
   return withEngine(options, async (engine) => {
     await engine.restrictAccess(source.parts.map((p) => p.absPath));
     options.onStep?.(`reading ${source.parts.length} ${source.format} part(s)`);
-    const table = await loadTable(engine, source, 'base');
+    // The files are hashed while DuckDB reads them, on DuckDB's threads. The read is started first:
+    // a single file is hashed on this thread, and started first it would hold back the engine.
+    const loading = loadTable(engine, source, 'base');
+    const hashing = hashArtifact(path);
+    hashing.catch(() => undefined);
+    const table = await loading;
     const manifest = await hashing;
     requireAllRows(table);
     const profile = await profileTable(engine, table, options);
