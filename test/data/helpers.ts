@@ -36,7 +36,7 @@ export function workDir(label: string): string {
 
 /** Writes the result of a query to a file with DuckDB's COPY (no access restriction: test setup only). */
 export async function writeQuery(sql: string, out: string, format: 'csv' | 'parquet' | 'json' = 'csv', extra = ''): Promise<string> {
-  const engine = await DataEngine.open({ memoryLimit: '256MB' });
+  const engine = await DataEngine.open({ memoryLimit: '512MB' });
   try {
     const options = format === 'csv' ? 'FORMAT csv, HEADER' : format === 'json' ? 'FORMAT json' : `FORMAT parquet${extra}`;
     await engine.run(`COPY (${sql}) TO '${out.replace(/'/g, "''")}' (${options})`, 'writing a test file');

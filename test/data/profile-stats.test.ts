@@ -84,7 +84,7 @@ describe('data profile: every figure matches the plain computation', () => {
     dir = workDir('profile-stats');
     path = join(dir, 'mixed.csv');
     writeDataset(path);
-    oracle = await DataEngine.open({ memoryLimit: '256MB' });
+    oracle = await DataEngine.open({ memoryLimit: '512MB' });
     await oracle.run(`CREATE TABLE t AS SELECT * FROM read_csv(${sqlString(path)})`, 'oracle');
     for (const limit of [100_000, 3]) {
       profiles.push([`histogram limit ${limit}`, await profileDataset(path, { key: 'id', label: 'label', histogramLimit: limit })]);

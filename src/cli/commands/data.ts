@@ -19,8 +19,8 @@ import { readSigningKey } from './sign.js';
 const ENGINE_HELP = `Engine options:
   --data-format FORMAT  ${DATA_FORMATS.join(' | ')} (default: from the file names)
   --threads N           DuckDB threads (default: 2)
-  --memory-limit SIZE   Memory bound of the run, e.g. 640MB, 2GB (default: 640MB); DuckDB gets 60 %
-                        of it and spills past that to a private temporary directory
+  --memory-limit SIZE   Memory bound of the whole run, e.g. 1GB, 2GB (default: 1GB); DuckDB gets
+                        35 % of it and spills past that to a private temporary directory
   --temp-dir DIR        Where that temporary directory is made (default: the system's)
   --timeout SECONDS     Bound on each query (default: 1800); past it the run stops with INPUT_LIMIT`;
 
