@@ -37,7 +37,7 @@ export const DEFAULT_MEMORY_LIMIT = '1GB';
 /**
  * The share of --memory-limit given to DuckDB's buffer pool. Measured at 10M rows (a 0.8–0.95 GB CSV):
  * the process peaks at 2.3–2.8 times the pool when profiling, so the default 1 GB bound gives a 333 MiB
- * pool and peaks of 775–925 MiB; a check under 2 GB peaked at 1.34 GB.
+ * pool and peaks of 775–934 MiB; a check under 2 GB peaked at 1.3–1.5 GiB.
  */
 export const BUFFER_POOL_SHARE = 0.35;
 const UNITS: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, tib: 1024 ** 4 };
