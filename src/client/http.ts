@@ -146,8 +146,6 @@ export class RegistryClient {
         await writer.write(chunk as Buffer);
       }
       await writer.flush();
-      // On disk before the pull renames the directory into place.
-      await out.datasync();
     } catch (error) {
       await writer.discard();
       throw new CustodyError('REMOTE_ERROR', `the download was cut short after ${size} bytes (the registry stops a file that fails its own integrity check)`, { cause: error });
@@ -155,6 +153,10 @@ export class RegistryClient {
     if (Number.isFinite(expected) && size !== expected) {
       throw new CustodyError('REMOTE_ERROR', `the download ended after ${size} of ${expected} bytes (the registry stops a file that fails its own integrity check)`);
     }
+    // On disk before the pull renames the directory into place.
+    await out.datasync().catch((error: unknown) => {
+      throw new CustodyError('IO_ERROR', `cannot flush the downloaded file to disk: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
+    });
     return { size };
   }
 }
