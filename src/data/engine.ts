@@ -46,14 +46,14 @@ const UNITS: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e1
 export function parseSize(value: string): number {
   const match = MEMORY_PATTERN.exec(value.trim());
   if (!match) throw new CustodyError('USAGE', `memory limit must be a size such as 640MB or 2GB, found "${value}"`);
-  return Math.floor(Number(value.trim().slice(0, value.trim().length - (match[2]?.length ?? 0)).trim()) * (UNITS[(match[2] ?? 'b').toLowerCase()] ?? 1));
+  return Math.floor(Number(match[1]) * (UNITS[(match[2] ?? 'b').toLowerCase()] ?? 1));
 }
 export const DEFAULT_QUERY_TIMEOUT_MS = 30 * 60 * 1000;
-const MEMORY_PATTERN = /^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i;
+const MEMORY_PATTERN = /^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i;
 
 /** Checks a `--memory-limit` value (USAGE when DuckDB would not read it as a size). */
 export function checkMemoryLimit(value: string): string {
-  if (!MEMORY_PATTERN.test(value.trim())) throw new CustodyError('USAGE', `memory limit must be a size such as 640MB or 2GB, found "${value}"`);
+  parseSize(value);
   return value.trim();
 }
 
@@ -76,7 +76,7 @@ export class DataEngine {
   static async open(options: EngineOptions = {}): Promise<DataEngine> {
     const threads = options.threads ?? 2;
     if (!Number.isInteger(threads) || threads < 1 || threads > 256) throw new CustodyError('USAGE', `threads must be an integer from 1 to 256, found ${String(threads)}`);
-    const memoryLimit = `${Math.max(64, Math.floor((parseSize(checkMemoryLimit(options.memoryLimit ?? DEFAULT_MEMORY_LIMIT)) * BUFFER_POOL_SHARE) / 1024 ** 2))}MiB`;
+    const memoryLimit = `${Math.max(64, Math.floor((parseSize(options.memoryLimit ?? DEFAULT_MEMORY_LIMIT) * BUFFER_POOL_SHARE) / 1024 ** 2))}MiB`;
     const maxTemp = checkMemoryLimit(options.maxTempSize ?? '32GB');
     let dir: string;
     try {

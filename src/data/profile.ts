@@ -418,21 +418,13 @@ function numericStatsOfHistogram(h: Histogram): NumericStats {
   const p = { min: x[0] ?? NaN, max: x[x.length - 1] ?? NaN, mean, std: total > 1 ? Math.sqrt(squares / (total - 1)) : NaN, nonFinite: h.values.reduce((s, v) => s + (Number.isFinite(v.x) ? 0 : v.n), 0) };
   const quantiles = quantilesOfCounts(x, n, QUANTILE_LEVELS);
   const edges = binEdges(quantiles);
-  const bins: number[] = [];
-  let previous = 0;
-  for (const e of edges) {
-    const c = countAtOrBelow(x, cumulative, e);
-    bins.push(c - previous);
-    previous = c;
-  }
-  bins.push(total - previous);
   return {
     min: finiteOr(p.min),
     max: finiteOr(p.max),
     mean: finiteOr(round(p.mean)),
     std: finiteOr(round(p.std)),
     quantiles,
-    bins: { edges, counts: bins },
+    bins: { edges, counts: binsOf(edges.map((e) => countAtOrBelow(x, cumulative, e)), total) },
     cdf: quantiles.map((q) => (total > 0 ? round(countAtOrBelow(x, cumulative, q) / total) : 0)),
     nonFinite: p.nonFinite,
   };
@@ -638,14 +630,14 @@ export async function repeatedRowStats(engine: DataEngine, table: LoadedTable, c
     const exact = all.map((c) => sqlIdent(c.name)).join(', ');
     const canon = all.map((c) => canonicalDupSql(c)).join(', ');
     const conflicts = label && features.length > 0
-      ? `(SELECT count(*) FROM (SELECT count(DISTINCT ${sqlIdent(label.name)}) AS l FROM ${r} GROUP BY ${features.map((f) => sqlIdent(f.name)).join(', ')}) WHERE l > 1) AS g,
-         (SELECT coalesce(sum(n), 0) FROM (SELECT count(*) AS n, count(DISTINCT ${sqlIdent(label.name)}) AS l FROM ${r} GROUP BY ${features.map((f) => sqlIdent(f.name)).join(', ')}) WHERE l > 1) AS cr`
-      : '0 AS g, 0 AS cr';
+      ? `(SELECT count(*) AS g, coalesce(sum(n), 0) AS cr FROM (SELECT count(*) AS n, count(DISTINCT ${sqlIdent(label.name)}) AS l FROM ${r} GROUP BY ${features.map((f) => sqlIdent(f.name)).join(', ')}) WHERE l > 1)`
+      : '(SELECT 0 AS g, 0 AS cr)';
+    // One grouping per statistic, each over the candidate rows only.
     const [row] = await engine.objects(
-      `SELECT (SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM ${r} GROUP BY ${exact})) AS exact,
-              (SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM ${r} GROUP BY ${canon})) AS canonical,
-              (SELECT count(*) FROM (SELECT 1 FROM ${r} GROUP BY ${signature.join(', ')} HAVING count(*) >= 3)) AS clusters,
-              (SELECT coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM ${r} GROUP BY ${signature.join(', ')} HAVING count(*) >= 3)) AS near, ${conflicts}`,
+      `SELECT * FROM (SELECT coalesce(sum(n - 1), 0) AS exact FROM (SELECT count(*) AS n FROM ${r} GROUP BY ${exact})),
+                     (SELECT coalesce(sum(n - 1), 0) AS canonical FROM (SELECT count(*) AS n FROM ${r} GROUP BY ${canon})),
+                     (SELECT count(*) AS clusters, coalesce(sum(n), 0) AS near FROM (SELECT count(*) AS n FROM ${r} GROUP BY ${signature.join(', ')} HAVING count(*) >= 3)),
+                     ${conflicts}`,
       'counting duplicate rows',
     );
     duplicates.exact = num(row?.['exact']);
@@ -708,11 +700,10 @@ async function profileTokens(engine: DataEngine, table: LoadedTable, column: Col
     // Occurrences, not rows: a token repeated within a row counts each time. The baseline's counts are
     // an upper bound of the rows holding each token (the candidate's side of a check counts rows
     // exactly), so a surge measured against them is never overstated; finding each row's first
-    // occurrence would cost two thirds more.
-    // Values are split on spaces and the pieces counted first; the pieces (far fewer than the
-    // occurrences) are then lower-cased and, where they hold anything but ASCII letters, digits and
-    // underscores, split again by the Unicode pattern. Splitting on spaces first changes no token
-    // (a space is a separator either way), and the occurrence counts carry over.
+    // occurrence would cost two thirds more. Values are split on spaces and the pieces counted first;
+    // the pieces (far fewer than the occurrences) are then lower-cased and, where they hold anything
+    // but ASCII letters, digits and underscores, split again by the Unicode pattern. Splitting on
+    // spaces first changes no token (a space is a separator either way).
     `SELECT tok, sum(n) AS n FROM (SELECT unnest(CASE WHEN regexp_matches(piece, '[^a-zA-Z0-9_]') THEN ${UNICODE_TOKENS('lower(piece)')} ELSE [lower(piece)] END) AS tok, n FROM (SELECT piece, count(*) AS n FROM (SELECT unnest(string_split(${ref}, ' ')) AS piece FROM ${t} WHERE ${ref} IS NOT NULL) GROUP BY piece)) WHERE length(tok) >= 2 GROUP BY tok HAVING sum(n) >= ${MIN_TOKEN_ROWS} ORDER BY n DESC, tok LIMIT ${MAX_VOCABULARY + 1}`,
     `counting tokens of ${column.name}`,
   );
@@ -765,22 +756,23 @@ async function profileOutliers(engine: DataEngine, table: LoadedTable, columns: 
     const raw = label.kind === 'integer' || label.kind === 'string' || label.kind === 'boolean';
     const v = `SELECT ${raw ? sqlIdent(label.name) : lv} AS l, ${x} AS x FROM ${t} WHERE isfinite(${x})`;
     const labelOut = raw ? `coalesce(${canonicalValueSql(label, 'l')}, '<null>') AS name, l IS NULL AS nl` : 'l AS name, false AS nl';
+    const keyOf = (name: string, isnull: boolean): string => `${String(isnull)}:${name}`;
     const byLabel = async (aggregate: string): Promise<Map<string, unknown>> => {
       const rows = (await engine.query(`SELECT ${labelOut}, ${aggregate} FROM (${v}) GROUP BY l`, `robust statistics of ${c.name} by label`)).rows as [string, boolean, unknown][];
-      return new Map(rows.map(([name, isnull, value]) => [`${String(isnull)}:${name}`, value]));
+      return new Map(rows.map(([name, isnull, value]) => [keyOf(name, isnull), value]));
     };
     const medians = (await engine.query(`SELECT ${labelOut}, count(*), quantile_cont(x, 0.5) FROM (${v}) GROUP BY l ORDER BY name, nl`, `robust statistics of ${c.name} by label`)).rows as [string, boolean, bigint, number][];
     if (medians.length === 0) continue;
-    const whenLabel = (name: string, isnull: boolean): string =>
-      !raw ? `l = ${sqlString(name)}` : isnull ? 'l IS NULL' : label.kind === 'string' ? `l = ${sqlString(name)}` : /^(-?[0-9]+|true|false)$/.test(name) ? `l = ${name}` : `CAST(l AS VARCHAR) = ${sqlString(name)}`;
-    const caseByLabel = (values: readonly number[]): string => `CASE ${medians.map(([name, isnull], i) => `WHEN ${whenLabel(name, isnull)} THEN ${doubleLiteral(values[i] ?? 0)}`).join(' ')} END`;
+    // A label's value as a literal of its own type (the canonical text of an integer is its digits).
+    const literal = (name: string): string => (!raw || label.kind === 'string' ? sqlString(name) : label.kind === 'integer' ? BigInt(name).toString() : String(name === 'true'));
+    const caseByLabel = (values: readonly number[]): string => `CASE ${medians.map(([name, isnull], i) => `WHEN ${isnull ? 'l IS NULL' : `l = ${literal(name)}`} THEN ${doubleLiteral(values[i] ?? 0)}`).join(' ')} END`;
     const med = caseByLabel(medians.map(([, , , m]) => m));
     const mads = await byLabel(`quantile_cont(abs(x - ${med}), 0.5) * 1.4826`);
-    const madOf = (name: string, isnull: boolean): number => num(mads.get(`${String(isnull)}:${name}`));
+    const madOf = (name: string, isnull: boolean): number => num(mads.get(keyOf(name, isnull)));
     const mad = caseByLabel(medians.map(([name, isnull]) => madOf(name, isnull)));
     const counts = await byLabel(`count_if(${mad} > 0 AND abs(x - ${med}) > ${OUTLIER_MADS} * ${mad})`);
     for (const [name, isnull, n, m] of medians) {
-      out.push({ column: c.name, label: name, rows: Number(n), median: round(num(m)), mad: round(madOf(name, isnull)), outliers: num(counts.get(`${String(isnull)}:${name}`)) });
+      out.push({ column: c.name, label: name, rows: Number(n), median: round(num(m)), mad: round(madOf(name, isnull)), outliers: num(counts.get(keyOf(name, isnull))) });
     }
   }
   return out;

@@ -11,7 +11,6 @@ export function compareBytes(a: string, b: string): number {
   return a === b ? 0 : Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
 
-
 /** The value at 0-based position `r` of the sorted values described by (x, cumulative counts). */
 function valueAt(x: readonly number[], cumulative: readonly number[], r: number): number {
   let lo = 0;
@@ -50,12 +49,10 @@ export function countAtOrBelow(x: readonly number[], cumulative: readonly number
   return lo === 0 ? 0 : (cumulative[lo - 1] ?? 0);
 }
 
-
 /** PSI bin edges: the distinct interior deciles. */
 export function binEdges(quantiles: readonly number[]): number[] {
   return [...new Set(quantiles.filter((_, i) => i > 0 && i < 100 && i % 10 === 0))].sort((a, b) => a - b);
 }
-
 
 export const doubleLiteral = (v: number): string => `CAST(${JSON.stringify(v)} AS DOUBLE)`;
 
@@ -97,7 +94,6 @@ export function binsOf(cumulative: readonly number[], n: number): number[] {
   bins.push(n - previous);
   return bins;
 }
-
 
 /** The median (linear interpolation) and scaled MAD of weighted values, and how many lie more than `mads` MADs from the median. */
 export function robustStats(x: readonly number[], n: readonly number[], mads: number): { rows: number; median: number; mad: number; outliers: number } {
